@@ -1,0 +1,5 @@
+export * from './session-memory.error';
+export * from './invalid-session-input.error';
+export * from './session-not-found.error';
+export * from './session-storage.error';
+export * from './session-memory-configuration.error';

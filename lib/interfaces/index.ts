@@ -1,0 +1,2 @@
+export * from './session-item.interface';
+export * from './session-memory-options.interface';

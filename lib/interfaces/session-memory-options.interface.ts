@@ -1,0 +1,100 @@
+import type { ModuleMetadata, Provider, Type } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+
+/** Table names. Each must be a plain SQL identifier (`[A-Za-z_][A-Za-z0-9_]*`, at most 48 characters). */
+export interface SessionMemoryTablesOptions {
+  /** The sessions table. Default `agent_sessions` (the Python SQLAlchemySession default). */
+  sessions?: string;
+  /** The messages table. Default `agent_messages` (the Python SQLAlchemySession default). */
+  messages?: string;
+  /** PostgreSQL only: the schema holding both tables. Default: the connection's `search_path`. */
+  schema?: string;
+}
+
+/**
+ * Reads the conversation id from an incoming request (HTTP: an Express or Fastify request).
+ * May be async and may throw (for example a `ForbiddenException` for a conversation the caller may not see).
+ * Returning `undefined` or an empty string answers 400.
+ */
+export type ConversationIdResolver = (request: any) => string | undefined | null | Promise<string | undefined | null>;
+
+/** Where the request-scoped session and `@Conversation()` find the conversation id. */
+export type ConversationIdSource =
+  | { header: string }
+  | { param: string }
+  | { query: string }
+  | ConversationIdResolver;
+
+/** Size limits checked before anything is written. */
+export interface SessionMemoryLimitsOptions {
+  /** Largest JSON text of one item, in UTF-8 bytes. Default 1 MiB (1,048,576). */
+  maxItemBytes?: number;
+  /** Most items in one `addItems` call. Default 10,000. */
+  maxItemsPerCall?: number;
+  /** Deepest nesting of objects and arrays inside one item. Default 128. */
+  maxDepth?: number;
+}
+
+/** Options of `SessionMemoryModule.forRoot()` (and what a `forRootAsync()` factory returns). */
+export interface SessionMemoryModuleOptions {
+  /**
+   * Where to store conversations, when the module builds its own TypeORM DataSource:
+   * `postgres://user:pass@host:5432/db` (or `postgresql://`), `mysql://user:pass@host:3306/db`
+   * (or `mariadb://`), `sqlite:relative/or/absolute/path.db`, or `sqlite::memory:`.
+   * The module owns that DataSource, never registers it as the application's default one, and
+   * destroys it when the application closes. Ignored when `dataSource` is given.
+   * Default: `sqlite:session-memory.db`.
+   */
+  url?: string;
+  /**
+   * Reuse an existing TypeORM DataSource instead of building one: the instance itself, or the name
+   * under which `TypeOrmModule.forRoot({ name })` registered it (`'default'` for the unnamed one).
+   * The module never destroys a reused DataSource.
+   */
+  dataSource?: DataSource | string;
+  /** Extra TypeORM DataSource options for the DataSource the module builds (pool size via `extra`, `logging`, ...). */
+  dataSourceOptions?: Record<string, unknown>;
+  /** Table names (and PostgreSQL schema). */
+  tables?: SessionMemoryTablesOptions;
+  /**
+   * Create the tables and indexes at startup if they are missing. Default `false`, except for an
+   * SQLite URL where it defaults to `true`. In production, run the migrations instead.
+   */
+  createTables?: boolean;
+  /** The `limit` that `getItems()` uses when called without one. Default: no limit (all items). */
+  defaultLimit?: number;
+  /** Size limits checked before anything is written. */
+  limits?: SessionMemoryLimitsOptions;
+  /** How the request-scoped session and `@Conversation()` read the conversation id. Default `{ header: 'x-conversation-id' }`. */
+  conversationId?: ConversationIdSource;
+}
+
+/** Options shared by `forRoot` and `forRootAsync` that shape the module itself. */
+export interface SessionMemoryModuleExtras {
+  /** Register the module globally, so other modules need not import it. Default `false`. */
+  isGlobal?: boolean;
+  /**
+   * Name of this instance, when an application uses more than one store. Inject it with
+   * `@InjectSessionMemory(name)` and `@InjectConversationSession(name)`.
+   */
+  name?: string;
+}
+
+/** A class that builds the options, for `forRootAsync({ useClass })`. */
+export interface SessionMemoryOptionsFactory {
+  createSessionMemoryOptions(): SessionMemoryModuleOptions | Promise<SessionMemoryModuleOptions>;
+}
+
+/** Options of `SessionMemoryModule.forRootAsync()`. */
+export interface SessionMemoryModuleAsyncOptions extends SessionMemoryModuleExtras, Pick<ModuleMetadata, 'imports'> {
+  /** Providers to inject into `useFactory`. */
+  inject?: any[];
+  /** Builds the options; may be async. */
+  useFactory?: (...args: any[]) => SessionMemoryModuleOptions | Promise<SessionMemoryModuleOptions>;
+  /** A class implementing `SessionMemoryOptionsFactory`, instantiated by the module. */
+  useClass?: Type<SessionMemoryOptionsFactory>;
+  /** An existing provider implementing `SessionMemoryOptionsFactory`. */
+  useExisting?: Type<SessionMemoryOptionsFactory>;
+  /** More providers for this module (e.g. what `useClass` needs). */
+  extraProviders?: Provider[];
+}

@@ -1,0 +1,123 @@
+import { Logger } from '@nestjs/common';
+import type { ModuleRef } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { SessionMemoryConfigurationError, SessionStorageUnavailableError } from './exceptions';
+import type { SessionMemoryModuleOptions } from './interfaces';
+import type { SessionMemoryContext } from './session-memory.context';
+import { SessionMemoryService } from './session-memory.service';
+import { DEFAULT_SESSION_MEMORY_URL, dataSourceOptionsFromUrl, redactUrl } from './storage/data-source.factory';
+import { OperationGate } from './storage/operation-gate';
+import type { ResolvedTables } from './storage/session-store';
+import { createSessionStore } from './storage/session-store.factory';
+import { DEFAULT_ITEM_LIMITS, ItemLimits, assertIdentifier, assertLimit } from './validation';
+
+/** Checks the options and fills in defaults; throws `SessionMemoryConfigurationError` for a bad one. @internal */
+export function resolveTables(options: SessionMemoryModuleOptions): ResolvedTables {
+  const t = options.tables ?? {};
+  const tables: ResolvedTables = {
+    sessions: assertIdentifier(t.sessions ?? 'agent_sessions', 'tables.sessions'),
+    messages: assertIdentifier(t.messages ?? 'agent_messages', 'tables.messages'),
+  };
+  if (t.schema !== undefined) tables.schema = assertIdentifier(t.schema, 'tables.schema');
+  if (tables.sessions === tables.messages) {
+    throw new SessionMemoryConfigurationError('Options tables.sessions and tables.messages name the same table. Give them different names.');
+  }
+  return tables;
+}
+
+function resolveLimits(options: SessionMemoryModuleOptions): ItemLimits {
+  const limits = { ...DEFAULT_ITEM_LIMITS, ...(options.limits ?? {}) };
+  for (const key of Object.keys(DEFAULT_ITEM_LIMITS) as (keyof ItemLimits)[]) {
+    const v = limits[key];
+    if (!Number.isSafeInteger(v) || v <= 0) {
+      throw new SessionMemoryConfigurationError(`Option limits.${key} is ${String(v)}: it must be a whole number > 0.`);
+    }
+  }
+  return limits;
+}
+
+/** Token under which `@nestjs/typeorm` registers a DataSource of that name. */
+function typeOrmDataSourceToken(name: string): unknown {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { getDataSourceToken } = require('@nestjs/typeorm');
+    return getDataSourceToken(name === 'default' ? undefined : name);
+  } catch {
+    return name === 'default' ? DataSource : `${name}DataSource`;
+  }
+}
+
+/**
+ * Builds the `SessionMemoryService` of one module instance: opens (or reuses) the DataSource, builds
+ * the dialect's store, creates or verifies the tables. On failure, closes whatever it opened.
+ * @internal
+ */
+export async function createSessionMemoryService(
+  options: SessionMemoryModuleOptions,
+  moduleRef: ModuleRef,
+  instanceName: string,
+): Promise<SessionMemoryService> {
+  const logger = new Logger(instanceName === 'default' ? 'SessionMemory' : `SessionMemory:${instanceName}`);
+  const tables = resolveTables(options);
+  const limits = resolveLimits(options);
+  assertLimit(options.defaultLimit, 'Option defaultLimit');
+
+  let dataSource: DataSource;
+  let owned = false;
+  let createTables = options.createTables;
+  if (options.dataSource !== undefined) {
+    if (typeof options.dataSource === 'string') {
+      const token = typeOrmDataSourceToken(options.dataSource);
+      let found: DataSource | undefined;
+      try {
+        found = moduleRef.get(token as string, { strict: false });
+      } catch {
+        found = undefined;
+      }
+      if (!found) {
+        throw new SessionMemoryConfigurationError(
+          `SessionMemoryModule: no TypeORM DataSource named "${options.dataSource}" is registered. Import TypeOrmModule.forRoot({ name: '${options.dataSource}', ... }) in the application, or pass the DataSource instance as \`dataSource\`.`,
+        );
+      }
+      dataSource = found;
+    } else {
+      dataSource = options.dataSource;
+    }
+    if (!dataSource.isInitialized) {
+      throw new SessionMemoryConfigurationError(
+        'SessionMemoryModule: the reused DataSource is not initialized. Call dataSource.initialize() first, or let TypeOrmModule do it.',
+      );
+    }
+  } else {
+    const url = options.url ?? DEFAULT_SESSION_MEMORY_URL;
+    const dsOptions = dataSourceOptionsFromUrl(url, options.dataSourceOptions);
+    if (createTables === undefined) createTables = dsOptions.type === 'better-sqlite3';
+    dataSource = new DataSource(dsOptions);
+    try {
+      await dataSource.initialize();
+    } catch (err) {
+      throw new SessionStorageUnavailableError(
+        `SessionMemoryModule could not connect to ${redactUrl(url)}: ${(err as Error).message}. Check that the database is running and the url is right.`,
+        { cause: err },
+      );
+    }
+    owned = true;
+  }
+
+  try {
+    const store = await createSessionStore(dataSource, tables);
+    if (createTables) await store.createTables();
+    else await store.verifyTables();
+    const context: SessionMemoryContext = {
+      store,
+      gate: new OperationGate(),
+      limits,
+      defaultLimit: options.defaultLimit,
+      logger,
+    };
+    return new SessionMemoryService(context, dataSource, owned);
+  } catch (err) {
+    if (owned) await dataSource.destroy().catch(() => undefined);
+    throw err;
+  }
+}

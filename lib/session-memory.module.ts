@@ -1,0 +1,86 @@
+import { DynamicModule, Module, Provider, Scope } from '@nestjs/common';
+import { ModuleRef, REQUEST } from '@nestjs/core';
+import { resolveConversationSession } from './conversation-id.resolver';
+import { SessionMemoryConfigurationError } from './exceptions';
+import type {
+  SessionMemoryModuleAsyncOptions,
+  SessionMemoryModuleExtras,
+  SessionMemoryModuleOptions,
+  SessionMemoryOptionsFactory,
+} from './interfaces';
+import {
+  DEFAULT_SESSION_MEMORY_NAME,
+  getConversationSessionToken,
+  getSessionMemoryOptionsToken,
+  getSessionMemoryToken,
+} from './session-memory.constants';
+import { createSessionMemoryService } from './session-memory.factory';
+import type { SessionMemoryService } from './session-memory.service';
+
+/**
+ * Durable conversation memory for OpenAI Agents SDK runs, in PostgreSQL, MySQL/MariaDB or SQLite.
+ *
+ * ```ts
+ * @Module({ imports: [SessionMemoryModule.forRoot({ url: process.env.SESSION_MEMORY_URL })] })
+ * export class AppModule {}
+ * ```
+ * Provides `SessionMemoryService` (a singleton), the request-scoped `ConversationSession`
+ * (`@InjectConversationSession()`), and what `@Conversation()` needs.
+ */
+@Module({})
+export class SessionMemoryModule {
+  /** Configures the module with static options. */
+  static forRoot(options: SessionMemoryModuleOptions & SessionMemoryModuleExtras = {}): DynamicModule {
+    const { isGlobal, name, ...moduleOptions } = options;
+    return this.build(name, isGlobal, [], [{ provide: getSessionMemoryOptionsToken(name), useValue: moduleOptions }]);
+  }
+
+  /**
+   * Configures the module with options built at startup (from `ConfigService`, say), through
+   * `useFactory` + `inject`, `useClass`, or `useExisting`.
+   */
+  static forRootAsync(options: SessionMemoryModuleAsyncOptions): DynamicModule {
+    const token = getSessionMemoryOptionsToken(options.name);
+    const providers: Provider[] = [...(options.extraProviders ?? [])];
+    if (options.useFactory) {
+      providers.push({ provide: token, useFactory: options.useFactory, inject: options.inject ?? [] });
+    } else if (options.useClass || options.useExisting) {
+      const factoryClass = (options.useClass ?? options.useExisting)!;
+      if (options.useClass) providers.push({ provide: factoryClass, useClass: factoryClass });
+      providers.push({
+        provide: token,
+        useFactory: (factory: SessionMemoryOptionsFactory) => factory.createSessionMemoryOptions(),
+        inject: [factoryClass],
+      });
+    } else {
+      throw new SessionMemoryConfigurationError('SessionMemoryModule.forRootAsync needs one of useFactory, useClass or useExisting.');
+    }
+    return this.build(options.name, options.isGlobal, options.imports ?? [], providers);
+  }
+
+  private static build(name: string | undefined, isGlobal: boolean | undefined, imports: any[], optionProviders: Provider[]): DynamicModule {
+    const instance = name ?? DEFAULT_SESSION_MEMORY_NAME;
+    const optionsToken = getSessionMemoryOptionsToken(name);
+    const serviceToken = getSessionMemoryToken(name);
+    const serviceProvider: Provider = {
+      provide: serviceToken,
+      useFactory: (options: SessionMemoryModuleOptions, moduleRef: ModuleRef) =>
+        createSessionMemoryService(options, moduleRef, instance),
+      inject: [optionsToken, ModuleRef],
+    };
+    const requestSessionProvider: Provider = {
+      provide: getConversationSessionToken(name),
+      scope: Scope.REQUEST,
+      useFactory: (request: unknown, service: SessionMemoryService, options: SessionMemoryModuleOptions) =>
+        resolveConversationSession(request, service, options.conversationId),
+      inject: [REQUEST, serviceToken, optionsToken],
+    };
+    return {
+      module: SessionMemoryModule,
+      global: isGlobal ?? false,
+      imports,
+      providers: [...optionProviders, serviceProvider, requestSessionProvider],
+      exports: [optionsToken, serviceToken, getConversationSessionToken(name)],
+    };
+  }
+}

@@ -1,0 +1,63 @@
+import { mkdirSync } from 'fs';
+import { dirname, resolve } from 'path';
+import type { DataSourceOptions } from 'typeorm';
+import { SessionMemoryConfigurationError } from '../exceptions';
+
+/** The URL used when neither `url` nor `dataSource` is given: an SQLite file in the working directory. */
+export const DEFAULT_SESSION_MEMORY_URL = 'sqlite:session-memory.db';
+
+/** Hides the password of a URL, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z0-9+]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+}
+
+/**
+ * Turns a session-memory URL into the options of the TypeORM DataSource the module builds and owns.
+ * Throws `SessionMemoryConfigurationError` for a URL it does not understand.
+ */
+export function dataSourceOptionsFromUrl(url: string, extra: Record<string, unknown> = {}): DataSourceOptions {
+  const scheme = /^([a-z0-9+]+):/i.exec(url)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case 'postgres':
+    case 'postgresql':
+      return { type: 'postgres', url, ...extra } as DataSourceOptions;
+    case 'mysql':
+    case 'mariadb':
+      return {
+        type: scheme,
+        url: url.replace(/^mariadb:/i, 'mysql:'),
+        // utf8mb4 on the wire, or emoji and other astral characters cannot be written
+        charset: 'utf8mb4_unicode_ci',
+        ...extra,
+      } as DataSourceOptions;
+    case 'sqlite': {
+      const database = sqlitePath(url);
+      if (database !== ':memory:') mkdirSync(dirname(resolve(database)), { recursive: true });
+      return {
+        type: 'better-sqlite3',
+        database,
+        enableWAL: database !== ':memory:',
+        timeout: 5000,
+        ...extra,
+      } as DataSourceOptions;
+    }
+    default:
+      throw new SessionMemoryConfigurationError(
+        `SessionMemoryModule: cannot use url ${JSON.stringify(redactUrl(url))}. Use postgres://user:pass@host:5432/db, ` +
+          'mysql://user:pass@host:3306/db (or mariadb://), sqlite:path/to/file.db or sqlite::memory:.',
+      );
+  }
+}
+
+function sqlitePath(url: string): string {
+  let rest = url.slice('sqlite:'.length);
+  if (rest.startsWith('///')) rest = rest.slice(3); // SQLAlchemy style: sqlite:///relative.db, sqlite:////abs.db
+  else if (rest.startsWith('//')) rest = rest.slice(2);
+  if (rest === ':memory:' || rest === '') {
+    if (rest === '') {
+      throw new SessionMemoryConfigurationError('SessionMemoryModule: the sqlite: url has no path. Use sqlite:path/to/file.db or sqlite::memory:.');
+    }
+    return ':memory:';
+  }
+  return rest;
+}

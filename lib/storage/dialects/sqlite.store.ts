@@ -1,0 +1,101 @@
+import type { ResolvedTables, StoredRow } from '../session-store';
+import { SqlStoreBase } from './sql-store.base';
+
+/** The subset of a `better-sqlite3` Database used here. */
+interface SqliteDatabase {
+  prepare(sql: string): SqliteStatement;
+  exec(sql: string): unknown;
+  transaction<F extends (...args: any[]) => any>(fn: F): F & { immediate: F };
+}
+interface SqliteStatement {
+  all(...params: unknown[]): any[];
+  get(...params: unknown[]): any;
+  run(...params: unknown[]): { changes: number };
+}
+
+/**
+ * SQLite through better-sqlite3. Calls are synchronous, so a transaction can never interleave with
+ * another call of this process; `BEGIN IMMEDIATE` takes the write lock up front, so writers in other
+ * processes wait (busy timeout) instead of failing on a lock upgrade. Statements are prepared once.
+ * @internal
+ */
+export class SqliteSessionStore extends SqlStoreBase {
+  readonly dialect = 'sqlite' as const;
+  private readonly statements = new Map<string, SqliteStatement>();
+  private readonly appendTx: (sessionId: string, data: string[]) => void;
+  private readonly popTx: (sessionId: string) => StoredRow | undefined;
+  private readonly clearTx: (sessionId: string) => boolean;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    tables: ResolvedTables,
+  ) {
+    super(tables, (id) => `"${id}"`, () => '?');
+    const { S, M } = this;
+    const upsertSession =
+      `INSERT INTO ${S} (session_id) VALUES (?) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`;
+    const insertMessage = `INSERT INTO ${M} (session_id, message_data) VALUES (?, ?)`;
+    const pop =
+      `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE session_id = ? ORDER BY id DESC LIMIT 1) RETURNING id, message_data`;
+    const deleteMessages = `DELETE FROM ${M} WHERE session_id = ?`;
+    const deleteSession = `DELETE FROM ${S} WHERE session_id = ?`;
+
+    const append = db.transaction((sessionId: string, data: string[]) => {
+      this.stmt(upsertSession).run(sessionId);
+      const insert = this.stmt(insertMessage);
+      for (const d of data) insert.run(sessionId, d);
+    });
+    const popOne = db.transaction((sessionId: string) => this.stmt(pop).get(sessionId) as StoredRow | undefined);
+    const clear = db.transaction((sessionId: string) => {
+      this.stmt(deleteMessages).run(sessionId); // explicit: foreign keys may be off on this connection
+      return this.stmt(deleteSession).run(sessionId).changes > 0;
+    });
+    this.appendTx = append.immediate;
+    this.popTx = popOne.immediate;
+    this.clearTx = clear.immediate;
+  }
+
+  private stmt(sql: string): SqliteStatement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  protected async select<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.stmt(sql).all(...params) as T[];
+  }
+
+  async append(sessionId: string, data: string[]): Promise<void> {
+    if (data.length === 0) return;
+    this.appendTx(sessionId, data);
+  }
+
+  async popNewest(sessionId: string): Promise<StoredRow | undefined> {
+    return this.popTx(sessionId);
+  }
+
+  async clear(sessionId: string): Promise<boolean> {
+    return this.clearTx(sessionId);
+  }
+
+  async createTables(): Promise<void> {
+    const { S, M, quote } = this;
+    const idx = this.indexNames;
+    this.db.exec(
+      `CREATE TABLE IF NOT EXISTS ${S} (` +
+        `session_id VARCHAR NOT NULL PRIMARY KEY, ` +
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
+        `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);` +
+        `CREATE TABLE IF NOT EXISTS ${M} (` +
+        `id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, ` +
+        `session_id VARCHAR NOT NULL REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
+        `message_data TEXT NOT NULL, ` +
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);` +
+        `CREATE INDEX IF NOT EXISTS ${quote(idx.sessionTime)} ON ${M} (session_id, created_at);` +
+        `CREATE INDEX IF NOT EXISTS ${quote(idx.sessionId)} ON ${M} (session_id, id);`,
+    );
+  }
+}

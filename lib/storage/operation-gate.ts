@@ -1,0 +1,44 @@
+import { SessionStorageUnavailableError } from '../exceptions';
+import { toSessionMemoryError } from './storage-errors';
+
+/**
+ * Counts the store operations in flight, maps their errors to the package's typed errors, and, at
+ * shutdown, refuses new operations and waits for the running ones before the DataSource is destroyed
+ * (a pool destroyed under waiting calls would leave them pending forever).
+ * @internal
+ */
+export class OperationGate {
+  private inFlight = 0;
+  private closing = false;
+  private idle: (() => void) | undefined;
+
+  /** True once `drain()` has been called. */
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  async run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    if (this.closing) {
+      throw new SessionStorageUnavailableError(
+        `${operation} refused: the application is shutting down and SessionMemoryModule no longer takes new operations.`,
+      );
+    }
+    this.inFlight++;
+    try {
+      return await work();
+    } catch (err) {
+      throw toSessionMemoryError(err, operation);
+    } finally {
+      if (--this.inFlight === 0 && this.idle) this.idle();
+    }
+  }
+
+  /** Stops taking operations and resolves when none is running. */
+  drain(): Promise<void> {
+    this.closing = true;
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.idle = resolve;
+    });
+  }
+}

@@ -1,0 +1,47 @@
+import type { DataSource } from 'typeorm';
+import { SessionMemoryConfigurationError } from '../exceptions';
+import { MysqlSessionStore } from './dialects/mysql.store';
+import { PostgresSessionStore } from './dialects/postgres.store';
+import { SqliteSessionStore } from './dialects/sqlite.store';
+import type { ResolvedTables, SessionStore } from './session-store';
+
+/**
+ * Builds the store for an initialised DataSource, from the driver TypeORM already opened (the `pg`
+ * pool, the `mysql2` pool or the `better-sqlite3` database): queries go straight to the driver, with
+ * no query builder or entity metadata on the hot path.
+ * @internal
+ */
+export async function createSessionStore(dataSource: DataSource, tables: ResolvedTables): Promise<SessionStore> {
+  const type = dataSource.options.type;
+  const driver = dataSource.driver as any;
+  if (tables.schema && type !== 'postgres') {
+    throw new SessionMemoryConfigurationError(
+      `SessionMemoryModule: tables.schema is only supported on PostgreSQL (this DataSource is ${type}). Remove it, or put the database name in the URL.`,
+    );
+  }
+  switch (type) {
+    case 'postgres':
+      return new PostgresSessionStore(driver.master, tables);
+    case 'mysql':
+    case 'mariadb': {
+      const pool = driver.pool;
+      if (!pool) {
+        throw new SessionMemoryConfigurationError(
+          'SessionMemoryModule: this MySQL DataSource uses replication (a pool cluster); give the module its own url to the primary instead.',
+        );
+      }
+      const version = await new Promise<string>((resolve, reject) =>
+        pool.query('SELECT VERSION() AS v', [], (err: Error | null, rows: any[]) => (err ? reject(err) : resolve(String(rows[0].v)))),
+      );
+      // Exact, case- and trailing-space-sensitive ids: a binary NO PAD collation.
+      const collation = /mariadb/i.test(version) ? 'utf8mb4_nopad_bin' : 'utf8mb4_0900_bin';
+      return new MysqlSessionStore(pool, tables, collation);
+    }
+    case 'better-sqlite3':
+      return new SqliteSessionStore(driver.databaseConnection, tables);
+    default:
+      throw new SessionMemoryConfigurationError(
+        `SessionMemoryModule: TypeORM DataSource type "${type}" is not supported. Use postgres, mysql, mariadb or better-sqlite3.`,
+      );
+  }
+}

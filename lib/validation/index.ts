@@ -1,0 +1,4 @@
+export * from './conversation-id';
+export * from './limit';
+export * from './items';
+export * from './identifiers';

@@ -1,0 +1,110 @@
+import { InvalidSessionItemsError } from '../exceptions';
+
+/** Resolved size limits (see `SessionMemoryLimitsOptions`). */
+export interface ItemLimits {
+  maxItemBytes: number;
+  maxItemsPerCall: number;
+  maxDepth: number;
+}
+
+/** Defaults of `SessionMemoryLimitsOptions`. */
+export const DEFAULT_ITEM_LIMITS: Readonly<ItemLimits> = Object.freeze({
+  maxItemBytes: 1024 * 1024,
+  maxItemsPerCall: 10_000,
+  maxDepth: 128,
+});
+
+/**
+ * Checks that `items` is an array of plain, JSON-serialisable objects within the limits, and returns
+ * each item's JSON text. Throws `InvalidSessionItemsError` (naming the first offending path) otherwise.
+ * Nothing is written by the caller unless every item passes.
+ */
+export function encodeItems(items: unknown, limits: ItemLimits): string[] {
+  if (!Array.isArray(items)) {
+    throw new InvalidSessionItemsError(`addItems expects an array of items, got ${kindOf(items)}. Wrap a single item in an array.`);
+  }
+  if (items.length > limits.maxItemsPerCall) {
+    throw new InvalidSessionItemsError(
+      `addItems got ${items.length} items; at most ${limits.maxItemsPerCall} are allowed per call (limits.maxItemsPerCall). Split the batch.`,
+    );
+  }
+  const out = new Array<string>(items.length);
+  const ancestors: object[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const path = `items[${i}]`;
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+      throw new InvalidSessionItemsError(`${path} must be a plain object (an Agents SDK input item), got ${kindOf(item)}.`);
+    }
+    checkValue(item, path, 0, ancestors, limits.maxDepth);
+    const json = JSON.stringify(item);
+    // Each UTF-16 unit is at most 3 UTF-8 bytes: only measure exactly when the text might be too big.
+    if (json.length * 3 > limits.maxItemBytes) {
+      const bytes = Buffer.byteLength(json, 'utf8');
+      if (bytes > limits.maxItemBytes) {
+        throw new InvalidSessionItemsError(
+          `${path} is ${bytes} bytes of JSON; at most ${limits.maxItemBytes} are allowed (limits.maxItemBytes). Store large payloads elsewhere and keep a reference in the item.`,
+        );
+      }
+    }
+    out[i] = json;
+  }
+  return out;
+}
+
+function checkValue(value: unknown, path: string, depth: number, ancestors: object[], maxDepth: number): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) {
+        throw new InvalidSessionItemsError(`${path} is ${value}, which JSON cannot represent. Use a finite number, a string or null.`);
+      }
+      return;
+    case 'undefined':
+      return; // only reached for object properties: JSON leaves them out, as the Agents SDK expects
+    case 'bigint':
+      throw new InvalidSessionItemsError(`${path} is a bigint, which JSON cannot represent. Convert it to a string or a number.`);
+    case 'function':
+      throw new InvalidSessionItemsError(`${path} is a function, which cannot be stored. Remove it from the item.`);
+    case 'symbol':
+      throw new InvalidSessionItemsError(`${path} is a symbol, which cannot be stored. Remove it from the item.`);
+  }
+  if (value === null) return;
+  const obj = value as object;
+  if (depth >= maxDepth) {
+    throw new InvalidSessionItemsError(`${path} is nested deeper than ${maxDepth} levels (limits.maxDepth). Flatten the item or store the payload as a string.`);
+  }
+  if (ancestors.includes(obj)) {
+    throw new InvalidSessionItemsError(`${path} refers back to one of its own parents (a cycle), which JSON cannot represent. Remove the cycle.`);
+  }
+  ancestors.push(obj);
+  if (Array.isArray(obj)) {
+    for (let i = 0; i < obj.length; i++) {
+      const element = obj[i];
+      if (element === undefined || typeof element === 'function' || typeof element === 'symbol') {
+        throw new InvalidSessionItemsError(`${path}[${i}] is ${typeof element}, which JSON would turn into null. Remove it or use null.`);
+      }
+      checkValue(element, `${path}[${i}]`, depth + 1, ancestors, maxDepth);
+    }
+  } else {
+    const proto = Object.getPrototypeOf(obj);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (proto && proto.constructor && proto.constructor.name) || 'an object with a custom prototype';
+      throw new InvalidSessionItemsError(
+        `${path} is an instance of ${name}, not a plain object; it would not read back the same. Convert it to plain data (for a Date, an ISO string).`,
+      );
+    }
+    for (const key of Object.keys(obj)) {
+      checkValue((obj as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, ancestors, maxDepth);
+    }
+  }
+  ancestors.pop();
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
