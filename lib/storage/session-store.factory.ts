@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
-import { MysqlSessionStore } from './dialects/mysql.store';
+import { MYSQL_ID_COLLATION_PROBE, MysqlSessionStore, chooseMysqlIdCollation } from './dialects/mysql.store';
 import { PostgresSessionStore } from './dialects/postgres.store';
 import { SqliteSessionStore } from './dialects/sqlite.store';
 import type { ResolvedTables, SessionStore } from './session-store';
@@ -30,12 +30,13 @@ export async function createSessionStore(dataSource: DataSource, tables: Resolve
           'SessionMemoryModule: this MySQL DataSource uses replication (a pool cluster); give the module its own url to the primary instead.',
         );
       }
-      const version = await new Promise<string>((resolve, reject) =>
-        pool.query('SELECT VERSION() AS v', [], (err: Error | null, rows: any[]) => (err ? reject(err) : resolve(String(rows[0].v)))),
+      const available = await new Promise<string[]>((resolve, reject) =>
+        pool.query(MYSQL_ID_COLLATION_PROBE, [], (err: Error | null, rows: any[]) =>
+          err ? reject(err) : resolve(rows.map((r) => String(r.name))),
+        ),
       );
-      // Exact, case- and trailing-space-sensitive ids: a binary NO PAD collation.
-      const collation = /mariadb/i.test(version) ? 'utf8mb4_nopad_bin' : 'utf8mb4_0900_bin';
-      return new MysqlSessionStore(pool, tables, collation);
+      // Exact, case- and trailing-space-sensitive ids: a binary NO PAD collation where the server has one.
+      return new MysqlSessionStore(pool, tables, chooseMysqlIdCollation(available));
     }
     case 'better-sqlite3':
       return new SqliteSessionStore(driver.databaseConnection, tables);

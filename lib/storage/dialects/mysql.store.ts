@@ -1,6 +1,60 @@
 import { KeyedMutex } from '../keyed-mutex';
 import type { ResolvedTables, StoredRow } from '../session-store';
-import { SqlStoreBase } from './sql-store.base';
+import { SessionSchemaDdl, SqlStoreBase, schemaNames } from './sql-store.base';
+
+const quoteMysql = (id: string) => `\`${id}\``;
+
+/** Lists which binary NO PAD utf8mb4 collations the server has. @internal */
+export const MYSQL_ID_COLLATION_PROBE =
+  "SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')";
+
+/**
+ * The collation of `session_id` in tables we create, from what the server has (`MYSQL_ID_COLLATION_PROBE`):
+ * binary (case-, accent-sensitive) and NO PAD (trailing spaces count) where the server has one —
+ * `utf8mb4_nopad_bin` on MariaDB ≥ 10.2, `utf8mb4_0900_bin` on MySQL ≥ 8.0. MySQL 5.7 has neither:
+ * there it is `utf8mb4_bin`, binary but PAD SPACE (`'a'` and `'a '` are the same key).
+ * @internal
+ */
+export function chooseMysqlIdCollation(available: readonly string[]): string {
+  if (available.includes('utf8mb4_nopad_bin')) return 'utf8mb4_nopad_bin';
+  if (available.includes('utf8mb4_0900_bin')) return 'utf8mb4_0900_bin';
+  return 'utf8mb4_bin';
+}
+
+/**
+ * MySQL / MariaDB DDL for one pair of tables. `session_id` is `VARCHAR(255)` (a key needs a length;
+ * 255 utf8mb4 characters = 1020 bytes fits InnoDB's 3072-byte key limit) in utf8mb4 with the binary
+ * collation `idCollation` (see `chooseMysqlIdCollation`). Used by `createTables` and the migrations.
+ * @internal
+ */
+export function mysqlSchemaDdl(tables: ResolvedTables, idCollation: string): SessionSchemaDdl {
+  const q = quoteMysql;
+  const { S, M, index } = schemaNames(tables, q);
+  const idType = `VARCHAR(255) CHARACTER SET utf8mb4 COLLATE ${idCollation} NOT NULL`;
+  return {
+    createTables: [
+      `CREATE TABLE IF NOT EXISTS ${S} (` +
+        `session_id ${idType}, ` +
+        `created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), ` +
+        `updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), ` +
+        `PRIMARY KEY (session_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      `CREATE TABLE IF NOT EXISTS ${M} (` +
+        `id BIGINT NOT NULL AUTO_INCREMENT, ` +
+        `session_id ${idType}, ` +
+        `message_data LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, ` +
+        `created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), ` +
+        `PRIMARY KEY (id), ` +
+        `KEY ${q(index.sessionTime)} (session_id, created_at), ` +
+        `KEY ${q(index.sessionId)} (session_id, id), ` +
+        `CONSTRAINT ${q(`fk_${tables.messages}_session`)} FOREIGN KEY (session_id) REFERENCES ${S} (session_id) ON DELETE CASCADE` +
+        `) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    ],
+    dropTables: [`DROP TABLE IF EXISTS ${M}`, `DROP TABLE IF EXISTS ${S}`],
+    // In place and without blocking writes, or not at all: the server refuses instead of copying the table.
+    addIdIndex: [`ALTER TABLE ${M} ADD INDEX ${q(index.sessionId)} (session_id, id), ALGORITHM=INPLACE, LOCK=NONE`],
+    dropIdIndex: [`ALTER TABLE ${M} DROP INDEX ${q(index.sessionId)}`],
+  };
+}
 
 /** The subset of a callback-style `mysql2` connection / pool used here. */
 interface MysqlQueryable {
@@ -38,14 +92,14 @@ export class MysqlSessionStore extends SqlStoreBase {
 
   /**
    * @param idCollation binary collation for `session_id` in tables we create: exact comparison, no
-   * trailing-space padding (`utf8mb4_nopad_bin` on MariaDB, `utf8mb4_0900_bin` on MySQL 8).
+   * trailing-space padding where the server has one (see `chooseMysqlIdCollation`).
    */
   constructor(
     private readonly pool: MysqlPool,
     tables: ResolvedTables,
     private readonly idCollation: string,
   ) {
-    super(tables, (id) => `\`${id}\``, () => '?');
+    super(tables, quoteMysql, () => '?');
     const { S, M } = this;
     this.write = {
       ensureSession: `INSERT INTO ${S} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE session_id = session_id`,
@@ -110,32 +164,7 @@ export class MysqlSessionStore extends SqlStoreBase {
   }
 
   async createTables(): Promise<void> {
-    const { S, M, quote, tables, idCollation } = this;
-    const idx = this.indexNames;
-    const idType = `VARCHAR(255) CHARACTER SET utf8mb4 COLLATE ${idCollation} NOT NULL`;
-    await run(
-      this.pool,
-      `CREATE TABLE IF NOT EXISTS ${S} (` +
-        `session_id ${idType}, ` +
-        `created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), ` +
-        `updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), ` +
-        `PRIMARY KEY (session_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
-      [],
-    );
-    await run(
-      this.pool,
-      `CREATE TABLE IF NOT EXISTS ${M} (` +
-        `id BIGINT NOT NULL AUTO_INCREMENT, ` +
-        `session_id ${idType}, ` +
-        `message_data LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, ` +
-        `created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), ` +
-        `PRIMARY KEY (id), ` +
-        `KEY ${quote(idx.sessionTime)} (session_id, created_at), ` +
-        `KEY ${quote(idx.sessionId)} (session_id, id), ` +
-        `CONSTRAINT ${quote(`fk_${tables.messages}_session`)} FOREIGN KEY (session_id) REFERENCES ${S} (session_id) ON DELETE CASCADE` +
-        `) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
-      [],
-    );
+    for (const statement of mysqlSchemaDdl(this.tables, this.idCollation).createTables) await run(this.pool, statement, []);
   }
 
   /** Runs `work` in a transaction on one pooled connection, retrying the whole of it on deadlock. */

@@ -1,6 +1,38 @@
 import { createHash } from 'crypto';
 import type { ResolvedTables, StoredRow } from '../session-store';
-import { SqlStoreBase } from './sql-store.base';
+import { SessionSchemaDdl, SqlStoreBase, schemaNames } from './sql-store.base';
+
+const quotePostgres = (id: string) => `"${id}"`;
+
+/**
+ * PostgreSQL DDL for one pair of tables: the Python SQLAlchemySession layout, with a 64-bit id and
+ * the extra `(session_id, id)` index. Used by `createTables` and by the migrations.
+ * @internal
+ */
+export function postgresSchemaDdl(tables: ResolvedTables): SessionSchemaDdl {
+  const q = quotePostgres;
+  const { S, M, index, qualify } = schemaNames(tables, q);
+  const addIdIndex = `CREATE INDEX IF NOT EXISTS ${q(index.sessionId)} ON ${M} (session_id, id)`;
+  return {
+    createTables: [
+      ...(tables.schema ? [`CREATE SCHEMA IF NOT EXISTS ${q(tables.schema)}`] : []),
+      `CREATE TABLE IF NOT EXISTS ${S} (` +
+        `session_id VARCHAR NOT NULL PRIMARY KEY, ` +
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
+        `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+      `CREATE TABLE IF NOT EXISTS ${M} (` +
+        `id BIGSERIAL PRIMARY KEY, ` +
+        `session_id VARCHAR NOT NULL REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
+        `message_data TEXT NOT NULL, ` +
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+      `CREATE INDEX IF NOT EXISTS ${q(index.sessionTime)} ON ${M} (session_id, created_at)`,
+      addIdIndex,
+    ],
+    dropTables: [`DROP TABLE IF EXISTS ${M}`, `DROP TABLE IF EXISTS ${S}`],
+    addIdIndex: [addIdIndex],
+    dropIdIndex: [`DROP INDEX IF EXISTS ${qualify(index.sessionId)}`],
+  };
+}
 
 /** The subset of `pg.Pool` used here. */
 interface PgPool {
@@ -22,7 +54,7 @@ export class PostgresSessionStore extends SqlStoreBase {
     private readonly pool: PgPool,
     tables: ResolvedTables,
   ) {
-    super(tables, (id) => `"${id}"`, (n) => `$${n}`);
+    super(tables, quotePostgres, (n) => `$${n}`);
     const { S, M } = this;
     this.write = {
       // The upsert locks the session row, so writers of one conversation queue there and each batch
@@ -71,29 +103,12 @@ export class PostgresSessionStore extends SqlStoreBase {
   }
 
   async createTables(): Promise<void> {
-    const { S, M, quote, tables } = this;
-    const idx = this.indexNames;
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
       // Several processes may start at once: serialise the DDL.
       await client.query(`SELECT pg_advisory_xact_lock(hashtext('nestjs-session-memory:ddl'))`);
-      if (tables.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quote(tables.schema)}`);
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${S} (` +
-          `session_id VARCHAR NOT NULL PRIMARY KEY, ` +
-          `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
-          `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
-      );
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${M} (` +
-          `id BIGSERIAL PRIMARY KEY, ` +
-          `session_id VARCHAR NOT NULL REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
-          `message_data TEXT NOT NULL, ` +
-          `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
-      );
-      await client.query(`CREATE INDEX IF NOT EXISTS ${quote(idx.sessionTime)} ON ${M} (session_id, created_at)`);
-      await client.query(`CREATE INDEX IF NOT EXISTS ${quote(idx.sessionId)} ON ${M} (session_id, id)`);
+      for (const statement of postgresSchemaDdl(this.tables).createTables) await client.query(statement);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -2,6 +2,38 @@ import { SessionMemoryConfigurationError } from '../../exceptions';
 import type { ResolvedTables, SessionStore, SessionStoreDialect, StoredRow } from '../session-store';
 
 /**
+ * The DDL of one dialect for one pair of tables: what `createTables: true` runs at startup and what
+ * the migrations (`lib/migrations`) run through a TypeORM QueryRunner. One source for both.
+ * @internal
+ */
+export interface SessionSchemaDdl {
+  /** Creates both tables and every index if missing (`IF NOT EXISTS`: idempotent). */
+  createTables: string[];
+  /** Drops both tables (messages first), if they exist. Deletes every stored conversation. */
+  dropTables: string[];
+  /** Adds what this package adds to the Python SQLAlchemySession layout: the `(session_id, id)` index. No data is rewritten. */
+  addIdIndex: string[];
+  /** Removes that index again. */
+  dropIdIndex: string[];
+}
+
+/** Quoted, schema-qualified table names and the index names for one pair of tables. @internal */
+export function schemaNames(tables: ResolvedTables, quote: (identifier: string) => string) {
+  const qualify = (t: string) => (tables.schema ? `${quote(tables.schema)}.${quote(t)}` : quote(t));
+  return {
+    S: qualify(tables.sessions),
+    M: qualify(tables.messages),
+    /** Index names, following the Python reference (`idx_<messages>_session_time`) plus ours. */
+    index: {
+      sessionTime: `idx_${tables.messages}_session_time`,
+      sessionId: `idx_${tables.messages}_session_id`,
+    },
+    /** An index name qualified like its table (PostgreSQL indexes live in the table's schema). */
+    qualify,
+  };
+}
+
+/**
  * What the three dialect stores share: quoted table names and the SQL that is the same everywhere but
  * for quoting and placeholders. Each subclass holds the SQL that differs.
  * @internal
@@ -25,9 +57,9 @@ export abstract class SqlStoreBase implements SessionStore {
     protected readonly quote: (identifier: string) => string,
     placeholder: (n: number) => string,
   ) {
-    const qualify = (t: string) => (tables.schema ? `${quote(tables.schema)}.${quote(t)}` : quote(t));
-    this.S = qualify(tables.sessions);
-    this.M = qualify(tables.messages);
+    const names = schemaNames(tables, quote);
+    this.S = names.S;
+    this.M = names.M;
     const p = placeholder;
     this.sql = {
       readAll: `SELECT id, message_data FROM ${this.M} WHERE session_id = ${p(1)} ORDER BY id`,
@@ -40,10 +72,7 @@ export abstract class SqlStoreBase implements SessionStore {
 
   /** Index names, following the Python reference (`idx_<messages>_session_time`) plus ours. */
   protected get indexNames() {
-    return {
-      sessionTime: `idx_${this.tables.messages}_session_time`,
-      sessionId: `idx_${this.tables.messages}_session_id`,
-    };
+    return schemaNames(this.tables, this.quote).index;
   }
 
   /** Runs one statement and returns its rows. */

@@ -1,5 +1,36 @@
 import type { ResolvedTables, StoredRow } from '../session-store';
-import { SqlStoreBase } from './sql-store.base';
+import { SessionSchemaDdl, SqlStoreBase, schemaNames } from './sql-store.base';
+
+const quoteSqlite = (id: string) => `"${id}"`;
+
+/**
+ * SQLite DDL for one pair of tables: the Python SQLAlchemySession layout (AUTOINCREMENT ids, never
+ * reused) plus the `(session_id, id)` index. Used by `createTables` and by the migrations.
+ * @internal
+ */
+export function sqliteSchemaDdl(tables: ResolvedTables): SessionSchemaDdl {
+  const q = quoteSqlite;
+  const { S, M, index } = schemaNames(tables, q);
+  const addIdIndex = `CREATE INDEX IF NOT EXISTS ${q(index.sessionId)} ON ${M} (session_id, id)`;
+  return {
+    createTables: [
+      `CREATE TABLE IF NOT EXISTS ${S} (` +
+        `session_id VARCHAR NOT NULL PRIMARY KEY, ` +
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
+        `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+      `CREATE TABLE IF NOT EXISTS ${M} (` +
+        `id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, ` +
+        `session_id VARCHAR NOT NULL REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
+        `message_data TEXT NOT NULL, ` +
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+      `CREATE INDEX IF NOT EXISTS ${q(index.sessionTime)} ON ${M} (session_id, created_at)`,
+      addIdIndex,
+    ],
+    dropTables: [`DROP TABLE IF EXISTS ${M}`, `DROP TABLE IF EXISTS ${S}`],
+    addIdIndex: [addIdIndex],
+    dropIdIndex: [`DROP INDEX IF EXISTS ${q(index.sessionId)}`],
+  };
+}
 
 /** The subset of a `better-sqlite3` Database used here. */
 interface SqliteDatabase {
@@ -30,7 +61,7 @@ export class SqliteSessionStore extends SqlStoreBase {
     private readonly db: SqliteDatabase,
     tables: ResolvedTables,
   ) {
-    super(tables, (id) => `"${id}"`, () => '?');
+    super(tables, quoteSqlite, () => '?');
     const { S, M } = this;
     const upsertSession =
       `INSERT INTO ${S} (session_id) VALUES (?) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`;
@@ -82,20 +113,6 @@ export class SqliteSessionStore extends SqlStoreBase {
   }
 
   async createTables(): Promise<void> {
-    const { S, M, quote } = this;
-    const idx = this.indexNames;
-    this.db.exec(
-      `CREATE TABLE IF NOT EXISTS ${S} (` +
-        `session_id VARCHAR NOT NULL PRIMARY KEY, ` +
-        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
-        `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);` +
-        `CREATE TABLE IF NOT EXISTS ${M} (` +
-        `id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, ` +
-        `session_id VARCHAR NOT NULL REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
-        `message_data TEXT NOT NULL, ` +
-        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);` +
-        `CREATE INDEX IF NOT EXISTS ${quote(idx.sessionTime)} ON ${M} (session_id, created_at);` +
-        `CREATE INDEX IF NOT EXISTS ${quote(idx.sessionId)} ON ${M} (session_id, id);`,
-    );
+    this.db.exec(sqliteSchemaDdl(this.tables).createTables.map((statement) => `${statement};`).join('\n'));
   }
 }
