@@ -1,0 +1,105 @@
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import { SessionMemoryModule, SessionMemoryService, SessionStorageUnavailableError } from '../../lib';
+import { TEST_URLS, isAvailable } from '../support/databases';
+import { dropTablesAt, tempSqliteFile, uniqueTables } from './module-test-utils';
+
+const user = (content: string) => ({ role: 'user' as const, content });
+
+/** Every I/O entry point of the service and of a session, after close: each must reject with SessionStorageUnavailableError. */
+async function expectEverythingRefused(memory: SessionMemoryService): Promise<void> {
+  const session = memory.session('after-close');
+  const calls: [string, () => Promise<unknown>][] = [
+    ['getItems()', () => session.getItems()],
+    ['getItems(2)', () => session.getItems(2)],
+    ['addItems', () => session.addItems([user('late')])],
+    ['popItem', () => session.popItem()],
+    ['clearSession', () => session.clearSession()],
+    ['deleteSession', () => memory.deleteSession('after-close')],
+    ['ping', () => memory.ping()],
+  ];
+  for (const [name, call] of calls) {
+    const outcome = await call().then(
+      () => `${name} resolved`,
+      (err: unknown) => (err instanceof SessionStorageUnavailableError ? 'refused' : `${name} threw ${String(err)}`),
+    );
+    expect(outcome).toBe('refused');
+  }
+}
+
+describe('shutdown of the DataSource the module owns', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('module.close() runs both shutdown hooks on the factory-built service, destroys its DataSource, then refuses calls', async () => {
+    const before = jest.spyOn(SessionMemoryService.prototype, 'beforeApplicationShutdown');
+    const after = jest.spyOn(SessionMemoryService.prototype, 'onApplicationShutdown');
+    const module = await Test.createTestingModule({
+      imports: [SessionMemoryModule.forRoot({ url: `sqlite:${tempSqliteFile()}` })],
+    }).compile();
+    await module.init();
+    const memory = module.get(SessionMemoryService);
+    await memory.session('c').addItems([user('before close')]);
+    expect(memory.dataSource.isInitialized).toBe(true);
+
+    await module.close();
+
+    expect(before).toHaveBeenCalledTimes(1);
+    expect(after).toHaveBeenCalledTimes(1);
+    expect(before.mock.contexts[0]).toBe(memory);
+    expect(after.mock.contexts[0]).toBe(memory);
+    expect(before.mock.invocationCallOrder[0]).toBeLessThan(after.mock.invocationCallOrder[0]);
+    expect(memory.dataSource.isInitialized).toBe(false);
+    await expectEverythingRefused(memory);
+  });
+
+  it('app.close() of a NestFactory application context does the same', async () => {
+    const file = tempSqliteFile();
+    @Module({ imports: [SessionMemoryModule.forRoot({ url: `sqlite:${file}` })] })
+    class AppModule {}
+
+    const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
+    const memory = app.get(SessionMemoryService);
+    await memory.session('c').addItems([user('x')]);
+    const ds = memory.dataSource;
+    await app.close();
+    expect(ds.isInitialized).toBe(false);
+    await expectEverythingRefused(memory);
+  });
+
+  it('every named instance closes its own DataSource', async () => {
+    const module = await Test.createTestingModule({
+      imports: [
+        SessionMemoryModule.forRoot({ name: 'one', url: `sqlite:${tempSqliteFile()}` }),
+        SessionMemoryModule.forRootAsync({ name: 'two', useFactory: () => ({ url: `sqlite:${tempSqliteFile()}` }) }),
+      ],
+    }).compile();
+    const one = module.get<SessionMemoryService>('SessionMemoryService:one');
+    const two = module.get<SessionMemoryService>('SessionMemoryService:two');
+    await module.close();
+    expect(one.dataSource.isInitialized).toBe(false);
+    expect(two.dataSource.isInitialized).toBe(false);
+    await expectEverythingRefused(one);
+    await expectEverythingRefused(two);
+  });
+
+  (isAvailable('postgres') ? it : it.skip)('on PostgreSQL: close() ends the owned pool and later calls are refused, not left pending', async () => {
+    const tables = uniqueTables('life');
+    const module = await Test.createTestingModule({
+      imports: [SessionMemoryModule.forRoot({ url: TEST_URLS.postgres, tables, createTables: true })],
+    }).compile();
+    await module.init();
+    const memory = module.get(SessionMemoryService);
+    try {
+      await memory.session('pg').addItems([user('a'), user('b')]);
+      expect(await memory.session('pg').popItem()).toEqual(user('b'));
+      const pool = (memory.dataSource.driver as any).master as { ending?: boolean; ended?: boolean };
+      await module.close();
+      expect(memory.dataSource.isInitialized).toBe(false);
+      expect(pool.ending || pool.ended).toBe(true);
+      await expectEverythingRefused(memory);
+    } finally {
+      await dropTablesAt(TEST_URLS.postgres, tables);
+    }
+  });
+});
