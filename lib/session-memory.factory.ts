@@ -5,7 +5,8 @@ import { SessionMemoryConfigurationError, SessionStorageUnavailableError } from 
 import type { SessionMemoryModuleOptions } from './interfaces';
 import type { SessionMemoryContext } from './session-memory.context';
 import { SessionMemoryService } from './session-memory.service';
-import { DEFAULT_SESSION_MEMORY_URL, dataSourceOptionsFromUrl, redactUrl } from './storage/data-source.factory';
+import { DEFAULT_SESSION_MEMORY_URL, DEFAULT_TIMEOUTS, ResolvedTimeouts, dataSourceOptionsFromUrl, redactUrl } from './storage/data-source.factory';
+import { MysqlSessionStore } from './storage/dialects/mysql.store';
 import { OperationGate } from './storage/operation-gate';
 import type { ResolvedTables } from './storage/session-store';
 import { createSessionStore } from './storage/session-store.factory';
@@ -36,6 +37,17 @@ function resolveLimits(options: SessionMemoryModuleOptions): ItemLimits {
   return limits;
 }
 
+function resolveTimeouts(options: SessionMemoryModuleOptions): ResolvedTimeouts {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...(options.timeouts ?? {}) };
+  for (const key of Object.keys(DEFAULT_TIMEOUTS) as (keyof ResolvedTimeouts)[]) {
+    const v = timeouts[key];
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new SessionMemoryConfigurationError(`Option timeouts.${key} is ${String(v)}: it must be a whole number of milliseconds >= 0 (0 turns it off).`);
+    }
+  }
+  return timeouts;
+}
+
 /** Token under which `@nestjs/typeorm` registers a DataSource of that name. */
 function typeOrmDataSourceToken(name: string): unknown {
   try {
@@ -61,6 +73,7 @@ export async function createSessionMemoryService(
   const tables = resolveTables(options);
   const limits = resolveLimits(options);
   assertLimit(options.defaultLimit, 'Option defaultLimit');
+  const timeouts = resolveTimeouts(options);
 
   let dataSource: DataSource;
   let owned = false;
@@ -90,7 +103,7 @@ export async function createSessionMemoryService(
     }
   } else {
     const url = options.url ?? DEFAULT_SESSION_MEMORY_URL;
-    const dsOptions = dataSourceOptionsFromUrl(url, options.dataSourceOptions);
+    const dsOptions = dataSourceOptionsFromUrl(url, options.dataSourceOptions, timeouts);
     if (createTables === undefined) createTables = dsOptions.type === 'better-sqlite3';
     dataSource = new DataSource(dsOptions);
     try {
@@ -106,6 +119,8 @@ export async function createSessionMemoryService(
 
   try {
     const store = await createSessionStore(dataSource, tables);
+    // PostgreSQL and SQLite get theirs from the DataSource options; MySQL/MariaDB needs a SET per connection.
+    if (owned && store instanceof MysqlSessionStore) await store.useSessionTimeouts(timeouts);
     if (createTables) await store.createTables();
     else await store.verifyTables();
     const context: SessionMemoryContext = {

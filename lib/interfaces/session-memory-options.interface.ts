@@ -35,6 +35,33 @@ export interface SessionMemoryLimitsOptions {
   maxDepth?: number;
 }
 
+/**
+ * Time limits of the database work behind one operation, so that a slow or locked conversation fails
+ * fast with `SessionStorageUnavailableError` instead of holding a pooled connection. Applied to the
+ * DataSource the module builds from `url` (a reused DataSource keeps its own settings; SQLite's busy
+ * timeout is the exception, it is not changed either). `0` turns a limit off.
+ */
+export interface SessionMemoryTimeoutsOptions {
+  /**
+   * Longest time one SQL statement may run. PostgreSQL `statement_timeout`; MariaDB
+   * `max_statement_time` (MySQL: `max_execution_time`, which only bounds reads). Not applied on
+   * SQLite (statements are local and synchronous). Default 30,000 ms.
+   */
+  statementMs?: number;
+  /**
+   * Longest wait for a lock another transaction holds (another writer of the same conversation in
+   * another process, a migration, a long transaction). PostgreSQL `lock_timeout`; MySQL/MariaDB
+   * `innodb_lock_wait_timeout` (whole seconds, rounded up, at least 1); SQLite the busy timeout.
+   * Default 10,000 ms.
+   */
+  lockMs?: number;
+  /**
+   * Longest wait for a connection: to open one, and on PostgreSQL also for a free one in the pool
+   * (`connectionTimeoutMillis`; MySQL/MariaDB: `connectTimeout`). Default 5,000 ms.
+   */
+  connectMs?: number;
+}
+
 /** Options of `SessionMemoryModule.forRoot()` (and what a `forRootAsync()` factory returns). */
 export interface SessionMemoryModuleOptions {
   /**
@@ -67,6 +94,8 @@ export interface SessionMemoryModuleOptions {
   limits?: SessionMemoryLimitsOptions;
   /** How the request-scoped session and `@Conversation()` read the conversation id. Default `{ header: 'x-conversation-id' }`. */
   conversationId?: ConversationIdSource;
+  /** Statement, lock and connection time limits (see `SessionMemoryTimeoutsOptions`). */
+  timeouts?: SessionMemoryTimeoutsOptions;
 }
 
 /** Options shared by `forRoot` and `forRootAsync` that shape the module itself. */

@@ -11,16 +11,45 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z0-9+]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 }
 
+/** Resolved time limits, in ms (0 = off). See `SessionMemoryTimeoutsOptions`. */
+export interface ResolvedTimeouts {
+  statementMs: number;
+  lockMs: number;
+  connectMs: number;
+}
+
+/** Defaults of `SessionMemoryTimeoutsOptions`. */
+export const DEFAULT_TIMEOUTS: Readonly<ResolvedTimeouts> = Object.freeze({ statementMs: 30_000, lockMs: 10_000, connectMs: 5_000 });
+
 /**
  * Turns a session-memory URL into the options of the TypeORM DataSource the module builds and owns.
- * Throws `SessionMemoryConfigurationError` for a URL it does not understand.
+ * `extra` (the `dataSourceOptions` option) wins over the defaults; its `extra` (driver pool options)
+ * is merged into ours rather than replacing them. Throws `SessionMemoryConfigurationError` for a URL
+ * it does not understand.
  */
-export function dataSourceOptionsFromUrl(url: string, extra: Record<string, unknown> = {}): DataSourceOptions {
+export function dataSourceOptionsFromUrl(
+  url: string,
+  extra: Record<string, unknown> = {},
+  timeouts: ResolvedTimeouts = DEFAULT_TIMEOUTS,
+): DataSourceOptions {
   const scheme = /^([a-z0-9+]+):/i.exec(url)?.[1]?.toLowerCase();
+  const userPool = (extra.extra ?? {}) as Record<string, unknown>;
   switch (scheme) {
     case 'postgres':
     case 'postgresql':
-      return { type: 'postgres', url, ...extra } as DataSourceOptions;
+      return {
+        type: 'postgres',
+        url,
+        ...extra,
+        extra: {
+          // Fail fast instead of waiting forever: to connect, and for a free pooled connection.
+          ...(timeouts.connectMs > 0 ? { connectionTimeoutMillis: timeouts.connectMs } : {}),
+          // Sent at connection start-up, so they bound every statement on the module's connections.
+          ...(timeouts.statementMs > 0 ? { statement_timeout: timeouts.statementMs } : {}),
+          ...(timeouts.lockMs > 0 ? { lock_timeout: timeouts.lockMs } : {}),
+          ...userPool,
+        },
+      } as DataSourceOptions;
     case 'mysql':
     case 'mariadb':
       return {
@@ -28,6 +57,7 @@ export function dataSourceOptionsFromUrl(url: string, extra: Record<string, unkn
         url: url.replace(/^mariadb:/i, 'mysql:'),
         // utf8mb4 on the wire, or emoji and other astral characters cannot be written
         charset: 'utf8mb4_unicode_ci',
+        ...(timeouts.connectMs > 0 ? { connectTimeout: timeouts.connectMs } : {}),
         ...extra,
       } as DataSourceOptions;
     case 'sqlite': {
@@ -37,7 +67,8 @@ export function dataSourceOptionsFromUrl(url: string, extra: Record<string, unkn
         type: 'better-sqlite3',
         database,
         enableWAL: database !== ':memory:',
-        timeout: 5000,
+        // The busy timeout: how long a writer waits for another process's write lock.
+        timeout: timeouts.lockMs,
         ...extra,
       } as DataSourceOptions;
     }

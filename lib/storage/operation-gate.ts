@@ -10,7 +10,7 @@ import { toSessionMemoryError } from './storage-errors';
 export class OperationGate {
   private inFlight = 0;
   private closing = false;
-  private idle: (() => void) | undefined;
+  private readonly idle: (() => void)[] = [];
 
   /** True once `drain()` has been called. */
   get isClosing(): boolean {
@@ -29,16 +29,21 @@ export class OperationGate {
     } catch (err) {
       throw toSessionMemoryError(err, operation);
     } finally {
-      if (--this.inFlight === 0 && this.idle) this.idle();
+      if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
     }
   }
 
-  /** Stops taking operations and resolves when none is running. */
+  /** How many operations are running now. */
+  get running(): number {
+    return this.inFlight;
+  }
+
+  /** Stops taking operations and resolves when none is running (every caller of `drain` is resolved). */
   drain(): Promise<void> {
     this.closing = true;
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      this.idle = resolve;
+      this.idle.push(resolve);
     });
   }
 }

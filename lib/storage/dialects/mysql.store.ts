@@ -163,6 +163,33 @@ export class MysqlSessionStore extends SqlStoreBase {
     );
   }
 
+  /**
+   * Applies statement and lock time limits (ms; 0 = leave the server's) to every connection of the
+   * pool, those open now and those opened later, before their first query. Only for a pool the module
+   * owns: the application's own connections keep their settings. Fails when the server refuses them.
+   */
+  async useSessionTimeouts(timeouts: { statementMs: number; lockMs: number }): Promise<void> {
+    const [{ v }] = await run<{ v: string }[]>(this.pool, 'SELECT VERSION() AS v', []);
+    const settings: string[] = [];
+    if (timeouts.statementMs > 0) {
+      // MariaDB bounds every statement (seconds); MySQL only bounds SELECTs (ms).
+      settings.push(/mariadb/i.test(String(v)) ? `max_statement_time = ${timeouts.statementMs / 1000}` : `max_execution_time = ${Math.ceil(timeouts.statementMs)}`);
+    }
+    if (timeouts.lockMs > 0) settings.push(`innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(timeouts.lockMs / 1000))}`);
+    if (settings.length === 0) return;
+    const sql = `SET SESSION ${settings.join(', ')}`;
+    const configured = new WeakSet<object>();
+    // 'acquire' is emitted before the caller gets the connection, so the SET is queued ahead of its query.
+    (this.pool as unknown as { on(event: 'acquire', fn: (conn: MysqlConnection) => void): void }).on('acquire', (conn) => {
+      if (configured.has(conn)) return;
+      configured.add(conn);
+      conn.query(sql, [], (err) => {
+        if (err) configured.delete(conn);
+      });
+    });
+    await run(this.pool, sql, []); // the server accepts the settings, or startup fails here
+  }
+
   async createTables(): Promise<void> {
     for (const statement of mysqlSchemaDdl(this.tables, this.idCollation).createTables) await run(this.pool, statement, []);
   }
