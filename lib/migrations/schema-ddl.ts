@@ -1,0 +1,71 @@
+import type { QueryRunner } from 'typeorm';
+import { SessionMemoryConfigurationError } from '../exceptions';
+import { MYSQL_ID_COLLATION_PROBE, chooseMysqlIdCollation, mysqlSchemaDdl } from '../storage/dialects/mysql.store';
+import { postgresSchemaDdl } from '../storage/dialects/postgres.store';
+import type { SessionSchemaDdl } from '../storage/dialects/sql-store.base';
+import { sqliteSchemaDdl } from '../storage/dialects/sqlite.store';
+import type { ResolvedTables, SessionStoreDialect } from '../storage/session-store';
+
+/**
+ * The SQL family of a TypeORM DataSource type, or undefined when this package does not support it.
+ * @internal
+ */
+export function dialectOfDataSourceType(type: string): SessionStoreDialect | undefined {
+  switch (type) {
+    case 'postgres':
+      return 'postgres';
+    case 'mysql':
+    case 'mariadb':
+      return 'mysql';
+    case 'better-sqlite3':
+    case 'sqlite':
+      return 'sqlite';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The DDL for `tables` on the database behind `queryRunner`: the same statements `createTables: true`
+ * runs at startup (they come from the dialect stores). On MySQL/MariaDB it asks the server which
+ * binary collation it has for `session_id`.
+ * @internal
+ */
+export async function schemaDdlFor(
+  queryRunner: QueryRunner,
+  tables: ResolvedTables,
+  expected: SessionStoreDialect | undefined,
+): Promise<{ dialect: SessionStoreDialect; ddl: SessionSchemaDdl }> {
+  const type = String(queryRunner.connection.options.type);
+  const dialect = dialectOfDataSourceType(type);
+  if (!dialect) {
+    throw new SessionMemoryConfigurationError(
+      `nestjs-session-memory migration: TypeORM DataSource type "${type}" is not supported. Run it on postgres, mysql, mariadb, better-sqlite3 or sqlite.`,
+    );
+  }
+  if (expected && expected !== dialect) {
+    throw new SessionMemoryConfigurationError(
+      `nestjs-session-memory migration: it was built with dialect "${expected}" but runs on a ${type} DataSource. Remove the dialect option or give the matching one.`,
+    );
+  }
+  if (tables.schema && dialect !== 'postgres') {
+    throw new SessionMemoryConfigurationError(
+      `nestjs-session-memory migration: schema is only supported on PostgreSQL (this DataSource is ${type}). Remove it; the tables go into the connection's database.`,
+    );
+  }
+  switch (dialect) {
+    case 'postgres':
+      return { dialect, ddl: postgresSchemaDdl(tables) };
+    case 'sqlite':
+      return { dialect, ddl: sqliteSchemaDdl(tables) };
+    case 'mysql': {
+      const rows: { name: string }[] = await queryRunner.query(MYSQL_ID_COLLATION_PROBE);
+      return { dialect, ddl: mysqlSchemaDdl(tables, chooseMysqlIdCollation(rows.map((r) => String(r.name)))) };
+    }
+  }
+}
+
+/** The table path TypeORM's QueryRunner understands (`schema.table` on PostgreSQL). @internal */
+export function tablePath(tables: ResolvedTables, table: string): string {
+  return tables.schema ? `${tables.schema}.${table}` : table;
+}

@@ -1,0 +1,160 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { SessionMemoryConfigurationError } from '../exceptions';
+import type { SessionMemoryTablesOptions } from '../interfaces';
+import { resolveTables } from '../session-memory.factory';
+import type { ResolvedTables, SessionStoreDialect } from '../storage/session-store';
+import { schemaDdlFor, tablePath } from './schema-ddl';
+
+/** Options of `createSessionMemoryMigration()` and `createSessionMemoryUpgradeMigration()`. */
+export interface SessionMemoryMigrationOptions {
+  /** Table names, as in the module options. Default `agent_sessions` / `agent_messages`. */
+  tables?: SessionMemoryTablesOptions;
+  /** PostgreSQL only: the schema of both tables (same as `tables.schema`). Default: the connection's `search_path`. */
+  schema?: string;
+  /**
+   * The dialect the migration is meant for (`'postgres'`, `'mysql'` for MySQL and MariaDB, `'sqlite'`).
+   * Optional: the dialect is read from the DataSource running the migration; when given, the
+   * migration refuses to run on another one.
+   */
+  dialect?: SessionStoreDialect;
+  /**
+   * JavaScript timestamp (13 digits, milliseconds) that orders this migration among the application's
+   * own. Default: 1764115200000 (2025-11-26) for the create migration, 1764115200001 for the upgrade.
+   */
+  timestamp?: number;
+  /**
+   * The migration's name in TypeORM's migrations table; must end with a 13-digit timestamp.
+   * Default: `SessionMemoryCreateTables<timestamp>` / `SessionMemoryUpgradePythonTables<timestamp>`,
+   * with `_<schema>_<messages table>` before the timestamp when the tables are not the default ones.
+   */
+  name?: string;
+}
+
+/** A TypeORM migration class built by this package. List it in the DataSource's `migrations`, or extend it. */
+export type SessionMemoryMigrationClass = new () => MigrationInterface;
+
+const DEFAULT_CREATE_TIMESTAMP = 1764115200000;
+const DEFAULT_UPGRADE_TIMESTAMP = 1764115200001;
+
+interface Plan {
+  name: string;
+  tables: ResolvedTables;
+  dialect?: SessionStoreDialect;
+}
+
+function plan(options: SessionMemoryMigrationOptions, kind: string, defaultTimestamp: number): Plan {
+  if (options.schema !== undefined && options.tables?.schema !== undefined && options.schema !== options.tables.schema) {
+    throw new SessionMemoryConfigurationError(
+      `nestjs-session-memory migration: schema "${options.schema}" and tables.schema "${options.tables.schema}" differ. Give only one.`,
+    );
+  }
+  const tables = resolveTables({ tables: { ...options.tables, schema: options.schema ?? options.tables?.schema } });
+  if (options.dialect !== undefined && !['postgres', 'mysql', 'sqlite'].includes(options.dialect)) {
+    throw new SessionMemoryConfigurationError(
+      `nestjs-session-memory migration: dialect ${JSON.stringify(options.dialect)} is unknown. Use 'postgres', 'mysql' (MySQL and MariaDB) or 'sqlite', or leave it out.`,
+    );
+  }
+  const timestamp = options.timestamp ?? defaultTimestamp;
+  if (!Number.isSafeInteger(timestamp) || String(timestamp).length !== 13) {
+    throw new SessionMemoryConfigurationError(
+      `nestjs-session-memory migration: timestamp ${String(timestamp)} is not a 13-digit JavaScript timestamp (milliseconds). Use e.g. Date.UTC(2025, 10, 26).`,
+    );
+  }
+  const isDefault = tables.sessions === 'agent_sessions' && tables.messages === 'agent_messages' && !tables.schema;
+  const suffix = isDefault ? '' : `_${tables.schema ? `${tables.schema}_` : ''}${tables.messages}`;
+  const name = options.name ?? `SessionMemory${kind}${suffix}${timestamp}`;
+  if (!/\d{13}$/.test(name)) {
+    throw new SessionMemoryConfigurationError(
+      `nestjs-session-memory migration: name "${name}" must end with a 13-digit timestamp (TypeORM orders migrations by it).`,
+    );
+  }
+  return { name, tables, dialect: options.dialect };
+}
+
+async function run(queryRunner: QueryRunner, statements: string[]): Promise<void> {
+  for (const statement of statements) await queryRunner.query(statement);
+}
+
+function named<T extends SessionMemoryMigrationClass>(cls: T, name: string): T {
+  // TypeORM takes the name from `migration.name || migration.constructor.name`: naming the class (not
+  // the instance) lets a subclass (`class MyName1764115200000 extends createSessionMemoryMigration()`) use its own.
+  Object.defineProperty(cls, 'name', { value: name });
+  return cls;
+}
+
+/**
+ * A TypeORM migration that creates the session-memory tables and indexes: exactly the DDL that
+ * `createTables: true` runs at startup (`IF NOT EXISTS`, so it is harmless on tables that already
+ * exist). `down` drops both tables, and with them every stored conversation.
+ *
+ * ```ts
+ * // data-source.ts, used by the TypeORM CLI: npx typeorm migration:run -d dist/data-source.js
+ * export default new DataSource({
+ *   type: 'postgres', url: process.env.DATABASE_URL,
+ *   migrations: [createSessionMemoryMigration({ tables: { sessions: 'agent_sessions', messages: 'agent_messages' } })],
+ * });
+ * ```
+ * Throws `SessionMemoryConfigurationError` for bad options (at once) or an unsupported DataSource (when run).
+ */
+export function createSessionMemoryMigration(options: SessionMemoryMigrationOptions = {}): SessionMemoryMigrationClass {
+  const p = plan(options, 'CreateTables', DEFAULT_CREATE_TIMESTAMP);
+  return named(
+    class implements MigrationInterface {
+      async up(queryRunner: QueryRunner): Promise<void> {
+        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        await run(queryRunner, ddl.createTables);
+      }
+
+      async down(queryRunner: QueryRunner): Promise<void> {
+        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        await run(queryRunner, ddl.dropTables);
+      }
+    },
+    p.name,
+  );
+}
+
+/**
+ * A TypeORM migration for tables created by the Python `SQLAlchemySession` (or by hand, in its
+ * layout): adds what this package adds, the `(session_id, id)` index that serves the newest-N read,
+ * and nothing else. No row is rewritten: on PostgreSQL and SQLite it is a `CREATE INDEX`, on
+ * MySQL/MariaDB an in-place `ALTER TABLE … ADD INDEX … ALGORITHM=INPLACE, LOCK=NONE` (the server
+ * refuses rather than copy the table). Column types stay as Python made them (32-bit ids on
+ * PostgreSQL, for one). `down` drops the index again. Skips the index when it already exists.
+ *
+ * Fails with `SessionMemoryConfigurationError` when the tables do not exist (use
+ * `createSessionMemoryMigration` for a fresh database).
+ */
+export function createSessionMemoryUpgradeMigration(options: SessionMemoryMigrationOptions = {}): SessionMemoryMigrationClass {
+  const p = plan(options, 'UpgradePythonTables', DEFAULT_UPGRADE_TIMESTAMP);
+  const messagesPath = tablePath(p.tables, p.tables.messages);
+  const idIndex = `idx_${p.tables.messages}_session_id`;
+
+  async function hasIdIndex(queryRunner: QueryRunner): Promise<boolean> {
+    const table = await queryRunner.getTable(messagesPath);
+    return table?.indices.some((index) => index.name === idIndex) ?? false;
+  }
+
+  return named(
+    class implements MigrationInterface {
+      async up(queryRunner: QueryRunner): Promise<void> {
+        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        for (const table of [p.tables.sessions, p.tables.messages]) {
+          if (!(await queryRunner.hasTable(tablePath(p.tables, table)))) {
+            throw new SessionMemoryConfigurationError(
+              `nestjs-session-memory upgrade migration: table ${tablePath(p.tables, table)} does not exist. ` +
+                'This migration upgrades existing (Python SQLAlchemySession) tables; for a fresh database use createSessionMemoryMigration(), or check the table names.',
+            );
+          }
+        }
+        if (!(await hasIdIndex(queryRunner))) await run(queryRunner, ddl.addIdIndex);
+      }
+
+      async down(queryRunner: QueryRunner): Promise<void> {
+        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        if (await hasIdIndex(queryRunner)) await run(queryRunner, ddl.dropIdIndex);
+      }
+    },
+    p.name,
+  );
+}
