@@ -14,3 +14,5 @@ export { MAX_CONVERSATION_ID_LENGTH, DEFAULT_ITEM_LIMITS } from './validation';
 export type { SessionStoreDialect } from './storage/session-store';
 export * from './interfaces';
 export * from './exceptions';
+export { createSessionMemoryMigration, createSessionMemoryUpgradeMigration } from './migrations';
+export type { SessionMemoryMigrationClass, SessionMemoryMigrationOptions } from './migrations';
