@@ -90,7 +90,7 @@ function checkValue(value: unknown, path: string, depth: number, ancestors: obje
     }
   } else {
     const proto = Object.getPrototypeOf(obj);
-    if (proto !== Object.prototype && proto !== null) {
+    if (!isPlainObjectPrototype(proto)) {
       const name = (proto && proto.constructor && proto.constructor.name) || 'an object with a custom prototype';
       throw new InvalidSessionItemsError(
         `${path} is an instance of ${name}, not a plain object; it would not read back the same. Convert it to plain data (for a Date, an ISO string).`,
@@ -101,6 +101,18 @@ function checkValue(value: unknown, path: string, depth: number, ancestors: obje
     }
   }
   ancestors.pop();
+}
+
+/**
+ * Whether `proto` is that of a plain object: `null`, or `Object.prototype` of this realm or of another one.
+ * Objects from another realm are common: the Agents SDK runner copies items with `structuredClone`, whose
+ * copies belong to Node's main realm even when the caller runs in a `vm` context such as Jest's sandbox.
+ */
+function isPlainObjectPrototype(proto: unknown): boolean {
+  if (proto === null || proto === Object.prototype) return true;
+  if (typeof proto !== 'object' || Object.getPrototypeOf(proto) !== null) return false;
+  const ctor = (proto as { constructor?: unknown }).constructor;
+  return typeof ctor === 'function' && ctor.name === 'Object' && (ctor as { prototype?: unknown }).prototype === proto;
 }
 
 function kindOf(v: unknown): string {

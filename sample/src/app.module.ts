@@ -1,0 +1,39 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { APP_FILTER } from '@nestjs/core';
+import { SessionMemoryModule } from '../../lib';
+import { assistantModelProvider } from './assistant-model.provider';
+import { AssistantService } from './assistant.service';
+import { ConversationHistory } from './conversation-history.service';
+import { ConversationsController } from './conversations.controller';
+import { HistoryController } from './history.controller';
+import { readSampleConfig } from './sample.config';
+import { SessionMemoryExceptionFilter } from './session-memory-exception.filter';
+
+/**
+ * The sample application: an Agents SDK assistant whose conversations are stored by SessionMemoryModule,
+ * configured from the environment (SESSION_MEMORY_URL, PORT, OPENAI_API_KEY, OPENAI_MODEL).
+ */
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true }),
+    SessionMemoryModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({
+        url: readSampleConfig(config).databaseUrl,
+        // The sample creates its tables on first start. In production, create them with migrations.
+        createTables: true,
+        // Both @Conversation() and the request-scoped session read the id from the route's :id.
+        conversationId: { param: 'id' },
+      }),
+    }),
+  ],
+  controllers: [ConversationsController, HistoryController],
+  providers: [
+    assistantModelProvider,
+    AssistantService,
+    ConversationHistory,
+    { provide: APP_FILTER, useClass: SessionMemoryExceptionFilter },
+  ],
+})
+export class AppModule {}
