@@ -37,7 +37,7 @@ describe('addItems accepts plain objects from another realm', () => {
     const foreignDate = runInNewContext('({ role: "user", content: "x", at: new Date(0) })');
     await expect(session.addItems([foreignDate])).rejects.toThrow(/items\[0\]\.at is an instance of Date/);
     const fakeObject = Object.create(Object.create(null, { constructor: { value: function Object() {} } }));
-    await expect(session.addItems([{ role: 'user', content: 'x', nested: fakeObject }])).rejects.toThrow(InvalidSessionItemsError);
+    await expect(session.addItems([{ role: 'user', content: 'x', nested: fakeObject } as any])).rejects.toThrow(InvalidSessionItemsError);
     expect(await session.getItems()).toEqual([]);
   });
 });
