@@ -106,14 +106,26 @@ async function smokeDialect(label, url, expectedDialect) {
     });
     await check(`[${label}] TypeORM driver internals the store uses are there`, async () => {
       const driver = ds.driver;
-      if (expectedDialect === 'postgres') assert.equal(typeof driver.master?.connect, 'function', 'driver.master (pg Pool)');
-      if (expectedDialect === 'mysql') assert.equal(typeof driver.pool?.query, 'function', 'driver.pool (mysql2 pool)');
-      if (expectedDialect === 'sqlite') {
-        assert.equal(typeof driver.databaseConnection?.prepare, 'function', 'driver.databaseConnection (better-sqlite3)');
-        if (ds.options.database !== ':memory:') {
-          assert.equal(driver.databaseConnection.pragma('journal_mode', { simple: true }), 'wal', 'enableWAL honoured');
+      if (expectedDialect === 'postgres') {
+        assert.equal(typeof driver.master?.connect, 'function', 'driver.master (pg Pool)');
+        // `extra` still reaches the pg Pool: the statement timeout the module sets is in force on its connections.
+        const wanted = ds.options.extra?.statement_timeout;
+        if (wanted !== undefined) {
+          const [row] = await ds.query(`SELECT EXTRACT(EPOCH FROM current_setting('statement_timeout')::interval) * 1000 AS ms`);
+          assert.equal(Number(row.ms), wanted, 'extra.statement_timeout reached the pg Pool');
         }
-        assert.equal(driver.databaseConnection.pragma('busy_timeout', { simple: true }), 5000, 'timeout honoured');
+      }
+      if (expectedDialect === 'mysql') {
+        assert.equal(typeof driver.pool?.query, 'function', 'driver.pool (mysql2 pool)');
+        if (ds.options.connectTimeout !== undefined) {
+          assert.equal(driver.pool.config.connectionConfig.connectTimeout, ds.options.connectTimeout, 'connectTimeout honoured');
+        }
+      }
+      if (expectedDialect === 'sqlite') {
+        const db = driver.databaseConnection;
+        assert.equal(typeof db?.prepare, 'function', 'driver.databaseConnection (better-sqlite3)');
+        assert.equal(db.pragma('journal_mode', { simple: true }), ds.options.enableWAL ? 'wal' : 'memory', 'enableWAL honoured');
+        assert.equal(db.pragma('busy_timeout', { simple: true }), ds.options.timeout ?? 5000, 'timeout honoured');
       }
     });
     await check(`[${label}] the app's default DataSource is still the app's own`, async () => {
