@@ -4,7 +4,7 @@
 #   npm run compat            (or: bash compat/run.sh)
 #
 # Builds dist/, packs it with `npm pack`, installs the tarball into a fresh temp directory (never into
-# this repository) together with NestJS 12, @nestjs/typeorm 12, TypeORM 1.x, better-sqlite3 12, pg,
+# this repository) together with NestJS 12 (+ platform-express), @nestjs/typeorm 12, TypeORM 1.x, better-sqlite3 12, pg,
 # mysql2 and @openai/agents-core 0.20, then runs compat/smoke.mjs there with plain Node (no Jest).
 # Needs the npm registry (for the install) and, for the server dialects, the databases below.
 #
@@ -51,6 +51,7 @@ cat > "$WORK/package.json" <<JSON
     "nestjs-session-memory": "file:./$TARBALL",
     "@nestjs/common": "$NEST",
     "@nestjs/core": "$NEST",
+    "@nestjs/platform-express": "$NEST",
     "@nestjs/typeorm": "$NEST_TYPEORM",
     "typeorm": "$TYPEORM",
     "better-sqlite3": "$BETTER_SQLITE3",

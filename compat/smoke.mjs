@@ -10,13 +10,15 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Injectable, Module } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import { Agent, Usage, run } from '@openai/agents-core';
 // Named imports from the CommonJS package: checks that Node's CJS lexer sees every export.
 import {
+  Conversation,
   ConversationSession,
+  InjectConversationSession,
   InjectSessionMemory,
   SessionMemoryConfigurationError,
   SessionMemoryModule,
@@ -209,6 +211,71 @@ async function smokeReuse() {
   await app.close();
 }
 
+/** Applies a method decorator by hand (plain JS has no decorator syntax). */
+function decorateMethod(cls, method, ...decorators) {
+  const descriptor = Object.getOwnPropertyDescriptor(cls.prototype, method);
+  for (const d of decorators) d(cls.prototype, method, descriptor);
+}
+
+async function smokeHttp() {
+  // @Conversation() (a param decorator + pipe, no request scope) and @InjectConversationSession()
+  // (a request-scoped provider keyed by the x-conversation-id header) on Nest 12's Express adapter.
+  class ParamController {
+    constructor(memory) {
+      this.memory = memory;
+    }
+    async add(session, text) {
+      await session.addItems([user(text)]);
+      return { id: session.conversationId, items: texts(await session.getItems()) };
+    }
+  }
+  Controller('param')(ParamController);
+  InjectSessionMemory()(ParamController, undefined, 0);
+  decorateMethod(ParamController, 'add', Get(':text'));
+  Conversation()(ParamController.prototype, 'add', 0);
+  Param('text')(ParamController.prototype, 'add', 1);
+
+  class ScopedController {
+    constructor(session) {
+      this.session = session;
+    }
+    async list() {
+      return { id: this.session.conversationId, items: texts(await this.session.getItems()) };
+    }
+  }
+  Controller('scoped')(ScopedController);
+  InjectConversationSession()(ScopedController, undefined, 0);
+  decorateMethod(ScopedController, 'list', Get());
+
+  class HttpModule {}
+  Module({
+    imports: [SessionMemoryModule.forRoot({ url: 'sqlite::memory:' })],
+    controllers: [ParamController, ScopedController],
+  })(HttpModule);
+  const app = await NestFactory.create(HttpModule, { logger: ['error'], abortOnError: false });
+  await app.listen(0, '127.0.0.1');
+  const base = await app.getUrl();
+  const get = async (path, id) => {
+    const res = await fetch(`${base.replace('[::1]', '127.0.0.1')}${path}`, { headers: id ? { 'x-conversation-id': id } : {} });
+    return { status: res.status, body: await res.json() };
+  };
+  try {
+    await check('[http] @Conversation() reads x-conversation-id on Nest 12 + Express', async () => {
+      assert.deepEqual(await get('/param/first', 'conv-A'), { status: 200, body: { id: 'conv-A', items: ['first'] } });
+      assert.deepEqual(await get('/param/second', 'conv-A'), { status: 200, body: { id: 'conv-A', items: ['first', 'second'] } });
+      assert.deepEqual((await get('/param/other', 'conv-B')).body, { id: 'conv-B', items: ['other'] });
+      assert.equal((await get('/param/none')).status, 400);
+    });
+    await check('[http] @InjectConversationSession() gives each request its own conversation', async () => {
+      assert.deepEqual(await get('/scoped', 'conv-A'), { status: 200, body: { id: 'conv-A', items: ['first', 'second'] } });
+      assert.deepEqual(await get('/scoped', 'conv-B'), { status: 200, body: { id: 'conv-B', items: ['other'] } });
+      assert.equal((await get('/scoped')).status, 400);
+    });
+  } finally {
+    await app.close();
+  }
+}
+
 async function smokeBadOptions() {
   await check('[config] a bad table name is refused at startup with SessionMemoryConfigurationError', async () => {
     await assert.rejects(boot({ url: 'sqlite::memory:', tables: { messages: 'x; DROP TABLE y' } }, false), (err) => {
@@ -220,7 +287,7 @@ async function smokeBadOptions() {
 }
 
 console.log(
-  `compat: node ${process.version}; ${['@nestjs/common', '@nestjs/core', '@nestjs/typeorm', 'typeorm', 'better-sqlite3', 'pg', 'mysql2', '@openai/agents-core', 'rxjs', 'reflect-metadata', 'nestjs-session-memory']
+  `compat: node ${process.version}; ${['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/typeorm', 'typeorm', 'better-sqlite3', 'pg', 'mysql2', '@openai/agents-core', 'rxjs', 'reflect-metadata', 'nestjs-session-memory']
     .map((p) => `${p}@${version(p)}`)
     .join(', ')}`,
 );
@@ -232,6 +299,7 @@ try {
   if (!SKIP.has('mysql')) await smokeDialect('mysql', MYSQL_URL, 'mysql');
   else console.log('  skip [mysql] (COMPAT_SKIP)');
   await smokeReuse();
+  await smokeHttp();
   await smokeBadOptions();
 } catch (err) {
   results.push(false);
