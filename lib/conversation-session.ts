@@ -1,8 +1,12 @@
-import type { Session } from '@openai/agents-core';
+import type { Session, SessionHistoryTransactionAwareSession } from '@openai/agents-core';
 import type { SessionItem } from './interfaces';
 import type { SessionMemoryContext } from './session-memory.context';
 import type { StoredRow } from './storage/session-store';
 import { assertLimit, encodeItems } from './validation';
+import type { SessionHistoryTransactionArgs } from '@openai/agents-core';
+import { SessionMemoryConfigurationError } from './exceptions';
+import { AddItemsOptions, isAddItemsOptions } from './management/add-items.options';
+import type { SessionMetadata } from './management/session-metadata';
 
 /**
  * The stored history of one conversation, implementing the OpenAI Agents SDK `Session` contract:
@@ -12,7 +16,7 @@ import { assertLimit, encodeItems } from './validation';
  * Items are kept in insertion order (ordered by row id, never by timestamp). A stored row that is not a
  * JSON object is skipped with a warning and does not count towards `limit`.
  */
-export class ConversationSession implements Session {
+export class ConversationSession implements Session, SessionHistoryTransactionAwareSession {
   /** @internal Use `SessionMemoryService.session(id)`. */
   constructor(
     /** The conversation id (validated). */
@@ -58,10 +62,16 @@ export class ConversationSession implements Session {
    * Appends items atomically (all or none), in order. Every item is checked first; a bad one throws
    * `InvalidSessionItemsError` and nothing is written.
    */
-  async addItems(items: SessionItem[]): Promise<void> {
+  async addItems(items: SessionItem[], options?: AddItemsOptions): Promise<void> {
     const encoded = encodeItems(items, this.context.limits);
+    const { features } = this.context;
+    if (options !== undefined && isAddItemsOptions(options) && options.metadata !== undefined && features) {
+      // Items and metadata in one transaction (an optional path: plain addItems stays one statement).
+      return features.setMetadata(this.conversationId, options.metadata, encoded, encoded.map((json) => JSON.parse(json)));
+    }
     if (encoded.length === 0) return;
     await this.context.gate.run('addItems', () => this.context.store.append(this.conversationId, encoded));
+    if (features?.changes.wants(this.conversationId)) await features.added(this.conversationId, encoded.map((json) => JSON.parse(json)));
   }
 
   /**
@@ -70,8 +80,8 @@ export class ConversationSession implements Session {
    * skipped (with a warning).
    */
   async popItem(): Promise<SessionItem | undefined> {
-    const { store, gate } = this.context;
-    return gate.run('popItem', async () => {
+    const { store, gate, features } = this.context;
+    const popped = await gate.run('popItem', async () => {
       for (;;) {
         const row = await store.popNewest(this.conversationId);
         if (!row) return undefined;
@@ -79,11 +89,46 @@ export class ConversationSession implements Session {
         if (item) return item;
       }
     });
+    if (popped && features?.changes.wants(this.conversationId)) await features.popped(this.conversationId, popped);
+    return popped;
   }
 
   /** Deletes every item of the conversation and its session row. */
   async clearSession(): Promise<void> {
     await this.context.gate.run('clearSession', () => this.context.store.clear(this.conversationId));
+    await this.context.features?.cleared(this.conversationId);
+  }
+
+  /**
+   * Agents SDK `SessionHistoryTransactionAwareSession`: applies `append_items` or `replace_suffix`
+   * atomically, recording `operationId` in the same database transaction. Replaying an operation id
+   * with the same transaction (from any process) changes nothing and resolves.
+   * @throws HistoryOperationConflictError when the id was applied with a different transaction.
+   * @throws HistorySuffixMismatchError when `expectedSuffix` is not the stored newest items.
+   * @throws InvalidHistoryTransactionError for malformed arguments (before any I/O).
+   */
+  async applyHistoryTransaction(args: SessionHistoryTransactionArgs): Promise<void> {
+    await this.requireFeatures().applyHistoryTransaction(this.conversationId, args);
+  }
+
+  /** The conversation's metadata (a JSON object), or `undefined` when it has none. */
+  async getMetadata(): Promise<SessionMetadata | undefined> {
+    return this.requireFeatures().getMetadata(this.conversationId);
+  }
+
+  /**
+   * Replaces the conversation's metadata (a JSON object of at most 64 KiB; `null` removes it),
+   * creating the conversation if needed. Filter on it with `listSessions({ metadata })`.
+   * @throws InvalidSessionMetadataError when it is not a plain JSON object within the limit.
+   */
+  async setMetadata(metadata: SessionMetadata | null): Promise<void> {
+    return this.requireFeatures().setMetadata(this.conversationId, metadata);
+  }
+
+  private requireFeatures() {
+    const { features } = this.context;
+    if (!features) throw new SessionMemoryConfigurationError('This ConversationSession was built without the management features.');
+    return features;
   }
 
   private decodeRows(rows: StoredRow[]): SessionItem[] {

@@ -16,3 +16,20 @@ export * from './interfaces';
 export * from './exceptions';
 export { createSessionMemoryMigration, createSessionMemoryUpgradeMigration } from './migrations';
 export type { SessionMemoryMigrationClass, SessionMemoryMigrationOptions } from './migrations';
+export type { ListSessionsOptions, SessionPage, SessionSummary } from './management/list-sessions.options';
+export type { PurgeExpiredOptions } from './management/session-features';
+export type { SessionMetadata } from './management/session-metadata';
+export { MAX_METADATA_BYTES } from './management/session-metadata';
+export type { AddItemsOptions } from './management/add-items.options';
+export type { Duration } from './management/duration';
+export { MAX_OPERATION_ID_LENGTH } from './history/history-transaction';
+export type {
+  ConversationChange,
+  ConversationChangeOrigin,
+  ConversationItemsAdded,
+  ConversationItemPopped,
+  ConversationCleared,
+} from './changes/conversation-change';
+export { SessionMemoryHealthIndicator } from './health/session-memory.health';
+export type { SessionMemoryHealthCheckOptions, SessionMemoryHealthResult } from './health/session-memory.health';
+export { DEFAULT_TIMEOUTS } from './storage/data-source.factory';

@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import type { SessionFeatures } from './management/session-features';
 import type { SessionStore } from './storage/session-store';
 import type { OperationGate } from './storage/operation-gate';
 import type { ItemLimits } from './validation';
@@ -14,4 +15,6 @@ export interface SessionMemoryContext {
   readonly limits: ItemLimits;
   readonly defaultLimit: number | undefined;
   readonly logger: Logger;
+  /** Listing, retention, metadata, history transactions and the change stream (lib/management). */
+  readonly features?: SessionFeatures;
 }

@@ -10,6 +10,7 @@ import { MysqlSessionStore } from './storage/dialects/mysql.store';
 import { OperationGate } from './storage/operation-gate';
 import type { ResolvedTables } from './storage/session-store';
 import { createSessionStore } from './storage/session-store.factory';
+import { createSessionFeatures } from './management/session-features.factory';
 import { DEFAULT_ITEM_LIMITS, ItemLimits, assertIdentifier, assertLimit } from './validation';
 
 /** Checks the options and fills in defaults; throws `SessionMemoryConfigurationError` for a bad one. @internal */
@@ -123,12 +124,15 @@ export async function createSessionMemoryService(
     if (owned && store instanceof MysqlSessionStore) await store.useSessionTimeouts(timeouts);
     if (createTables) await store.createTables();
     else await store.verifyTables();
+    const gate = new OperationGate();
+    const features = await createSessionFeatures(options, dataSource, store, tables, gate, limits, logger, createTables === true);
     const context: SessionMemoryContext = {
       store,
-      gate: new OperationGate(),
+      gate,
       limits,
       defaultLimit: options.defaultLimit,
       logger,
+      features,
     };
     return new SessionMemoryService(context, dataSource, owned);
   } catch (err) {

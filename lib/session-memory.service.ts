@@ -4,6 +4,12 @@ import { ConversationSession } from './conversation-session';
 import type { SessionMemoryContext } from './session-memory.context';
 import type { SessionStoreDialect } from './storage/session-store';
 import { assertConversationId } from './validation';
+import type { Observable } from 'rxjs';
+import type { ConversationChange } from './changes/conversation-change';
+import { SessionMemoryConfigurationError } from './exceptions';
+import type { ListSessionsOptions, SessionPage } from './management/list-sessions.options';
+import type { PurgeExpiredOptions, SessionFeatures } from './management/session-features';
+import type { SessionMetadata } from './management/session-metadata';
 
 /**
  * The store of one `SessionMemoryModule` instance (a singleton). Hands out `ConversationSession`
@@ -45,7 +51,71 @@ export class SessionMemoryService implements BeforeApplicationShutdown, OnApplic
    */
   async deleteSession(conversationId: string): Promise<boolean> {
     assertConversationId(conversationId);
-    return this.context.gate.run('deleteSession', () => this.context.store.clear(conversationId));
+    const existed = await this.context.gate.run('deleteSession', () => this.context.store.clear(conversationId));
+    await this.context.features?.cleared(conversationId);
+    return existed;
+  }
+
+  /**
+   * One page of conversations, ordered by last update (most recent first by default), keyset-paginated
+   * on (updated_at, session_id): pass `nextCursor` back as `cursor` for the next page. Pages stay
+   * consistent while conversations are written (a conversation written meanwhile moves to the front
+   * and may show up again or be missed on later pages; no other is skipped or repeated).
+   *
+   * ```ts
+   * let cursor: string | undefined;
+   * do {
+   *   const page = await memory.listSessions({ limit: 100, cursor, metadata: { userId: 'u1' } });
+   *   cursor = page.nextCursor;
+   * } while (cursor);
+   * ```
+   * @throws InvalidManagementOptionsError for a bad limit, order, date or cursor.
+   * @throws InvalidSessionMetadataError for a bad metadata filter.
+   */
+  listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
+    return this.features.list(options);
+  }
+
+  /**
+   * Deletes the conversations not written for longer than `idleFor` (by the database clock), with
+   * their items and metadata, in transactions of `batchSize` conversations. Safe to run from several
+   * instances at once (each skips rows the others hold). Call it from a scheduled job, or set `ttl`.
+   * @returns how many conversations were deleted.
+   */
+  purgeExpired(options: PurgeExpiredOptions): Promise<number> {
+    return this.features.purge(options);
+  }
+
+  /** The metadata of a conversation, or `undefined` when it has none. Same as `session(id).getMetadata()`. */
+  getMetadata(conversationId: string): Promise<SessionMetadata | undefined> {
+    assertConversationId(conversationId);
+    return this.features.getMetadata(conversationId);
+  }
+
+  /**
+   * Replaces the metadata of a conversation (a JSON object of at most 64 KiB), creating the
+   * conversation if needed; `null` removes it. Same as `session(id).setMetadata(metadata)`.
+   */
+  setMetadata(conversationId: string, metadata: SessionMetadata | null): Promise<void> {
+    assertConversationId(conversationId);
+    return this.features.setMetadata(conversationId, metadata);
+  }
+
+  /**
+   * The changes of one conversation from now on (`added`, `popped`, `cleared`), until the application
+   * shuts down. Changes made through this process always; with `changes: { notify: true }` on
+   * PostgreSQL, also those of other instances (see docs/managing-conversations.md for the limits).
+   * Return it from an `@Sse()` handler mapped to `MessageEvent`s.
+   */
+  changes$(conversationId: string): Observable<ConversationChange> {
+    assertConversationId(conversationId);
+    return this.features.changes$(conversationId);
+  }
+
+  private get features(): SessionFeatures {
+    const features = this.context.features;
+    if (!features) throw new SessionMemoryConfigurationError('SessionMemoryService: this instance was built without its management features.');
+    return features;
   }
 
   /**
@@ -69,13 +139,20 @@ export class SessionMemoryService implements BeforeApplicationShutdown, OnApplic
     await this.context.gate.run('ping', () => this.context.store.ping());
   }
 
+  /** @internal Starts the `ttl` timer, if configured. */
+  onApplicationBootstrap(): void {
+    this.context.features?.start();
+  }
+
   /** @internal Stops taking operations and waits for those in flight. */
   async beforeApplicationShutdown(): Promise<void> {
+    await this.context.features?.close();
     await this.context.gate.drain();
   }
 
   /** @internal Destroys the DataSource the module built (never a reused one). */
   async onApplicationShutdown(): Promise<void> {
+    await this.context.features?.close();
     await this.context.gate.drain();
     if (this.ownsDataSource && this.source.isInitialized) {
       await this.source.destroy();

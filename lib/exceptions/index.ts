@@ -3,3 +3,5 @@ export * from './invalid-session-input.error';
 export * from './session-not-found.error';
 export * from './session-storage.error';
 export * from './session-memory-configuration.error';
+export * from './history-transaction.error';
+export * from './invalid-management-input.error';

@@ -96,6 +96,35 @@ export interface SessionMemoryModuleOptions {
   conversationId?: ConversationIdSource;
   /** Statement, lock and connection time limits (see `SessionMemoryTimeoutsOptions`). */
   timeouts?: SessionMemoryTimeoutsOptions;
+  /**
+   * Delete conversations idle for longer than this, on a timer the module owns (started when the
+   * application has started, cleared at shutdown): milliseconds, a duration string (`'30d'`), or
+   * `{ idleFor, every?, batchSize? }`. Every instance may run it; they skip each other's rows.
+   * Default: off (call `SessionMemoryService.purgeExpired()` from your own scheduler instead).
+   */
+  ttl?: number | string | SessionMemoryTtlOptions;
+  /** How `SessionMemoryService.changes$()` learns of changes (see `SessionMemoryChangesOptions`). */
+  changes?: SessionMemoryChangesOptions;
+}
+
+/** The `ttl` module option in full. */
+export interface SessionMemoryTtlOptions {
+  /** Delete conversations not written for longer than this (ms, or a duration string like `'30d'`). */
+  idleFor: number | string;
+  /** How often to look (ms or duration). Default: a tenth of `idleFor`, between 1 minute and 1 hour. */
+  every?: number | string;
+  /** Conversations deleted per transaction. Default 500. */
+  batchSize?: number;
+}
+
+/** Options of the change stream (`SessionMemoryService.changes$()`). */
+export interface SessionMemoryChangesOptions {
+  /**
+   * PostgreSQL only: also report changes made by other application instances, through LISTEN/NOTIFY.
+   * Every write then sends one NOTIFY (one more round trip), and a dedicated connection LISTENs while
+   * this process has subscribers. Default `false`: changes made through this process only.
+   */
+  notify?: boolean;
 }
 
 /** Options shared by `forRoot` and `forRootAsync` that shape the module itself. */

@@ -1,0 +1,37 @@
+import type { SessionItem } from '../interfaces';
+
+/** Where a change was seen: made through this process, or reported by another instance (PostgreSQL NOTIFY). */
+export type ConversationChangeOrigin = 'local' | 'remote';
+
+/** Items were appended (by `addItems`, `setMetadata(..., items)` or an applied history transaction). */
+export interface ConversationItemsAdded {
+  type: 'added';
+  conversationId: string;
+  /**
+   * The appended items. For a `remote` change they are re-read from the database when the
+   * notification arrives (the newest `count` items at that moment).
+   */
+  items: SessionItem[];
+  /** How many items were appended. */
+  count: number;
+  origin: ConversationChangeOrigin;
+}
+
+/** An item was removed from the end (by `popItem`, or a history transaction replacing a suffix). */
+export interface ConversationItemPopped {
+  type: 'popped';
+  conversationId: string;
+  /** The removed item; `undefined` for a `remote` change (the row is gone, NOTIFY does not carry it). */
+  item: SessionItem | undefined;
+  origin: ConversationChangeOrigin;
+}
+
+/** The conversation was cleared or deleted (`clearSession`, `deleteSession`, `purgeExpired`, `ttl`). */
+export interface ConversationCleared {
+  type: 'cleared';
+  conversationId: string;
+  origin: ConversationChangeOrigin;
+}
+
+/** One change of a conversation, as emitted by `SessionMemoryService.changes$()`. */
+export type ConversationChange = ConversationItemsAdded | ConversationItemPopped | ConversationCleared;

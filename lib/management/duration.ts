@@ -1,0 +1,40 @@
+import { InvalidManagementOptionsError } from '../exceptions';
+
+/**
+ * A length of time: milliseconds as a number, or a string of one or more `<number><unit>` parts with
+ * unit `ms`, `s`, `m`, `h`, `d` or `w` (for example `'30d'`, `'1h30m'`, `'500ms'`).
+ */
+export type Duration = number | string;
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const PART = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)/gy;
+
+/**
+ * Converts a `Duration` to whole milliseconds (> 0).
+ * @throws InvalidManagementOptionsError naming `what` when it is not a positive duration.
+ */
+export function toMilliseconds(value: unknown, what: string): number {
+  let ms: number | undefined;
+  if (typeof value === 'number') {
+    ms = value;
+  } else if (typeof value === 'string') {
+    const text = value.trim();
+    PART.lastIndex = 0;
+    let total = 0;
+    let matched = 0;
+    let m: RegExpExecArray | null;
+    while ((m = PART.exec(text)) !== null) {
+      total += Number(m[1]) * UNIT_MS[m[2]];
+      matched = PART.lastIndex;
+      while (text[PART.lastIndex] === ' ') PART.lastIndex++;
+      matched = PART.lastIndex;
+    }
+    if (matched === text.length && text.length > 0) ms = total;
+  }
+  if (ms === undefined || !Number.isFinite(ms) || ms <= 0 || ms > 1e15) {
+    throw new InvalidManagementOptionsError(
+      `${what} must be a positive duration: milliseconds as a number, or a string like '30d', '12h', '1h30m', '45s', '500ms'; got ${JSON.stringify(value) ?? String(value)}.`,
+    );
+  }
+  return Math.max(1, Math.round(ms));
+}

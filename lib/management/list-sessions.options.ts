@@ -1,0 +1,44 @@
+import type { SessionMetadata } from './session-metadata';
+
+/** Options of `SessionMemoryService.listSessions()`. */
+export interface ListSessionsOptions {
+  /** Most conversations in one page, 1 to 1000. Default 50. */
+  limit?: number;
+  /** The `nextCursor` of the previous page; leave out for the first page. */
+  cursor?: string;
+  /** Order by last update: `'desc'` (most recently updated first, the default) or `'asc'`. */
+  order?: 'desc' | 'asc';
+  /** Only conversations last updated strictly before this instant. */
+  updatedBefore?: Date;
+  /** Only conversations last updated strictly after this instant. */
+  updatedAfter?: Date;
+  /** Also count each conversation's items (one indexed count per listed conversation). Default `false`. */
+  includeItemCount?: boolean;
+  /**
+   * Only conversations whose metadata has these top-level keys with these values (JSON equality of each
+   * value; keys of 1-64 letters, digits, `_` or `-`). Conversations without metadata never match.
+   */
+  metadata?: SessionMetadata;
+}
+
+/** One conversation of a `listSessions()` page. */
+export interface SessionSummary {
+  /** The conversation id. */
+  conversationId: string;
+  /** When the conversation was first written (the database clock). */
+  createdAt: Date;
+  /** When the conversation was last written (the database clock). */
+  updatedAt: Date;
+  /** Number of stored items, when `includeItemCount` was set. */
+  itemCount?: number;
+  /** The conversation's metadata, when it has some. */
+  metadata?: SessionMetadata;
+}
+
+/** A page of `listSessions()`. */
+export interface SessionPage {
+  /** The conversations of this page, in the requested order. */
+  sessions: SessionSummary[];
+  /** Pass as `cursor` to get the next page; `undefined` on the last page. */
+  nextCursor?: string;
+}
