@@ -153,7 +153,7 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
 
     const batch = () => [
       ...Array.from({ length: 5 }, (_, i) => user(`batch ${i}`)),
-      { ...user('batch 5'), slow: true } as SessionItem,
+      { ...user('batch 5'), slow: true } as unknown as SessionItem,
       ...Array.from({ length: 4 }, (_, i) => user(`batch ${6 + i}`)),
     ];
     const sleepingBackend = () => waitFor(() => backends(`wait_event = 'PgSleep'`), (rows) => rows.length === 1);
