@@ -51,8 +51,9 @@ export interface SessionMemoryTimeoutsOptions {
   /**
    * Longest wait for a lock another transaction holds (another writer of the same conversation in
    * another process, a migration, a long transaction). PostgreSQL `lock_timeout`; MySQL/MariaDB
-   * `innodb_lock_wait_timeout` (whole seconds, rounded up, at least 1); SQLite the busy timeout.
-   * Default 10,000 ms.
+   * `innodb_lock_wait_timeout` (whole seconds, rounded up, at least 1); SQLite the busy timeout
+   * (better-sqlite3 is synchronous: a writer waiting for another process's lock blocks the event
+   * loop for up to this long). Default 5,000 ms.
    */
   lockMs?: number;
   /**

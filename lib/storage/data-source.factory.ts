@@ -19,7 +19,7 @@ export interface ResolvedTimeouts {
 }
 
 /** Defaults of `SessionMemoryTimeoutsOptions`. */
-export const DEFAULT_TIMEOUTS: Readonly<ResolvedTimeouts> = Object.freeze({ statementMs: 30_000, lockMs: 10_000, connectMs: 5_000 });
+export const DEFAULT_TIMEOUTS: Readonly<ResolvedTimeouts> = Object.freeze({ statementMs: 30_000, lockMs: 5_000, connectMs: 5_000 });
 
 /**
  * Turns a session-memory URL into the options of the TypeORM DataSource the module builds and owns.
