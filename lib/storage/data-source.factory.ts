@@ -47,6 +47,9 @@ export function dataSourceOptionsFromUrl(
           // Sent at connection start-up, so they bound every statement on the module's connections.
           ...(timeouts.statementMs > 0 ? { statement_timeout: timeouts.statementMs } : {}),
           ...(timeouts.lockMs > 0 ? { lock_timeout: timeouts.lockMs } : {}),
+          // And on the client side, for when the server cannot even answer (a network partition, a
+          // frozen host): the pool then discards the connection.
+          ...(timeouts.statementMs > 0 ? { query_timeout: timeouts.statementMs + Math.max(timeouts.connectMs, 1000) } : {}),
           ...userPool,
         },
       } as DataSourceOptions;

@@ -23,6 +23,7 @@ const UNAVAILABLE_MESSAGES = [
   /database connection is not open/i, /timeout exceeded when trying to connect/i, /connection is in closed state/i,
   /cannot enqueue .* after .*quit/i, /can't add new command when connection is in closed state/i,
   /server has gone away/i, /connection lost/i, /not connected/i, /statement timeout/i, /lock timeout/i,
+  /query read timeout/i,
 ];
 
 /** True when `err` says the database is unreachable, overloaded or timed out (as opposed to refusing the request). */

@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { SessionItem, SessionMemoryModule, SessionStorageUnavailableError } from '../../lib';
 import { PgCluster } from '../support/pg-cluster';
 import { startMemory, TestMemory } from '../support/memory';
+import { FreezableProxy } from './freezable-proxy';
 import { settle, user, waitFor } from './reliability-helpers';
 
 /**
@@ -211,6 +212,38 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
       expect(await slow.memory.session(id).getItems()).toEqual([user('ok')]);
     } finally {
       await slow.close();
+    }
+  });
+
+  it('a network partition (no answer, no reset) makes calls fail after the timeouts instead of hanging; they work again once it heals', async () => {
+    const proxy = await FreezableProxy.start(cluster.port);
+    const url = `postgres://postgres@127.0.0.1:${proxy.port}/postgres`;
+    const cut = await startMemory(url, { timeouts: { statementMs: 300, connectMs: 300 }, dataSourceOptions: { applicationName: APP } });
+    try {
+      const id = conv();
+      const session = cut.memory.session(id);
+      await session.addItems([user('before the partition')]);
+      await Promise.all([1, 2, 3].map(() => session.getItems())); // some idle pooled connections
+
+      proxy.freeze();
+      // On a pooled connection (client-side query timeout) and on new ones (connection timeout).
+      const outcomes = await Promise.all([
+        settle(session.getItems()),
+        settle(session.addItems([user('during the partition')])),
+        settle(cut.memory.ping()),
+        ...Array.from({ length: 12 }, () => settle(session.getItems(1))),
+      ]);
+      expect(outcomes.map((o) => o.kind)).toEqual(Array(15).fill('unavailable'));
+
+      proxy.thaw();
+      await waitFor(() => settle(cut.memory.ping()), (o) => o.kind === 'ok');
+      await session.addItems([user('after the partition')]);
+      const contents = (await cut.memory.session(id).getItems()).map((r) => (r as { content: string }).content);
+      expect(contents[0]).toBe('before the partition');
+      expect(contents[contents.length - 1]).toBe('after the partition');
+    } finally {
+      await proxy.close();
+      await cut.module.close().catch(() => undefined);
     }
   });
 
