@@ -1,6 +1,6 @@
 import { KeyedMutex } from '../keyed-mutex';
 import type { ResolvedTables, StoredRow } from '../session-store';
-import { SessionSchemaDdl, SqlStoreBase, schemaNames } from './sql-store.base';
+import { NEWEST_FIRST, SessionSchemaDdl, SqlStoreBase, oneSession, schemaNames } from './sql-store.base';
 
 const quoteMysql = (id: string) => `\`${id}\``;
 
@@ -105,7 +105,7 @@ export class MysqlSessionStore extends SqlStoreBase {
       ensureSession: `INSERT INTO ${S} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE session_id = session_id`,
       touchSession: `UPDATE ${S} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = ?`,
       lockSession: `SELECT session_id FROM ${S} WHERE session_id = ? FOR UPDATE`,
-      newest: `SELECT id, message_data FROM ${M} WHERE session_id = ? ORDER BY id DESC LIMIT 1`,
+      newest: `SELECT id, message_data FROM ${M} WHERE ${oneSession('?', '?')} ${NEWEST_FIRST} LIMIT 1`,
       deleteOne: `DELETE FROM ${M} WHERE id = ?`,
       deleteMessages: `DELETE FROM ${M} WHERE session_id = ?`,
       deleteSession: `DELETE FROM ${S} WHERE session_id = ?`,
@@ -143,7 +143,7 @@ export class MysqlSessionStore extends SqlStoreBase {
       this.transaction(async (conn) => {
         const locked = await run<any[]>(conn, this.write.lockSession, [sessionId]);
         if (locked.length === 0) return undefined;
-        const [row] = await run<StoredRow[]>(conn, this.write.newest, [sessionId]);
+        const [row] = await run<StoredRow[]>(conn, this.write.newest, [sessionId, sessionId]);
         if (!row) return undefined;
         await run(conn, this.write.deleteOne, [row.id]);
         return row;

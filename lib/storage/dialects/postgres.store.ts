@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import type { ResolvedTables, StoredRow } from '../session-store';
-import { SessionSchemaDdl, SqlStoreBase, schemaNames } from './sql-store.base';
+import { NEWEST_FIRST, SessionSchemaDdl, SqlStoreBase, oneSession, schemaNames } from './sql-store.base';
 
 const quotePostgres = (id: string) => `"${id}"`;
 
@@ -66,7 +66,7 @@ export class PostgresSessionStore extends SqlStoreBase {
         `SELECT s.session_id, d.data FROM s CROSS JOIN unnest($2::text[]) WITH ORDINALITY AS d(data, n) ORDER BY d.n`,
       // SKIP LOCKED: concurrent pops each take a different row instead of waiting and finding it gone.
       pop:
-        `WITH victim AS (SELECT id FROM ${M} WHERE session_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE SKIP LOCKED) ` +
+        `WITH victim AS (SELECT id FROM ${M} WHERE ${oneSession('$1', '$1')} ${NEWEST_FIRST} LIMIT 1 FOR UPDATE SKIP LOCKED) ` +
         `DELETE FROM ${M} m USING victim WHERE m.id = victim.id RETURNING m.id, m.message_data`,
       clear: `WITH m AS (DELETE FROM ${M} WHERE session_id = $1) DELETE FROM ${S} WHERE session_id = $1`,
     };

@@ -34,6 +34,28 @@ export function schemaNames(tables: ResolvedTables, quote: (identifier: string) 
 }
 
 /**
+ * Selects the rows of one conversation, as `WHERE ${oneSession(a, b)} ${NEWEST_FIRST} LIMIT n` (or
+ * `${OLDEST_FIRST}` for the whole history), with the conversation id bound to both placeholders.
+ *
+ * The plain `WHERE session_id = ? ORDER BY id DESC LIMIT n` lets PostgreSQL, MariaDB and SQLite (after
+ * ANALYZE) walk the primary key and filter on session_id whenever the statistics say the conversation
+ * is a large share of the table; that reads every newer row of every other conversation first
+ * (14-35 ms at 100,000 rows, growing with the table, worst for an old conversation). Written as a
+ * range, session_id stays in the ORDER BY, which only the (session_id, id) index delivers, so a read
+ * of n items touches n index entries. Same rows: under any collation a = b exactly when a <= b and a >= b.
+ * @internal
+ */
+export function oneSession(lo: string, hi: string): string {
+  return `session_id >= ${lo} AND session_id <= ${hi}`;
+}
+
+/** Newest first, in the order of the (session_id, id) index (see `oneSession`). @internal */
+export const NEWEST_FIRST = 'ORDER BY session_id DESC, id DESC';
+
+/** Oldest first, in the order of the (session_id, id) index (see `oneSession`). @internal */
+export const OLDEST_FIRST = 'ORDER BY session_id, id';
+
+/**
  * What the three dialect stores share: quoted table names and the SQL that is the same everywhere but
  * for quoting and placeholders. Each subclass holds the SQL that differs.
  * @internal
@@ -62,9 +84,9 @@ export abstract class SqlStoreBase implements SessionStore {
     this.M = names.M;
     const p = placeholder;
     this.sql = {
-      readAll: `SELECT id, message_data FROM ${this.M} WHERE session_id = ${p(1)} ORDER BY id`,
-      readNewest: `SELECT id, message_data FROM ${this.M} WHERE session_id = ${p(1)} ORDER BY id DESC LIMIT ${p(2)}`,
-      readNewestBefore: `SELECT id, message_data FROM ${this.M} WHERE session_id = ${p(1)} AND id < ${p(2)} ORDER BY id DESC LIMIT ${p(3)}`,
+      readAll: `SELECT id, message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} ${OLDEST_FIRST}`,
+      readNewest: `SELECT id, message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} ${NEWEST_FIRST} LIMIT ${p(3)}`,
+      readNewestBefore: `SELECT id, message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} AND id < ${p(3)} ${NEWEST_FIRST} LIMIT ${p(4)}`,
       probeSessions: `SELECT session_id, created_at, updated_at FROM ${this.S} WHERE 1 = 0`,
       probeMessages: `SELECT id, session_id, message_data, created_at FROM ${this.M} WHERE 1 = 0`,
     };
@@ -79,13 +101,13 @@ export abstract class SqlStoreBase implements SessionStore {
   protected abstract select<T>(sql: string, params: unknown[]): Promise<T[]>;
 
   readAll(sessionId: string): Promise<StoredRow[]> {
-    return this.select<StoredRow>(this.sql.readAll, [sessionId]);
+    return this.select<StoredRow>(this.sql.readAll, [sessionId, sessionId]);
   }
 
   readNewest(sessionId: string, limit: number, beforeId?: number | string): Promise<StoredRow[]> {
     return beforeId === undefined
-      ? this.select<StoredRow>(this.sql.readNewest, [sessionId, limit])
-      : this.select<StoredRow>(this.sql.readNewestBefore, [sessionId, beforeId, limit]);
+      ? this.select<StoredRow>(this.sql.readNewest, [sessionId, sessionId, limit])
+      : this.select<StoredRow>(this.sql.readNewestBefore, [sessionId, sessionId, beforeId, limit]);
   }
 
   async verifyTables(): Promise<void> {
