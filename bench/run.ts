@@ -1,0 +1,296 @@
+/**
+ * Benchmarks of ConversationSession against the bare driver ("floor") on the same tables.
+ *
+ *   npm run bench                                   # everything (about 10 minutes)
+ *   npm run bench -- --dialects=postgres --workloads=add1,get20_1m --duration=2000 --big=100000
+ *
+ * Options (`--name=value`, or the environment variable BENCH_<NAME>):
+ *   dialects     postgres,sqlite,mariadb            which databases
+ *   workloads    add1,add10,get20_10k,get20_1m,getall_200,pop
+ *   concurrency  1,16                               callers in flight at once
+ *   duration     4000                               ms measured per side, per workload and concurrency
+ *   warmup       600                                ms of warm-up per side before measuring
+ *   pool         10                                 connection pool size (ours and the floor alike)
+ *   big          1000000                            items in the large conversation of get20_1m
+ *   out          (none)                             also write the report (markdown) and raw results (JSON) here
+ *
+ * Each measurement alternates ours / floor / floor / ours (half the duration each) so that drift of a
+ * shared server hits both sides alike. Tables get unique names and are dropped at the end.
+ */
+import { writeFileSync } from 'fs';
+import { performance } from 'perf_hooks';
+import { makeItemPool, sizeRange } from './items';
+import { LatencyRecorder, mergedPercentiles } from './stats';
+import { BenchDialect, DEFAULT_URLS, Impl, Target, mariadbTarget, postgresTarget, sqliteTarget } from './targets';
+
+function option(name: string, fallback: string): string {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  if (arg) return arg.slice(name.length + 3);
+  return process.env[`BENCH_${name.toUpperCase()}`] ?? fallback;
+}
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+const config = {
+  dialects: list(option('dialects', 'postgres,sqlite,mariadb')) as BenchDialect[],
+  workloads: list(option('workloads', 'add1,add10,get20_10k,get20_1m,getall_200,pop')),
+  concurrency: list(option('concurrency', '1,16')).map(Number),
+  duration: Number(option('duration', '4000')),
+  warmup: Number(option('warmup', '600')),
+  pool: Number(option('pool', '10')),
+  big: Number(option('big', '1000000')),
+  out: option('out', ''),
+};
+
+const WRITE_CONVERSATIONS = 1000;
+const ITEMS = makeItemPool(500);
+let itemCursor = 0;
+const nextItems = (n: number) => {
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = ITEMS[itemCursor++ % ITEMS.length];
+  return out;
+};
+const pick = () => (Math.random() * WRITE_CONVERSATIONS) | 0;
+
+interface Workload {
+  name: string;
+  title: string;
+  op(impl: Impl): Promise<unknown>;
+  /** Checks one result of each side, before timing, so a broken floor cannot win. */
+  expect?(result: unknown): string | undefined;
+}
+
+const countIs = (n: number) => (r: unknown) => (Array.isArray(r) && r.length === n ? undefined : `expected ${n} items, got ${Array.isArray(r) ? r.length : typeof r}`);
+
+const WORKLOADS: Workload[] = [
+  { name: 'add1', title: 'addItems(1 item)', op: (impl) => impl.add(`w_${impl.tag}_${pick()}`, nextItems(1)) },
+  { name: 'add10', title: 'addItems(10 items)', op: (impl) => impl.add(`w_${impl.tag}_${pick()}`, nextItems(10)) },
+  { name: 'get20_10k', title: 'getItems(20) of 10,000', op: (impl) => impl.get('r10k_0', 20), expect: countIs(20) },
+  { name: 'get20_1m', title: 'getItems(20) of BIG', op: (impl) => impl.get('rbig_0', 20), expect: countIs(20) },
+  { name: 'getall_200', title: 'getItems() of 200', op: (impl) => impl.get('r200_0'), expect: countIs(200) },
+  {
+    name: 'pop',
+    title: 'popItem()',
+    op: (impl) => impl.pop(`p_${impl.tag}_${pick()}`),
+    expect: (r) => (r && typeof r === 'object' ? undefined : `expected an item, got ${String(r)}`),
+  },
+];
+
+interface Side {
+  ops: number;
+  seconds: number;
+  samples: Float64Array[];
+  empties: number;
+}
+
+interface Result {
+  dialect: BenchDialect;
+  workload: string;
+  title: string;
+  concurrency: number;
+  ours: { opsPerSec: number; p50: number; p99: number; empties: number };
+  floor: { opsPerSec: number; p50: number; p99: number; empties: number };
+  ratio: number;
+}
+
+interface MemoryPoint {
+  dialect: string;
+  after: string;
+  rssMb: number;
+  heapUsedMb: number;
+}
+
+const recorder = new LatencyRecorder();
+
+/** Runs `op` with `concurrency` closed-loop callers for `ms`; returns ops, seconds, latencies and empty pops. */
+async function measure(impl: Impl, w: Workload, concurrency: number, ms: number, side: Side | undefined): Promise<void> {
+  recorder.reset();
+  let empties = 0;
+  const start = performance.now();
+  const end = start + ms;
+  const caller = async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const r = await w.op(impl);
+      recorder.record(performance.now() - t0);
+      if (r === undefined && w.name === 'pop') empties++;
+    }
+  };
+  const callers = [];
+  for (let i = 0; i < concurrency; i++) callers.push(caller());
+  await Promise.all(callers);
+  const seconds = (performance.now() - start) / 1000;
+  if (side) {
+    side.ops += recorder.ops;
+    side.seconds += seconds;
+    side.samples.push(recorder.snapshot());
+    side.empties += empties;
+  }
+}
+
+/** Keeps enough items in the pop conversations of one side for the next `ms` of popping. */
+class PopFeeder {
+  private remaining = { ours: 0, floor: 0 };
+  private rate = { ours: 0, floor: 0 };
+  constructor(private readonly target: Target) {}
+  async before(tag: 'ours' | 'floor', ms: number): Promise<void> {
+    const rate = this.rate[tag] || (this.target.dialect === 'sqlite' ? 60_000 : 8_000);
+    const needed = Math.ceil(rate * (ms / 1000) * 2) + 30 * WRITE_CONVERSATIONS;
+    if (this.remaining[tag] >= needed) return;
+    const perConv = Math.ceil((needed - this.remaining[tag]) / WRITE_CONVERSATIONS);
+    await this.target.bulkLoad(`p_${tag}`, WRITE_CONVERSATIONS, perConv);
+    this.remaining[tag] += perConv * WRITE_CONVERSATIONS;
+  }
+  after(tag: 'ours' | 'floor', ops: number, empties: number, seconds: number): void {
+    this.remaining[tag] -= ops - empties;
+    this.rate[tag] = Math.max(this.rate[tag], ops / seconds);
+  }
+}
+
+function gc(): void {
+  (global as { gc?: () => void }).gc?.();
+}
+
+function mb(bytes: number): number {
+  return Math.round((bytes / 1048576) * 10) / 10;
+}
+
+async function benchDialect(dialect: BenchDialect, results: Result[], memory: MemoryPoint[], versions: Record<string, string>): Promise<void> {
+  const log = (s: string) => console.error(`[${dialect}] ${s}`);
+  const target =
+    dialect === 'postgres'
+      ? await postgresTarget(DEFAULT_URLS.postgres, config.pool)
+      : dialect === 'mariadb'
+        ? await mariadbTarget(DEFAULT_URLS.mariadb, config.pool)
+        : await sqliteTarget();
+  try {
+    versions[dialect] = await target.version();
+    const t0 = performance.now();
+    if (config.workloads.includes('get20_10k')) await target.bulkLoad('r10k', 1, 10_000);
+    if (config.workloads.includes('get20_1m')) await target.bulkLoad('rbig', 1, config.big);
+    if (config.workloads.includes('getall_200')) await target.bulkLoad('r200', 1, 200);
+    await target.analyze();
+    log(`loaded fixtures in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const feeder = new PopFeeder(target);
+    gc();
+    memory.push({ dialect, after: 'load', rssMb: mb(process.memoryUsage().rss), heapUsedMb: mb(process.memoryUsage().heapUsed) });
+
+    for (const w of WORKLOADS.filter((x) => config.workloads.includes(x.name))) {
+      // Both sides must return the same thing before either is timed.
+      if (w.name === 'pop') await feeder.before('ours', 0), await feeder.before('floor', 0);
+      for (const impl of [target.ours, target.floor]) {
+        const problem = w.expect?.(await w.op(impl));
+        if (problem) throw new Error(`${dialect} ${w.name} ${impl.tag}: ${problem}`);
+      }
+      for (const concurrency of config.concurrency) {
+        const sides: Record<'ours' | 'floor', Side> = {
+          ours: { ops: 0, seconds: 0, samples: [], empties: 0 },
+          floor: { ops: 0, seconds: 0, samples: [], empties: 0 },
+        };
+        const half = config.duration / 2;
+        const order = [target.ours, target.floor, target.floor, target.ours];
+        for (const impl of [target.ours, target.floor]) {
+          if (w.name === 'pop') await feeder.before(impl.tag, config.warmup);
+          await measure(impl, w, concurrency, config.warmup, undefined);
+          if (w.name === 'pop') feeder.after(impl.tag, recorder.ops, 0, config.warmup / 1000);
+        }
+        for (const impl of order) {
+          if (w.name === 'pop') await feeder.before(impl.tag, half);
+          const side = sides[impl.tag];
+          const before = { ops: side.ops, empties: side.empties, seconds: side.seconds };
+          await measure(impl, w, concurrency, half, side);
+          if (w.name === 'pop') feeder.after(impl.tag, side.ops - before.ops, side.empties - before.empties, side.seconds - before.seconds);
+        }
+        const summarise = (s: Side) => {
+          const [p50, p99] = mergedPercentiles(s.samples, 50, 99);
+          return { opsPerSec: s.ops / s.seconds, p50, p99, empties: s.empties };
+        };
+        const r: Result = {
+          dialect,
+          workload: w.name,
+          title: w.title.replace('BIG', config.big.toLocaleString('en-US')),
+          concurrency,
+          ours: summarise(sides.ours),
+          floor: summarise(sides.floor),
+          ratio: sides.ours.ops / sides.ours.seconds / (sides.floor.ops / sides.floor.seconds),
+        };
+        results.push(r);
+        log(
+          `${w.name.padEnd(10)} c=${String(concurrency).padEnd(2)} ours ${r.ours.opsPerSec.toFixed(0).padStart(7)} ops/s ` +
+            `p50 ${r.ours.p50.toFixed(3)} p99 ${r.ours.p99.toFixed(3)} | floor ${r.floor.opsPerSec.toFixed(0).padStart(7)} ops/s ` +
+            `p50 ${r.floor.p50.toFixed(3)} p99 ${r.floor.p99.toFixed(3)} | ratio ${r.ratio.toFixed(3)}` +
+            (r.ours.empties || r.floor.empties ? ` (empty pops: ours ${r.ours.empties}, floor ${r.floor.empties})` : ''),
+        );
+      }
+      gc();
+      memory.push({ dialect, after: w.name, rssMb: mb(process.memoryUsage().rss), heapUsedMb: mb(process.memoryUsage().heapUsed) });
+    }
+  } finally {
+    await target.close();
+  }
+}
+
+function fmt(n: number, digits = 2): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+function report(results: Result[], memory: MemoryPoint[], versions: Record<string, string>, peakRssMb: number): string {
+  const lines: string[] = [];
+  lines.push(`Run ${new Date().toISOString()}, node ${process.version}, pool ${config.pool}, ${config.duration} ms per side per row (after ${config.warmup} ms warm-up).`);
+  lines.push(`Databases: ${Object.entries(versions).map(([d, v]) => `${d} ${v}`).join(', ')}.`);
+  const size = sizeRange(ITEMS);
+  lines.push(`Items: ${ITEMS.length} Agents-SDK-shaped items, ${size.min}-${size.max} bytes of JSON (mean ${size.mean}).`);
+  lines.push('');
+  lines.push('| dialect | workload | conc | ours ops/s | ours p50 ms | ours p99 ms | floor ops/s | floor p50 ms | floor p99 ms | ours/floor |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    lines.push(
+      `| ${r.dialect} | ${r.title} | ${r.concurrency} | ${r.ours.opsPerSec.toFixed(0)} | ${fmt(r.ours.p50, 3)} | ${fmt(r.ours.p99, 3)} | ` +
+        `${r.floor.opsPerSec.toFixed(0)} | ${fmt(r.floor.p50, 3)} | ${fmt(r.floor.p99, 3)} | **${fmt(r.ratio)}** |`,
+    );
+  }
+  const empties = results.filter((r) => r.ours.empties || r.floor.empties);
+  if (empties.length) lines.push('', `Warning: some pops found an empty conversation: ${empties.map((r) => `${r.dialect} c=${r.concurrency}`).join(', ')}.`);
+  lines.push('');
+  lines.push('History length (getItems(20) at the large conversation vs at 10,000 items, ours):');
+  for (const d of new Set(results.map((r) => r.dialect))) {
+    for (const c of config.concurrency) {
+      const small = results.find((r) => r.dialect === d && r.workload === 'get20_10k' && r.concurrency === c);
+      const big = results.find((r) => r.dialect === d && r.workload === 'get20_1m' && r.concurrency === c);
+      if (small && big) {
+        lines.push(
+          `- ${d} c=${c}: time per op x${fmt(small.ours.opsPerSec / big.ours.opsPerSec)} (ops/s ${small.ours.opsPerSec.toFixed(0)} -> ${big.ours.opsPerSec.toFixed(0)}), ` +
+            `p50 x${fmt(big.ours.p50 / small.ours.p50)}`,
+        );
+      }
+    }
+  }
+  lines.push('');
+  lines.push(`Memory (after a forced GC at the end of each workload; peak RSS of the process: ${peakRssMb.toFixed(0)} MB):`);
+  lines.push('');
+  lines.push('| dialect | after | RSS MB | heap used MB |');
+  lines.push('|---|---|---:|---:|');
+  for (const m of memory) lines.push(`| ${m.dialect} | ${m.after} | ${m.rssMb} | ${m.heapUsedMb} |`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  process.env.OPENAI_AGENTS_DISABLE_TRACING = '1';
+  const results: Result[] = [];
+  const memory: MemoryPoint[] = [];
+  const versions: Record<string, string> = {};
+  gc();
+  memory.push({ dialect: '-', after: 'start', rssMb: mb(process.memoryUsage().rss), heapUsedMb: mb(process.memoryUsage().heapUsed) });
+  for (const dialect of config.dialects) await benchDialect(dialect, results, memory, versions);
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  const text = report(results, memory, versions, peakRssMb);
+  console.log(text);
+  if (config.out) {
+    writeFileSync(`${config.out}.md`, text + '\n');
+    writeFileSync(`${config.out}.json`, JSON.stringify({ config, versions, results, memory, peakRssMb }, null, 2));
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,265 @@
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { SessionMemoryModule, SessionMemoryService } from '../lib';
+import { NEWEST_FIRST, OLDEST_FIRST, oneSession } from '../lib/storage/dialects/sql-store.base';
+import { itemTemplates } from './items';
+
+/** The three operations the workloads call, on either side of the comparison. */
+export interface Impl {
+  readonly tag: 'ours' | 'floor';
+  add(conversationId: string, items: Record<string, unknown>[]): Promise<unknown>;
+  /** Newest `limit` items oldest first, or all of them. */
+  get(conversationId: string, limit?: number): Promise<unknown[]>;
+  pop(conversationId: string): Promise<unknown>;
+}
+
+/** One database: our module and the bare-driver floor on the same tables, plus bulk loading. */
+export interface Target {
+  readonly dialect: BenchDialect;
+  readonly ours: Impl;
+  readonly floor: Impl;
+  /** Inserts `perConv` items into each of the conversations `${prefix}_0` .. `${prefix}_${convs-1}`, in bulk SQL. */
+  bulkLoad(prefix: string, convs: number, perConv: number): Promise<void>;
+  /** Refreshes planner statistics after a bulk load. */
+  analyze(): Promise<void>;
+  /** Server / library version. */
+  version(): Promise<string>;
+  /** Drops the bench tables and closes everything. */
+  close(): Promise<void>;
+}
+
+export type BenchDialect = 'postgres' | 'sqlite' | 'mariadb';
+
+export const DEFAULT_URLS: Record<BenchDialect, string> = {
+  postgres: process.env.SESSION_MEMORY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  mariadb: process.env.SESSION_MEMORY_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
+  sqlite: '', // a fresh file in a temporary directory
+};
+
+const TEMPLATES = itemTemplates();
+
+function uniqueTables(): { sessions: string; messages: string } {
+  const suffix = `${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  return { sessions: `bench_sess_${suffix}`, messages: `bench_msg_${suffix}` };
+}
+
+async function startOurs(
+  url: string,
+  tables: { sessions: string; messages: string },
+  poolSize: number,
+): Promise<{ app: INestApplicationContext; memory: SessionMemoryService }> {
+  const dataSourceOptions = url.startsWith('sqlite:') ? {} : { poolSize };
+  @Module({ imports: [SessionMemoryModule.forRoot({ url, createTables: true, tables, dataSourceOptions })] })
+  class BenchModule {}
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error', 'warn'] });
+  return { app, memory: app.get(SessionMemoryService) };
+}
+
+function oursImpl(memory: SessionMemoryService): Impl {
+  return {
+    tag: 'ours',
+    add: (c, items) => memory.session(c).addItems(items as any),
+    get: (c, limit) => memory.session(c).getItems(limit),
+    pop: (c) => memory.session(c).popItem(),
+  };
+}
+
+function parseAll(rows: { message_data: string }[], reverse: boolean): unknown[] {
+  const out = new Array(rows.length);
+  const n = rows.length;
+  for (let i = 0; i < n; i++) out[reverse ? n - 1 - i : i] = JSON.parse(rows[i].message_data);
+  return out;
+}
+
+/** PostgreSQL: our module vs a `pg` Pool of the same size issuing one plain statement per operation. */
+export async function postgresTarget(url: string, poolSize: number): Promise<Target> {
+  const { Pool } = require('pg') as typeof import('pg');
+  const tables = uniqueTables();
+  const { app, memory } = await startOurs(url, tables, poolSize);
+  const pool = new Pool({ connectionString: url, max: poolSize });
+  const S = `"${tables.sessions}"`;
+  const M = `"${tables.messages}"`;
+  const sql = {
+    add:
+      `WITH s AS (INSERT INTO ${S} (session_id) VALUES ($1) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP) ` +
+      `INSERT INTO ${M} (session_id, message_data) SELECT $1, d FROM unnest($2::text[]) WITH ORDINALITY AS u(d, n) ORDER BY n`,
+    newest: `SELECT message_data FROM ${M} WHERE ${oneSession('$1', '$1')} ${NEWEST_FIRST} LIMIT $2`,
+    all: `SELECT message_data FROM ${M} WHERE ${oneSession('$1', '$1')} ${OLDEST_FIRST}`,
+    pop:
+      `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE ${oneSession('$1', '$1')} ${NEWEST_FIRST} LIMIT 1 FOR UPDATE SKIP LOCKED) ` +
+      `RETURNING message_data`,
+  };
+  const floor: Impl = {
+    tag: 'floor',
+    add: (c, items) => pool.query(sql.add, [c, items.map((i) => JSON.stringify(i))]),
+    get: async (c, limit) =>
+      limit === undefined
+        ? parseAll((await pool.query(sql.all, [c])).rows, false)
+        : parseAll((await pool.query(sql.newest, [c, limit])).rows, true),
+    pop: async (c) => {
+      const { rows } = await pool.query(sql.pop, [c]);
+      return rows.length ? JSON.parse(rows[0].message_data) : undefined;
+    },
+  };
+  return {
+    dialect: 'postgres',
+    ours: oursImpl(memory),
+    floor,
+    async bulkLoad(prefix, convs, perConv) {
+      await pool.query(
+        `INSERT INTO ${S} (session_id) SELECT $1 || '_' || g FROM generate_series(0, $2::int - 1) g ON CONFLICT DO NOTHING`,
+        [prefix, convs],
+      );
+      await pool.query(
+        `INSERT INTO ${M} (session_id, message_data) ` +
+          `SELECT $1 || '_' || (g % $2::int), replace(($3::text[])[1 + g % 5], '#N#', g::text) FROM generate_series(0, $4::int - 1) g`,
+        [prefix, convs, TEMPLATES, convs * perConv],
+      );
+    },
+    async analyze() {
+      await pool.query(`ANALYZE ${S}`);
+      await pool.query(`ANALYZE ${M}`);
+    },
+    async version() {
+      return (await pool.query('SHOW server_version')).rows[0].server_version;
+    },
+    async close() {
+      await pool.query(`DROP TABLE IF EXISTS ${M}`).catch(() => undefined);
+      await pool.query(`DROP TABLE IF EXISTS ${S}`).catch(() => undefined);
+      await pool.end();
+      await app.close();
+    },
+  };
+}
+
+/** SQLite: our module vs prepared better-sqlite3 statements on the same database handle. */
+export async function sqliteTarget(): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'nsm-bench-'));
+  const url = `sqlite:${join(dir, 'bench.db')}`;
+  const tables = uniqueTables();
+  const { app, memory } = await startOurs(url, tables, 1);
+  const db = (memory.dataSource.driver as any).databaseConnection as import('better-sqlite3').Database;
+  const S = `"${tables.sessions}"`;
+  const M = `"${tables.messages}"`;
+  const upsert = db.prepare(
+    `INSERT INTO ${S} (session_id) VALUES (?) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`,
+  );
+  const insert = db.prepare(`INSERT INTO ${M} (session_id, message_data) VALUES (?, ?)`);
+  const newest = db.prepare(`SELECT message_data FROM ${M} WHERE ${oneSession('@c', '@c')} ${NEWEST_FIRST} LIMIT @n`);
+  const all = db.prepare(`SELECT message_data FROM ${M} WHERE ${oneSession('@c', '@c')} ${OLDEST_FIRST}`);
+  const pop = db.prepare(
+    `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE ${oneSession('@c', '@c')} ${NEWEST_FIRST} LIMIT 1) RETURNING message_data`,
+  );
+  const append = db.transaction((c: string, data: string[]) => {
+    upsert.run(c);
+    for (const d of data) insert.run(c, d);
+  });
+  const floor: Impl = {
+    tag: 'floor',
+    add: async (c, items) => append(c, items.map((i) => JSON.stringify(i))),
+    get: async (c, limit) =>
+      limit === undefined ? parseAll(all.all({ c }) as any[], false) : parseAll(newest.all({ c, n: limit }) as any[], true),
+    pop: async (c) => {
+      const row = pop.get({ c }) as { message_data: string } | undefined;
+      return row ? JSON.parse(row.message_data) : undefined;
+    },
+  };
+  return {
+    dialect: 'sqlite',
+    ours: oursImpl(memory),
+    floor,
+    async bulkLoad(prefix, convs, perConv) {
+      const params = { prefix, convs, total: convs * perConv, t0: TEMPLATES[0], t1: TEMPLATES[1], t2: TEMPLATES[2], t3: TEMPLATES[3], t4: TEMPLATES[4] };
+      db.prepare(
+        `WITH RECURSIVE c(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM c WHERE g < @convs - 1) ` +
+          `INSERT INTO ${S} (session_id) SELECT @prefix || '_' || g FROM c WHERE true ON CONFLICT DO NOTHING`,
+      ).run({ prefix, convs });
+      db.prepare(
+        `WITH RECURSIVE c(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM c WHERE g < @total - 1) ` +
+          `INSERT INTO ${M} (session_id, message_data) SELECT @prefix || '_' || (g % CAST(@convs AS INTEGER)), ` +
+          `replace(CASE g % 5 WHEN 0 THEN @t0 WHEN 1 THEN @t1 WHEN 2 THEN @t2 WHEN 3 THEN @t3 ELSE @t4 END, '#N#', g) FROM c`,
+      ).run(params);
+    },
+    async analyze() {
+      db.exec('ANALYZE');
+    },
+    async version() {
+      return (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+    },
+    async close() {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** MariaDB / MySQL: our module vs a callback `mysql2` pool of the same size, autocommit statements. */
+export async function mariadbTarget(url: string, poolSize: number): Promise<Target> {
+  const mysql = require('mysql2') as typeof import('mysql2');
+  const tables = uniqueTables();
+  const { app, memory } = await startOurs(url, tables, poolSize);
+  const pool = mysql.createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: poolSize, charset: 'utf8mb4_unicode_ci' });
+  const q = <T = any>(text: string, values: unknown[] = []) =>
+    new Promise<T>((resolve, reject) => pool.query(text, values, (err, res) => (err ? reject(err) : resolve(res as T))));
+  const retry = async <T>(work: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (err) {
+        if ((err as { errno?: number }).errno !== 1213 || attempt >= 10) throw err;
+      }
+    }
+  };
+  const S = `\`${tables.sessions}\``;
+  const M = `\`${tables.messages}\``;
+  const floor: Impl = {
+    tag: 'floor',
+    add: async (c, items) => {
+      // Two autocommit statements: the multi-row INSERT is atomic by itself; an empty session row is harmless.
+      await retry(() => q(`INSERT INTO ${S} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE updated_at = CURRENT_TIMESTAMP(6)`, [c]));
+      const values: unknown[] = [];
+      for (const i of items) values.push(c, JSON.stringify(i));
+      await retry(() => q(`INSERT INTO ${M} (session_id, message_data) VALUES ${items.map(() => '(?, ?)').join(', ')}`, values));
+    },
+    get: async (c, limit) =>
+      limit === undefined
+        ? parseAll(await q(`SELECT message_data FROM ${M} WHERE ${oneSession('?', '?')} ${OLDEST_FIRST}`, [c, c]), false)
+        : parseAll(await q(`SELECT message_data FROM ${M} WHERE ${oneSession('?', '?')} ${NEWEST_FIRST} LIMIT ?`, [c, c, limit]), true),
+    pop: async (c) => {
+      const rows = await retry(() =>
+        q<{ message_data: string }[]>(`DELETE FROM ${M} WHERE ${oneSession('?', '?')} ${NEWEST_FIRST} LIMIT 1 RETURNING message_data`, [c, c]),
+      );
+      return rows.length ? JSON.parse(rows[0].message_data) : undefined;
+    },
+  };
+  return {
+    dialect: 'mariadb',
+    ours: oursImpl(memory),
+    floor,
+    async bulkLoad(prefix, convs, perConv) {
+      await q(`INSERT IGNORE INTO ${S} (session_id) SELECT CONCAT(?, '_', seq) FROM seq_0_to_${convs - 1}`, [prefix]);
+      await q(
+        `INSERT INTO ${M} (session_id, message_data) ` +
+          `SELECT CONCAT(?, '_', seq % ?), REPLACE(ELT(1 + seq % 5, ?, ?, ?, ?, ?), '#N#', seq) FROM seq_0_to_${convs * perConv - 1}`,
+        [prefix, convs, ...TEMPLATES],
+      );
+    },
+    async analyze() {
+      await q(`ANALYZE TABLE ${S}, ${M}`);
+    },
+    async version() {
+      return (await q<{ v: string }[]>('SELECT VERSION() AS v'))[0].v;
+    },
+    async close() {
+      await q(`DROP TABLE IF EXISTS ${M}`).catch(() => undefined);
+      await q(`DROP TABLE IF EXISTS ${S}`).catch(() => undefined);
+      await new Promise<void>((r) => pool.end(() => r()));
+      await app.close();
+    },
+  };
+}
