@@ -59,8 +59,9 @@ export class SessionMemoryService implements BeforeApplicationShutdown, OnApplic
   /**
    * One page of conversations, ordered by last update (most recent first by default), keyset-paginated
    * on (updated_at, session_id): pass `nextCursor` back as `cursor` for the next page. Pages stay
-   * consistent while conversations are written (a conversation written meanwhile moves to the front
-   * and may show up again or be missed on later pages; no other is skipped or repeated).
+   * consistent while conversations are written: no conversation left alone during the walk is
+   * skipped or repeated (one written meanwhile gets a newer `updated_at`: in the default `desc` order
+   * it may be missed, in `asc` order it may be listed again).
    *
    * ```ts
    * let cursor: string | undefined;

@@ -79,7 +79,8 @@ const MAX_ATTEMPTS = 10;
  */
 export class MysqlSessionStore extends SqlStoreBase {
   readonly dialect = 'mysql' as const;
-  private readonly writers = new KeyedMutex();
+  /** @internal Serialises this process's writers per conversation (shared with the management extensions). */
+  readonly writers = new KeyedMutex();
   private readonly write: {
     ensureSession: string;
     touchSession: string;
@@ -103,7 +104,7 @@ export class MysqlSessionStore extends SqlStoreBase {
     const { S, M } = this;
     this.write = {
       ensureSession: `INSERT INTO ${S} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE session_id = session_id`,
-      touchSession: `UPDATE ${S} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = ?`,
+      touchSession: `UPDATE ${S} SET updated_at = CURRENT_TIMESTAMP(6) WHERE session_id = ?`, // (6): same precision as the column default
       lockSession: `SELECT session_id FROM ${S} WHERE session_id = ? FOR UPDATE`,
       newest: `SELECT id, message_data FROM ${M} WHERE ${oneSession('?', '?')} ${NEWEST_FIRST} LIMIT 1`,
       deleteOne: `DELETE FROM ${M} WHERE id = ?`,
@@ -194,8 +195,8 @@ export class MysqlSessionStore extends SqlStoreBase {
     for (const statement of mysqlSchemaDdl(this.tables, this.idCollation).createTables) await run(this.pool, statement, []);
   }
 
-  /** Runs `work` in a transaction on one pooled connection, retrying the whole of it on deadlock. */
-  private async transaction<T>(work: (conn: MysqlConnection) => Promise<T>): Promise<T> {
+  /** @internal Runs `work` in a transaction on one pooled connection, retrying the whole of it on deadlock. */
+  async transaction<T>(work: (conn: MysqlConnection) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const conn = await new Promise<MysqlConnection>((resolve, reject) =>
         this.pool.getConnection((err, c) => (err ? reject(err) : resolve(c))),
