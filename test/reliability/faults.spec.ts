@@ -209,6 +209,7 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
       await cluster.query(`CREATE TRIGGER nsm_slow_all BEFORE INSERT ON ${slow.tables.messages} FOR EACH ROW EXECUTE FUNCTION nsm_slow_read()`);
       const outcome = await settle(slow.memory.session(id).addItems([user('too slow')]));
       expect(outcome.kind).toBe('unavailable');
+      expect(((outcome as { error: Error }).error.cause as { code?: string }).code).toBe('57014'); // query_canceled by statement_timeout
       expect(await slow.memory.session(id).getItems()).toEqual([user('ok')]);
     } finally {
       await slow.close();

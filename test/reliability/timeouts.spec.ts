@@ -110,7 +110,11 @@ describeEachDialect('timeouts', (dialect, baseUrl) => {
       expect(outcomes.map((o) => o.kind)).toEqual(Array(calls).fill('unavailable'));
       const error = (outcomes[0] as { error: SessionStorageUnavailableError }).error;
       expect(error.message).toMatch(/retry/i);
-      expect(error.cause).toBeDefined();
+      // the lock timeout itself, not some other failure
+      const cause = error.cause as { code?: string; errno?: number };
+      if (dialect === 'postgres') expect(cause.code).toBe('55P03'); // lock_not_available
+      if (dialect === 'mariadb') expect(cause.errno).toBe(1205); // ER_LOCK_WAIT_TIMEOUT
+      if (dialect === 'sqlite') expect(cause.code).toBe('SQLITE_BUSY');
       expect((await settle(session.clearSession())).kind).toBe('unavailable');
       // Reads are not blocked by a writer.
       expect(await session.getItems()).toEqual([user('before the lock')]);
@@ -128,6 +132,29 @@ describeEachDialect('timeouts', (dialect, baseUrl) => {
     expect(await session.getItems()).toEqual([user('before the lock'), user('after the lock')]);
   });
 });
+
+describeEachDialect(
+  'timeouts: statementMs',
+  (_dialect, url) => {
+    it('a statement running longer than statementMs is stopped by the server: typed error, nothing written', async () => {
+      const m = await startMemory(url, { timeouts: { statementMs: 300 } });
+      try {
+        const id = `slow-${Date.now()}`;
+        await m.memory.session(id).addItems([user('fast')]);
+        // Every insert into this test's own table now takes 5 s.
+        await m.sql(`CREATE TRIGGER ${m.tables.messages}_slow BEFORE INSERT ON ${m.tables.messages} FOR EACH ROW SET @nsm_slept = SLEEP(5)`);
+        const outcome = await settle(m.memory.session(id).addItems([user('slow')]));
+        expect(outcome.kind).toBe('unavailable');
+        // ER_STATEMENT_TIMEOUT: cut off by max_statement_time, not some other failure
+        expect(((outcome as { error: Error }).error.cause as { errno?: number }).errno).toBe(1969);
+        expect(await m.memory.session(id).getItems()).toEqual([user('fast')]);
+      } finally {
+        await m.close();
+      }
+    });
+  },
+  ['mariadb'], // PostgreSQL: faults.spec.ts; SQLite has no statement timeout
+);
 
 describe('timeouts option validation', () => {
   it.each([{ lockMs: -1 }, { statementMs: 1.5 }, { connectMs: Number.NaN }])('refuses %p at startup with SessionMemoryConfigurationError', async (timeouts) => {
