@@ -8,6 +8,7 @@ const UNAVAILABLE_CODES = new Set([
   // MySQL / MariaDB
   'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_LOCK_WAIT_TIMEOUT',
   'ER_QUERY_TIMEOUT', 'ER_SERVER_SHUTDOWN', 'ER_STATEMENT_TIMEOUT', 'ER_CONNECTION_KILLED',
+  'ER_QUERY_INTERRUPTED', // KILL QUERY: like PostgreSQL's query_canceled (57014), the statement was stopped, retry
   // SQLite
   'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_RECOVERY',
 ]);
@@ -32,7 +33,7 @@ export function isUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; errno?: unknown; name?: unknown; message?: unknown; sqlState?: unknown };
   if (typeof e.code === 'string' && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
   if (typeof e.name === 'string' && UNAVAILABLE_NAMES.has(e.name)) return true;
-  if (typeof e.errno === 'number' && (e.errno === 1205 || e.errno === 1927 || e.errno === 1969 || e.errno === 3024)) return true;
+  if (typeof e.errno === 'number' && (e.errno === 1205 || e.errno === 1317 || e.errno === 1927 || e.errno === 1969 || e.errno === 3024)) return true;
   const message = typeof e.message === 'string' ? e.message : '';
   return UNAVAILABLE_MESSAGES.some((re) => re.test(message));
 }

@@ -1,6 +1,8 @@
 import { Test } from '@nestjs/testing';
+import { createConnection } from 'mysql2/promise';
 import { Client } from 'pg';
 import { SessionItem, SessionMemoryModule, SessionStorageUnavailableError } from '../../lib';
+import { describeEachDialect } from '../support/databases';
 import { PgCluster } from '../support/pg-cluster';
 import { startMemory, TestMemory } from '../support/memory';
 import { FreezableProxy } from './freezable-proxy';
@@ -306,3 +308,57 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
     expect(rows.filter((r) => r.session_id !== id)).toHaveLength(5);
   });
 });
+
+/**
+ * MariaDB: a write transaction of the module killed in the middle (KILL of our own connection, or KILL
+ * QUERY of its statement), found by the test's unique table name so that no other client is touched.
+ * The store's append is several statements in one transaction (lock the session row, touch it,
+ * insert the batch); a kill in the insert leaves none of the batch.
+ */
+describeEachDialect(
+  'faults: a MariaDB write killed mid-transaction',
+  (_dialect, url) => {
+    let m: TestMemory;
+    let admin: Awaited<ReturnType<typeof createConnection>>;
+    let n = 0;
+    beforeAll(async () => {
+      m = await startMemory(url);
+      admin = await createConnection({ uri: url });
+      await admin.query(
+        `CREATE TRIGGER ${m.tables.messages}_slow BEFORE INSERT ON ${m.tables.messages} FOR EACH ROW ` +
+          // The processlist shows this statement while it sleeps: the variable name carries our unique table name.
+          `SET @${m.tables.messages}_slept = IF(NEW.message_data LIKE '%"slow":true%', SLEEP(30), 0)`,
+      );
+    });
+    afterAll(async () => {
+      await admin?.end();
+      await m?.close();
+    });
+
+    /** Our own connection, sleeping in the trigger (matched by this test's unique table name). */
+    const sleeper = () =>
+      waitFor(
+        async () =>
+          (await admin.query(`SELECT ID AS id FROM information_schema.PROCESSLIST WHERE STATE = 'User sleep' AND INFO LIKE ?`, [
+            `%${m.tables.messages}%`,
+          ]))[0] as { id: number }[],
+        (rows) => rows.length === 1,
+      );
+    const batch = () =>
+      Array.from({ length: 10 }, (_, i) => (i === 5 ? ({ ...user(`batch ${i}`), slow: true } as unknown as SessionItem) : user(`batch ${i}`)));
+
+    it.each(['KILL CONNECTION', 'KILL QUERY'])('%s in the middle of a batch: typed error, none of it is written, then writes work', async (kill) => {
+      const id = `killed-${++n}`;
+      const session = m.memory.session(id);
+      await session.addItems([user('history')]);
+      const pending = settle(session.addItems(batch()));
+      const [{ id: connectionId }] = await sleeper();
+      await admin.query(`${kill} ${Number(connectionId)}`);
+      expect((await pending).kind).toBe('unavailable');
+      expect(await session.getItems()).toEqual([user('history')]);
+      await session.addItems([user('after')]);
+      expect(await session.getItems()).toEqual([user('history'), user('after')]);
+    });
+  },
+  ['mariadb'],
+);
