@@ -11,6 +11,8 @@ import { SessionItem, SessionMemoryModule, SessionMemoryService } from '../../li
 import { Budget, HarnessLocks, HotLedger, hotClient, LoadStats, Rng, strictClient } from './load-model';
 
 interface ChildConfig {
+  /** `load` (default): the two-process load run. `crash`: big batches in a loop until killed. */
+  mode?: 'load' | 'crash';
   url: string;
   tables: { sessions: string; messages: string };
   shared: string[];
@@ -31,6 +33,14 @@ async function main(): Promise<void> {
   const memory = app.get(SessionMemoryService);
   process.stdout.write('READY\n');
   if ((await iterator.next()).value !== 'GO') throw new Error('expected GO');
+  if (config.mode === 'crash') {
+    // Batches of 5,000 items, one after the other, until the parent kills this process (SIGKILL).
+    const items = Array.from({ length: 5000 }, (_, i): SessionItem => ({ role: 'user', content: `item ${i}` }));
+    for (let i = 0; ; i++) {
+      await memory.session(`${config.shared[0]}-${i}`).addItems(items);
+      process.stdout.write(`COMMITTED ${i}\n`);
+    }
+  }
 
   const ledger: HotLedger = { added: {}, popped: {} };
   const model = new Map<string, SessionItem[]>();
