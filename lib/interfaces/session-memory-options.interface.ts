@@ -38,14 +38,16 @@ export interface SessionMemoryLimitsOptions {
 /**
  * Time limits of the database work behind one operation, so that a slow or locked conversation fails
  * fast with `SessionStorageUnavailableError` instead of holding a pooled connection. Applied to the
- * DataSource the module builds from `url` (a reused DataSource keeps its own settings; SQLite's busy
- * timeout is the exception, it is not changed either). `0` turns a limit off.
+ * DataSource the module builds from `url`; a reused DataSource (`dataSource`) keeps its own settings.
+ * `0` turns a limit off. Values in `dataSourceOptions` (e.g. `extra.statement_timeout`) win.
  */
 export interface SessionMemoryTimeoutsOptions {
   /**
-   * Longest time one SQL statement may run. PostgreSQL `statement_timeout`; MariaDB
-   * `max_statement_time` (MySQL: `max_execution_time`, which only bounds reads). Not applied on
-   * SQLite (statements are local and synchronous). Default 30,000 ms.
+   * Longest time one SQL statement may run. PostgreSQL `statement_timeout`, plus a client-side
+   * `query_timeout` of `statementMs + max(connectMs, 1000)` for a server that cannot answer at all;
+   * MariaDB `max_statement_time` (MySQL: `max_execution_time`, which only bounds reads). Not applied
+   * on SQLite (statements are local and synchronous). Also bounds DDL run through the module's own
+   * DataSource. Default 30,000 ms.
    */
   statementMs?: number;
   /**
