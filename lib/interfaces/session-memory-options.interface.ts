@@ -39,7 +39,8 @@ export interface SessionMemoryLimitsOptions {
  * Time limits of the database work behind one operation, so that a slow or locked conversation fails
  * fast with `SessionStorageUnavailableError` instead of holding a pooled connection. Applied to the
  * DataSource the module builds from `url`; a reused DataSource (`dataSource`) keeps its own settings.
- * `0` turns a limit off. Values in `dataSourceOptions` (e.g. `extra.statement_timeout`) win.
+ * `0` turns a limit off. Driver settings given in `dataSourceOptions` win (PostgreSQL `extra.statement_timeout`,
+ * `extra.lock_timeout`, `extra.connectionTimeoutMillis`; MySQL `connectTimeout`; SQLite `timeout`).
  */
 export interface SessionMemoryTimeoutsOptions {
   /**
