@@ -54,11 +54,13 @@ export class LocalModel implements Model {
     this.recorded.length = 0;
   }
 
+  /** Answers in one piece (the runner's non-streamed path). */
   async getResponse(request: ModelRequest): Promise<ModelResponse> {
     const output = this.respond(request, false);
     return { usage: usageOf(request, output), output, responseId: this.nextResponseId() };
   }
 
+  /** Answers as stream events: `response_started`, the text as `output_text_delta`, then `response_done`. */
   async *getStreamedResponse(request: ModelRequest): AsyncIterable<protocol.StreamEvent> {
     const output = this.respond(request, true);
     const usage = usageOf(request, output);
