@@ -10,14 +10,17 @@
  *   concurrency  1,16                               callers in flight at once
  *   duration     4000                               ms measured per side, per workload and concurrency
  *   warmup       600                                ms of warm-up per side before measuring
+ *   segment      500                                ms per measured slice (the sides alternate slice by slice)
  *   pool         10                                 connection pool size (ours and the floor alike)
  *   big          1000000                            items in the large conversation of get20_1m
  *   out          (none)                             also write the report (markdown) and raw results (JSON) here
  *
- * Each measurement alternates ours / floor / floor / ours (half the duration each) so that drift of a
- * shared server hits both sides alike. Tables get unique names and are dropped at the end.
+ * The two sides alternate in short slices (ours, floor, floor, ours, ours, floor, ...), so that load
+ * from other processes on a shared machine hits both alike; the report gives the ratio of the totals
+ * and the median of the per-pair ratios. Tables get unique names and are dropped at the end.
  */
 import { writeFileSync } from 'fs';
+import { loadavg } from 'os';
 import { performance } from 'perf_hooks';
 import { makeItemPool, sizeRange } from './items';
 import { LatencyRecorder, mergedPercentiles } from './stats';
@@ -36,6 +39,7 @@ const config = {
   concurrency: list(option('concurrency', '1,16')).map(Number),
   duration: Number(option('duration', '4000')),
   warmup: Number(option('warmup', '600')),
+  segment: Number(option('segment', '500')),
   pool: Number(option('pool', '10')),
   big: Number(option('big', '1000000')),
   out: option('out', ''),
@@ -80,6 +84,10 @@ interface Side {
   seconds: number;
   samples: Float64Array[];
   empties: number;
+  /** ops/s of each slice, in order. */
+  rates: number[];
+  /** CPU time of this process (user + system), microseconds. */
+  cpuMicros: number;
 }
 
 interface Result {
@@ -87,9 +95,11 @@ interface Result {
   workload: string;
   title: string;
   concurrency: number;
-  ours: { opsPerSec: number; p50: number; p99: number; empties: number };
-  floor: { opsPerSec: number; p50: number; p99: number; empties: number };
+  ours: { opsPerSec: number; p50: number; p99: number; empties: number; cpuMicrosPerOp: number };
+  floor: { opsPerSec: number; p50: number; p99: number; empties: number; cpuMicrosPerOp: number };
   ratio: number;
+  /** Median over slice pairs of ours/floor (robust to bursts of load from other processes). */
+  medianPairRatio: number;
 }
 
 interface MemoryPoint {
@@ -97,14 +107,41 @@ interface MemoryPoint {
   after: string;
   rssMb: number;
   heapUsedMb: number;
+  /** Highest RSS sampled (every 50 ms) while this workload ran. */
+  peakRssMb?: number;
 }
 
+/** Samples RSS every 50 ms, so the report can give the peak of each workload (not of start-up and compilation). */
+class RssSampler {
+  peak = 0;
+  private readonly timer = setInterval(() => this.sample(), 50);
+  constructor() {
+    this.timer.unref();
+  }
+  sample(): void {
+    this.peak = Math.max(this.peak, process.memoryUsage.rss());
+  }
+  /** Returns the peak since the last call and starts a new window. */
+  take(): number {
+    this.sample();
+    const p = this.peak;
+    this.peak = 0;
+    return p;
+  }
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+const rss = new RssSampler();
+
 const recorder = new LatencyRecorder();
+const loads: Record<string, number[]> = {};
 
 /** Runs `op` with `concurrency` closed-loop callers for `ms`; returns ops, seconds, latencies and empty pops. */
 async function measure(impl: Impl, w: Workload, concurrency: number, ms: number, side: Side | undefined): Promise<void> {
   recorder.reset();
   let empties = 0;
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const end = start + ms;
   const caller = async () => {
@@ -119,11 +156,14 @@ async function measure(impl: Impl, w: Workload, concurrency: number, ms: number,
   for (let i = 0; i < concurrency; i++) callers.push(caller());
   await Promise.all(callers);
   const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
   if (side) {
+    side.cpuMicros += used.user + used.system;
     side.ops += recorder.ops;
     side.seconds += seconds;
     side.samples.push(recorder.snapshot());
     side.empties += empties;
+    side.rates.push(recorder.ops / seconds);
   }
 }
 
@@ -172,8 +212,10 @@ async function benchDialect(dialect: BenchDialect, results: Result[], memory: Me
     log(`loaded fixtures in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const feeder = new PopFeeder(target);
     gc();
+    loads[dialect] = [loadavg()[0]];
     memory.push({ dialect, after: 'load', rssMb: mb(process.memoryUsage().rss), heapUsedMb: mb(process.memoryUsage().heapUsed) });
 
+    rss.take();
     for (const w of WORKLOADS.filter((x) => config.workloads.includes(x.name))) {
       // Both sides must return the same thing before either is timed.
       if (w.name === 'pop') await feeder.before('ours', 0), await feeder.before('floor', 0);
@@ -183,26 +225,29 @@ async function benchDialect(dialect: BenchDialect, results: Result[], memory: Me
       }
       for (const concurrency of config.concurrency) {
         const sides: Record<'ours' | 'floor', Side> = {
-          ours: { ops: 0, seconds: 0, samples: [], empties: 0 },
-          floor: { ops: 0, seconds: 0, samples: [], empties: 0 },
+          ours: { ops: 0, seconds: 0, samples: [], empties: 0, rates: [], cpuMicros: 0 },
+          floor: { ops: 0, seconds: 0, samples: [], empties: 0, rates: [], cpuMicros: 0 },
         };
-        const half = config.duration / 2;
-        const order = [target.ours, target.floor, target.floor, target.ours];
+        const slices = Math.max(1, Math.round(config.duration / config.segment));
+        const slice = config.duration / slices;
+        const order: Impl[] = [];
+        for (let i = 0; i < slices; i++) order.push(...(i % 2 === 0 ? [target.ours, target.floor] : [target.floor, target.ours]));
         for (const impl of [target.ours, target.floor]) {
           if (w.name === 'pop') await feeder.before(impl.tag, config.warmup);
           await measure(impl, w, concurrency, config.warmup, undefined);
           if (w.name === 'pop') feeder.after(impl.tag, recorder.ops, 0, config.warmup / 1000);
         }
+        if (w.name === 'pop') for (const impl of [target.ours, target.floor]) await feeder.before(impl.tag, config.duration);
         for (const impl of order) {
-          if (w.name === 'pop') await feeder.before(impl.tag, half);
+          if (w.name === 'pop') await feeder.before(impl.tag, slice);
           const side = sides[impl.tag];
           const before = { ops: side.ops, empties: side.empties, seconds: side.seconds };
-          await measure(impl, w, concurrency, half, side);
+          await measure(impl, w, concurrency, slice, side);
           if (w.name === 'pop') feeder.after(impl.tag, side.ops - before.ops, side.empties - before.empties, side.seconds - before.seconds);
         }
         const summarise = (s: Side) => {
           const [p50, p99] = mergedPercentiles(s.samples, 50, 99);
-          return { opsPerSec: s.ops / s.seconds, p50, p99, empties: s.empties };
+          return { opsPerSec: s.ops / s.seconds, p50, p99, empties: s.empties, cpuMicrosPerOp: s.cpuMicros / s.ops };
         };
         const r: Result = {
           dialect,
@@ -212,21 +257,30 @@ async function benchDialect(dialect: BenchDialect, results: Result[], memory: Me
           ours: summarise(sides.ours),
           floor: summarise(sides.floor),
           ratio: sides.ours.ops / sides.ours.seconds / (sides.floor.ops / sides.floor.seconds),
+          medianPairRatio: median(sides.ours.rates.map((r, i) => r / sides.floor.rates[i])),
         };
         results.push(r);
         log(
           `${w.name.padEnd(10)} c=${String(concurrency).padEnd(2)} ours ${r.ours.opsPerSec.toFixed(0).padStart(7)} ops/s ` +
             `p50 ${r.ours.p50.toFixed(3)} p99 ${r.ours.p99.toFixed(3)} | floor ${r.floor.opsPerSec.toFixed(0).padStart(7)} ops/s ` +
-            `p50 ${r.floor.p50.toFixed(3)} p99 ${r.floor.p99.toFixed(3)} | ratio ${r.ratio.toFixed(3)}` +
+            `p50 ${r.floor.p50.toFixed(3)} p99 ${r.floor.p99.toFixed(3)} | ratio ${r.ratio.toFixed(3)} (median pair ${r.medianPairRatio.toFixed(3)}) | CPU us/op ours ${r.ours.cpuMicrosPerOp.toFixed(0)} floor ${r.floor.cpuMicrosPerOp.toFixed(0)}` +
             (r.ours.empties || r.floor.empties ? ` (empty pops: ours ${r.ours.empties}, floor ${r.floor.empties})` : ''),
         );
       }
       gc();
-      memory.push({ dialect, after: w.name, rssMb: mb(process.memoryUsage().rss), heapUsedMb: mb(process.memoryUsage().heapUsed) });
+      const peakRssMb = mb(rss.take());
+      memory.push({ dialect, after: w.name, rssMb: mb(process.memoryUsage().rss), heapUsedMb: mb(process.memoryUsage().heapUsed), peakRssMb });
     }
+    loads[dialect].push(loadavg()[0]);
   } finally {
     await target.close();
   }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function fmt(n: number, digits = 2): string {
@@ -236,16 +290,17 @@ function fmt(n: number, digits = 2): string {
 function report(results: Result[], memory: MemoryPoint[], versions: Record<string, string>, peakRssMb: number): string {
   const lines: string[] = [];
   lines.push(`Run ${new Date().toISOString()}, node ${process.version}, pool ${config.pool}, ${config.duration} ms per side per row (after ${config.warmup} ms warm-up).`);
+  lines.push(`1-minute load average at start / end of each dialect (2 cores, shared): ${Object.entries(loads).map(([d, l]) => `${d} ${l.map((x) => x.toFixed(1)).join(' / ')}`).join(', ')}.`);
   lines.push(`Databases: ${Object.entries(versions).map(([d, v]) => `${d} ${v}`).join(', ')}.`);
   const size = sizeRange(ITEMS);
   lines.push(`Items: ${ITEMS.length} Agents-SDK-shaped items, ${size.min}-${size.max} bytes of JSON (mean ${size.mean}).`);
   lines.push('');
-  lines.push('| dialect | workload | conc | ours ops/s | ours p50 ms | ours p99 ms | floor ops/s | floor p50 ms | floor p99 ms | ours/floor |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| dialect | workload | conc | ours ops/s | ours p50 ms | ours p99 ms | floor ops/s | floor p50 ms | floor p99 ms | ours/floor | median pair | CPU µs/op ours / floor |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     lines.push(
       `| ${r.dialect} | ${r.title} | ${r.concurrency} | ${r.ours.opsPerSec.toFixed(0)} | ${fmt(r.ours.p50, 3)} | ${fmt(r.ours.p99, 3)} | ` +
-        `${r.floor.opsPerSec.toFixed(0)} | ${fmt(r.floor.p50, 3)} | ${fmt(r.floor.p99, 3)} | **${fmt(r.ratio)}** |`,
+        `${r.floor.opsPerSec.toFixed(0)} | ${fmt(r.floor.p50, 3)} | ${fmt(r.floor.p99, 3)} | **${fmt(r.ratio)}** | ${fmt(r.medianPairRatio)} | ${r.ours.cpuMicrosPerOp.toFixed(0)} / ${r.floor.cpuMicrosPerOp.toFixed(0)} |`,
     );
   }
   const empties = results.filter((r) => r.ours.empties || r.floor.empties);
@@ -265,11 +320,13 @@ function report(results: Result[], memory: MemoryPoint[], versions: Record<strin
     }
   }
   lines.push('');
-  lines.push(`Memory (after a forced GC at the end of each workload; peak RSS of the process: ${peakRssMb.toFixed(0)} MB):`);
+  lines.push(
+    `Memory (after a forced GC at the end of each workload; peak RSS of the whole process, start-up and ts-node compilation included: ${peakRssMb.toFixed(0)} MB):`,
+  );
   lines.push('');
-  lines.push('| dialect | after | RSS MB | heap used MB |');
-  lines.push('|---|---|---:|---:|');
-  for (const m of memory) lines.push(`| ${m.dialect} | ${m.after} | ${m.rssMb} | ${m.heapUsedMb} |`);
+  lines.push('| dialect | after | RSS MB | heap used MB | peak RSS MB during the workload |');
+  lines.push('|---|---|---:|---:|---:|');
+  for (const m of memory) lines.push(`| ${m.dialect} | ${m.after} | ${m.rssMb} | ${m.heapUsedMb} | ${m.peakRssMb ?? '-'} |`);
   return lines.join('\n');
 }
 
@@ -281,12 +338,13 @@ async function main(): Promise<void> {
   gc();
   memory.push({ dialect: '-', after: 'start', rssMb: mb(process.memoryUsage().rss), heapUsedMb: mb(process.memoryUsage().heapUsed) });
   for (const dialect of config.dialects) await benchDialect(dialect, results, memory, versions);
+  rss.stop();
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   const text = report(results, memory, versions, peakRssMb);
   console.log(text);
   if (config.out) {
     writeFileSync(`${config.out}.md`, text + '\n');
-    writeFileSync(`${config.out}.json`, JSON.stringify({ config, versions, results, memory, peakRssMb }, null, 2));
+    writeFileSync(`${config.out}.json`, JSON.stringify({ config, versions, loads, results, memory, peakRssMb }, null, 2));
   }
 }
 

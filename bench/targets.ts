@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { SessionMemoryModule, SessionMemoryService } from '../lib';
-import { NEWEST_FIRST, OLDEST_FIRST, oneSession } from '../lib/storage/dialects/sql-store.base';
 import { itemTemplates } from './items';
 
 /** The three operations the workloads call, on either side of the comparison. */
@@ -43,6 +42,16 @@ export const DEFAULT_URLS: Record<BenchDialect, string> = {
 
 const TEMPLATES = itemTemplates();
 
+/**
+ * The floor's SQL for "the rows of one conversation, newest (or oldest) first". The equality is written
+ * as a range so that the planners walk the (session_id, id) index instead of a filtered primary-key
+ * scan (see `oneSession` in lib/storage/dialects/sql-store.base.ts); kept here so that the floor does
+ * not depend on the library's internals.
+ */
+const oneSession = (lo: string, hi: string) => `session_id >= ${lo} AND session_id <= ${hi}`;
+const NEWEST_FIRST = 'ORDER BY session_id DESC, id DESC';
+const OLDEST_FIRST = 'ORDER BY session_id, id';
+
 function uniqueTables(): { sessions: string; messages: string } {
   const suffix = `${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   return { sessions: `bench_sess_${suffix}`, messages: `bench_msg_${suffix}` };
@@ -73,6 +82,13 @@ function parseAll(rows: { message_data: string }[], reverse: boolean): unknown[]
   const out = new Array(rows.length);
   const n = rows.length;
   for (let i = 0; i < n; i++) out[reverse ? n - 1 - i : i] = JSON.parse(rows[i].message_data);
+  return out;
+}
+
+function parseTexts(texts: string[], reverse: boolean): unknown[] {
+  const out = new Array(texts.length);
+  const n = texts.length;
+  for (let i = 0; i < n; i++) out[reverse ? n - 1 - i : i] = JSON.parse(texts[i]);
   return out;
 }
 
@@ -137,7 +153,7 @@ export async function postgresTarget(url: string, poolSize: number): Promise<Tar
   };
 }
 
-/** SQLite: our module vs prepared better-sqlite3 statements on the same database handle. */
+/** SQLite: our module vs prepared better-sqlite3 statements on the same database handle (`pluck` for the one-column reads). */
 export async function sqliteTarget(): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'nsm-bench-'));
   const url = `sqlite:${join(dir, 'bench.db')}`;
@@ -150,8 +166,8 @@ export async function sqliteTarget(): Promise<Target> {
     `INSERT INTO ${S} (session_id) VALUES (?) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`,
   );
   const insert = db.prepare(`INSERT INTO ${M} (session_id, message_data) VALUES (?, ?)`);
-  const newest = db.prepare(`SELECT message_data FROM ${M} WHERE ${oneSession('@c', '@c')} ${NEWEST_FIRST} LIMIT @n`);
-  const all = db.prepare(`SELECT message_data FROM ${M} WHERE ${oneSession('@c', '@c')} ${OLDEST_FIRST}`);
+  const newest = db.prepare(`SELECT message_data FROM ${M} WHERE ${oneSession('@c', '@c')} ${NEWEST_FIRST} LIMIT @n`).pluck(true);
+  const all = db.prepare(`SELECT message_data FROM ${M} WHERE ${oneSession('@c', '@c')} ${OLDEST_FIRST}`).pluck(true);
   const pop = db.prepare(
     `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE ${oneSession('@c', '@c')} ${NEWEST_FIRST} LIMIT 1) RETURNING message_data`,
   );
@@ -163,7 +179,7 @@ export async function sqliteTarget(): Promise<Target> {
     tag: 'floor',
     add: async (c, items) => append(c, items.map((i) => JSON.stringify(i))),
     get: async (c, limit) =>
-      limit === undefined ? parseAll(all.all({ c }) as any[], false) : parseAll(newest.all({ c, n: limit }) as any[], true),
+      limit === undefined ? parseTexts(all.all({ c }) as string[], false) : parseTexts(newest.all({ c, n: limit }) as string[], true),
     pop: async (c) => {
       const row = pop.get({ c }) as { message_data: string } | undefined;
       return row ? JSON.parse(row.message_data) : undefined;

@@ -40,7 +40,13 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
     if (n === 0) return [];
     const { store, gate } = this.context;
     return gate.run('getItems', async () => {
-      if (n === undefined) return this.decodeRows(await store.readAll(this.conversationId));
+      // Texts only first (no row ids to fetch and parse). Should a row be corrupt, read again below
+      // with the ids, which the warning names and the paging past corrupt rows needs.
+      if (n === undefined) {
+        return parseObjects(await store.readAllData(this.conversationId), false) ?? this.decodeRows(await store.readAll(this.conversationId));
+      }
+      const items = parseObjects(await store.readNewestData(this.conversationId, n), true);
+      if (items) return items;
       const newestFirst: SessionItem[] = [];
       let before: number | string | undefined;
       for (;;) {
@@ -153,4 +159,24 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
     );
     return undefined;
   }
+}
+
+/**
+ * Parses stored texts into items (in reverse order when `reverse`), or returns `undefined` as soon as
+ * one is not a JSON object: the caller then reads again with row ids and skips it with a warning.
+ */
+function parseObjects(texts: string[], reverse: boolean): SessionItem[] | undefined {
+  const n = texts.length;
+  const items = new Array<SessionItem>(n);
+  for (let i = 0; i < n; i++) {
+    let value: unknown;
+    try {
+      value = JSON.parse(texts[i]);
+    } catch {
+      return undefined;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    items[reverse ? n - 1 - i : i] = value as SessionItem;
+  }
+  return items;
 }

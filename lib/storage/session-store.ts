@@ -38,6 +38,10 @@ export interface SessionStore {
   readAll(sessionId: string): Promise<StoredRow[]>;
   /** The newest `limit` rows (older than `beforeId` when given), newest first. */
   readNewest(sessionId: string, limit: number, beforeId?: number | string): Promise<StoredRow[]>;
+  /** `message_data` of all rows, oldest first: `readAll` without the ids, the cheap read when no row is corrupt. */
+  readAllData(sessionId: string): Promise<string[]>;
+  /** `message_data` of the newest `limit` rows, newest first: `readNewest` without the ids. */
+  readNewestData(sessionId: string, limit: number): Promise<string[]>;
   /** Appends the JSON texts in order, creating the session row if needed; all or nothing. */
   append(sessionId: string, data: string[]): Promise<void>;
   /** Deletes and returns the newest row, or undefined when there is none. Each row goes to one caller only. */

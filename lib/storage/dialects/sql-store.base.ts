@@ -70,6 +70,8 @@ export abstract class SqlStoreBase implements SessionStore {
     readAll: string;
     readNewest: string;
     readNewestBefore: string;
+    readAllData: string;
+    readNewestData: string;
     probeSessions: string;
     probeMessages: string;
   };
@@ -87,6 +89,8 @@ export abstract class SqlStoreBase implements SessionStore {
       readAll: `SELECT id, message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} ${OLDEST_FIRST}`,
       readNewest: `SELECT id, message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} ${NEWEST_FIRST} LIMIT ${p(3)}`,
       readNewestBefore: `SELECT id, message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} AND id < ${p(3)} ${NEWEST_FIRST} LIMIT ${p(4)}`,
+      readAllData: `SELECT message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} ${OLDEST_FIRST}`,
+      readNewestData: `SELECT message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} ${NEWEST_FIRST} LIMIT ${p(3)}`,
       probeSessions: `SELECT session_id, created_at, updated_at FROM ${this.S} WHERE 1 = 0`,
       probeMessages: `SELECT id, session_id, message_data, created_at FROM ${this.M} WHERE 1 = 0`,
     };
@@ -99,6 +103,22 @@ export abstract class SqlStoreBase implements SessionStore {
 
   /** Runs one statement and returns its rows. */
   protected abstract select<T>(sql: string, params: unknown[]): Promise<T[]>;
+
+  /** Runs one statement selecting only `message_data` and returns those texts. */
+  protected async selectData(sql: string, params: unknown[]): Promise<string[]> {
+    const rows = await this.select<{ message_data: string }>(sql, params);
+    const out = new Array<string>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = rows[i].message_data;
+    return out;
+  }
+
+  readAllData(sessionId: string): Promise<string[]> {
+    return this.selectData(this.sql.readAllData, [sessionId, sessionId]);
+  }
+
+  readNewestData(sessionId: string, limit: number): Promise<string[]> {
+    return this.selectData(this.sql.readNewestData, [sessionId, sessionId, limit]);
+  }
 
   readAll(sessionId: string): Promise<StoredRow[]> {
     return this.select<StoredRow>(this.sql.readAll, [sessionId, sessionId]);

@@ -42,6 +42,7 @@ interface SqliteStatement {
   all(...params: unknown[]): any[];
   get(...params: unknown[]): any;
   run(...params: unknown[]): { changes: number };
+  pluck(toggle: boolean): SqliteStatement;
 }
 
 /**
@@ -53,6 +54,7 @@ interface SqliteStatement {
 export class SqliteSessionStore extends SqlStoreBase {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, SqliteStatement>();
+  private readonly plucked = new Map<string, SqliteStatement>();
   private readonly appendTx: (sessionId: string, data: string[]) => void;
   private readonly popTx: (sessionId: string) => StoredRow | undefined;
   private readonly clearTx: (sessionId: string) => boolean;
@@ -99,6 +101,16 @@ export class SqliteSessionStore extends SqlStoreBase {
 
   protected async select<T>(sql: string, params: unknown[]): Promise<T[]> {
     return this.stmt(sql).all(...params) as T[];
+  }
+
+  /** `pluck` statements return the column's values directly: about twice as fast as row objects. */
+  protected async selectData(sql: string, params: unknown[]): Promise<string[]> {
+    let s = this.plucked.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql).pluck(true);
+      this.plucked.set(sql, s);
+    }
+    return s.all(...params) as string[];
   }
 
   async append(sessionId: string, data: string[]): Promise<void> {
