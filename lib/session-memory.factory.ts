@@ -49,8 +49,8 @@ function resolveTimeouts(options: SessionMemoryModuleOptions): ResolvedTimeouts 
   return timeouts;
 }
 
-/** Token under which `@nestjs/typeorm` registers a DataSource of that name. */
-function typeOrmDataSourceToken(name: string): unknown {
+/** Token under which `@nestjs/typeorm` registers a DataSource of that name. @internal */
+export function typeOrmDataSourceToken(name: string): unknown {
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { getDataSourceToken } = require('@nestjs/typeorm');
@@ -58,6 +58,41 @@ function typeOrmDataSourceToken(name: string): unknown {
   } catch {
     return name === 'default' ? DataSource : `${name}DataSource`;
   }
+}
+
+/** How long `dataSource: '<name>'` from `forRootAsync` waits for TypeOrmModule to finish connecting. */
+const REUSED_DATA_SOURCE_WAIT_MS = 30_000;
+
+/**
+ * The application's DataSource registered under `name`. `forRoot` injects it (so Nest builds it
+ * first) and passes it as `injected`. `forRootAsync` learns the name only at startup, while
+ * TypeOrmModule may still be connecting: Nest builds the providers of all modules concurrently, so a
+ * DataSource that is registered but not built yet is waited for.
+ */
+async function findTypeOrmDataSource(moduleRef: ModuleRef, name: string, injected: DataSource | undefined): Promise<DataSource> {
+  if (injected) return injected;
+  const token = typeOrmDataSourceToken(name) as string;
+  const lookup = (): DataSource | null | undefined => moduleRef.get(token, { strict: false });
+  let found: DataSource | null | undefined;
+  try {
+    found = lookup();
+  } catch {
+    throw new SessionMemoryConfigurationError(
+      `SessionMemoryModule: no TypeORM DataSource named "${name}" is registered. Import TypeOrmModule.forRoot({ name: '${name}', ... }) in the application (no name for 'default'), or pass the DataSource instance as \`dataSource\`.`,
+    );
+  }
+  const deadline = Date.now() + REUSED_DATA_SOURCE_WAIT_MS;
+  while (!found) {
+    if (Date.now() > deadline) {
+      throw new SessionMemoryConfigurationError(
+        `SessionMemoryModule: the TypeORM DataSource "${name}" is registered but was not ready after ${REUSED_DATA_SOURCE_WAIT_MS / 1000} s. ` +
+          `Check that it can connect, or inject it: forRootAsync({ inject: [getDataSourceToken(${name === 'default' ? '' : `'${name}'`})], useFactory: (dataSource) => ({ dataSource }) }).`,
+      );
+    }
+    await new Promise<void>((resolve) => setTimeout(resolve, 10).unref());
+    found = lookup();
+  }
+  return found;
 }
 
 /**
@@ -69,6 +104,7 @@ export async function createSessionMemoryService(
   options: SessionMemoryModuleOptions,
   moduleRef: ModuleRef,
   instanceName: string,
+  injectedDataSource?: DataSource,
 ): Promise<SessionMemoryService> {
   const logger = new Logger(instanceName === 'default' ? 'SessionMemory' : `SessionMemory:${instanceName}`);
   const tables = resolveTables(options);
@@ -81,19 +117,7 @@ export async function createSessionMemoryService(
   let createTables = options.createTables;
   if (options.dataSource !== undefined) {
     if (typeof options.dataSource === 'string') {
-      const token = typeOrmDataSourceToken(options.dataSource);
-      let found: DataSource | undefined;
-      try {
-        found = moduleRef.get(token as string, { strict: false });
-      } catch {
-        found = undefined;
-      }
-      if (!found) {
-        throw new SessionMemoryConfigurationError(
-          `SessionMemoryModule: no TypeORM DataSource named "${options.dataSource}" is registered. Import TypeOrmModule.forRoot({ name: '${options.dataSource}', ... }) in the application, or pass the DataSource instance as \`dataSource\`.`,
-        );
-      }
-      dataSource = found;
+      dataSource = await findTypeOrmDataSource(moduleRef, options.dataSource, injectedDataSource);
     } else {
       dataSource = options.dataSource;
     }

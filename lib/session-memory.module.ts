@@ -1,5 +1,6 @@
 import { DynamicModule, Module, Provider, Scope } from '@nestjs/common';
 import { ModuleRef, REQUEST } from '@nestjs/core';
+import type { DataSource } from 'typeorm';
 import { resolveConversationSession } from './conversation-id.resolver';
 import { SessionMemoryConfigurationError } from './exceptions';
 import type {
@@ -14,7 +15,7 @@ import {
   getSessionMemoryOptionsToken,
   getSessionMemoryToken,
 } from './session-memory.constants';
-import { createSessionMemoryService } from './session-memory.factory';
+import { createSessionMemoryService, typeOrmDataSourceToken } from './session-memory.factory';
 import type { SessionMemoryService } from './session-memory.service';
 
 /**
@@ -32,7 +33,9 @@ export class SessionMemoryModule {
   /** Configures the module with static options. */
   static forRoot(options: SessionMemoryModuleOptions & SessionMemoryModuleExtras = {}): DynamicModule {
     const { isGlobal, name, ...moduleOptions } = options;
-    return this.build(name, isGlobal, [], [{ provide: getSessionMemoryOptionsToken(name), useValue: moduleOptions }]);
+    // A DataSource named here is injected, so that Nest builds (and connects) it before this module starts.
+    const reusedName = typeof moduleOptions.dataSource === 'string' ? moduleOptions.dataSource : undefined;
+    return this.build(name, isGlobal, [], [{ provide: getSessionMemoryOptionsToken(name), useValue: moduleOptions }], reusedName);
   }
 
   /**
@@ -58,15 +61,26 @@ export class SessionMemoryModule {
     return this.build(options.name, options.isGlobal, options.imports ?? [], providers);
   }
 
-  private static build(name: string | undefined, isGlobal: boolean | undefined, imports: any[], optionProviders: Provider[]): DynamicModule {
+  private static build(
+    name: string | undefined,
+    isGlobal: boolean | undefined,
+    imports: any[],
+    optionProviders: Provider[],
+    reusedDataSourceName?: string,
+  ): DynamicModule {
     const instance = name ?? DEFAULT_SESSION_MEMORY_NAME;
     const optionsToken = getSessionMemoryOptionsToken(name);
     const serviceToken = getSessionMemoryToken(name);
     const serviceProvider: Provider = {
       provide: serviceToken,
-      useFactory: (options: SessionMemoryModuleOptions, moduleRef: ModuleRef) =>
-        createSessionMemoryService(options, moduleRef, instance),
-      inject: [optionsToken, ModuleRef],
+      useFactory: (options: SessionMemoryModuleOptions, moduleRef: ModuleRef, reused?: DataSource) =>
+        createSessionMemoryService(options, moduleRef, instance, reused),
+      inject: [
+        optionsToken,
+        ModuleRef,
+        // optional: when it is not registered, the factory fails with a message naming the fix
+        ...(reusedDataSourceName !== undefined ? [{ token: typeOrmDataSourceToken(reusedDataSourceName) as string, optional: true }] : []),
+      ],
     };
     const requestSessionProvider: Provider = {
       provide: getConversationSessionToken(name),

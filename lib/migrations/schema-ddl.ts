@@ -1,5 +1,6 @@
 import type { QueryRunner } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
+import { extensionSchemaDdl } from '../storage/dialects/extensions.ddl';
 import { MYSQL_ID_COLLATION_PROBE, chooseMysqlIdCollation, mysqlSchemaDdl } from '../storage/dialects/mysql.store';
 import { postgresSchemaDdl } from '../storage/dialects/postgres.store';
 import type { SessionSchemaDdl } from '../storage/dialects/sql-store.base';
@@ -35,7 +36,7 @@ export async function schemaDdlFor(
   queryRunner: QueryRunner,
   tables: ResolvedTables,
   expected: SessionStoreDialect | undefined,
-): Promise<{ dialect: SessionStoreDialect; ddl: SessionSchemaDdl }> {
+): Promise<{ dialect: SessionStoreDialect; ddl: SessionSchemaDdl; optional: { createTables: string[]; dropTables: string[] } }> {
   const type = String(queryRunner.connection.options.type);
   const dialect = dialectOfDataSourceType(type);
   if (!dialect) {
@@ -53,14 +54,16 @@ export async function schemaDdlFor(
       `nestjs-session-memory migration: schema is only supported on PostgreSQL (this DataSource is ${type}). Remove it; the tables go into the connection's database.`,
     );
   }
+  // The optional tables (metadata, operations) and the listing index, which createTables also makes.
   switch (dialect) {
     case 'postgres':
-      return { dialect, ddl: postgresSchemaDdl(tables) };
+      return { dialect, ddl: postgresSchemaDdl(tables), optional: extensionSchemaDdl(dialect, tables) };
     case 'sqlite':
-      return { dialect, ddl: sqliteSchemaDdl(tables) };
+      return { dialect, ddl: sqliteSchemaDdl(tables), optional: extensionSchemaDdl(dialect, tables) };
     case 'mysql': {
       const rows: { name: string }[] = await queryRunner.query(MYSQL_ID_COLLATION_PROBE);
-      return { dialect, ddl: mysqlSchemaDdl(tables, chooseMysqlIdCollation(rows.map((r) => String(r.name)))) };
+      const collation = chooseMysqlIdCollation(rows.map((r) => String(r.name)));
+      return { dialect, ddl: mysqlSchemaDdl(tables, collation), optional: extensionSchemaDdl(dialect, tables, collation) };
     }
   }
 }

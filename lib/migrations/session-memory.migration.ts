@@ -84,8 +84,9 @@ function named<T extends SessionMemoryMigrationClass>(cls: T, name: string): T {
 
 /**
  * A TypeORM migration that creates the session-memory tables and indexes: exactly the DDL that
- * `createTables: true` runs at startup (`IF NOT EXISTS`, so it is harmless on tables that already
- * exist). `down` drops both tables, and with them every stored conversation.
+ * `createTables: true` runs at startup — the two Python-compatible tables, and the optional
+ * `<sessions>_metadata` / `<messages>_operations` tables with the `idx_<sessions>_updated` index that
+ * the management features use. `down` drops them all, and with them every stored conversation.
  *
  * ```ts
  * // data-source.ts, used by the TypeORM CLI: npx typeorm migration:run -d dist/data-source.js
@@ -101,12 +102,14 @@ export function createSessionMemoryMigration(options: SessionMemoryMigrationOpti
   return named(
     class implements MigrationInterface {
       async up(queryRunner: QueryRunner): Promise<void> {
-        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        const { ddl, optional } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
         await run(queryRunner, ddl.createTables);
+        await run(queryRunner, optional.createTables);
       }
 
       async down(queryRunner: QueryRunner): Promise<void> {
-        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        const { ddl, optional } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        await run(queryRunner, optional.dropTables); // their foreign keys reference the sessions table
         await run(queryRunner, ddl.dropTables);
       }
     },

@@ -20,9 +20,18 @@ async function migrationDataSource(url: string, migrations: (new () => Migration
     ...dataSourceOptionsFromUrl(url),
     migrations,
     migrationsTableName: `nsm_migrations_${uniqueSuffix()}`,
+    // The refusals below are expected: keep TypeORM from printing them.
+    logger: { logQuery() {}, logQueryError() {}, logQuerySlow() {}, logSchemaBuild() {}, logMigration() {}, log() {} },
   } as any);
   await ds.initialize();
   return ds;
+}
+
+/** Drops a pair of tables and the optional tables beside it, children first. */
+async function dropLayout(ds: DataSource, t: Tables): Promise<void> {
+  for (const table of [`${t.messages}_operations`, `${t.sessions}_metadata`, t.messages, t.sessions]) {
+    await ds.query(`DROP TABLE IF EXISTS ${table}`);
+  }
 }
 
 async function dropMigrationsTable(ds: DataSource): Promise<void> {
@@ -134,8 +143,10 @@ describeEachDialect('createSessionMemoryMigration', (dialect, baseUrl) => {
       }).compile();
       await viaModule.init();
       await viaModule.close();
-      for (const kind of ['sessions', 'messages'] as const) {
-        expect(shape(await getTable(ds, migrated[kind]), migrated)).toEqual(shape(await getTable(ds, created[kind]), created));
+      const layout = (t: Tables) => [t.sessions, t.messages, `${t.sessions}_metadata`, `${t.messages}_operations`];
+      const [mine, theirs] = [layout(migrated), layout(created)];
+      for (let i = 0; i < mine.length; i++) {
+        expect(shape(await getTable(ds, mine[i]), migrated)).toEqual(shape(await getTable(ds, theirs[i]), created));
       }
       expect(await indexColumns(ds, migrated.messages, `idx_${migrated.messages}_session_id`)).toEqual(['session_id', 'id']);
       expect(await indexColumns(ds, migrated.messages, `idx_${migrated.messages}_session_time`)).toEqual(['session_id', 'created_at']);
@@ -150,11 +161,10 @@ describeEachDialect('createSessionMemoryMigration', (dialect, baseUrl) => {
       await app.close();
 
       await ds.undoLastMigration();
-      expect(await ds.createQueryRunner().hasTable(migrated.messages)).toBe(false);
-      expect(await ds.createQueryRunner().hasTable(migrated.sessions)).toBe(false);
+      for (const table of mine) expect(await ds.createQueryRunner().hasTable(table)).toBe(false);
       expect(await ds.query(`SELECT * FROM ${ds.options.migrationsTableName}`)).toEqual([]);
     } finally {
-      for (const t of [migrated.messages, migrated.sessions, created.messages, created.sessions]) await ds.query(`DROP TABLE IF EXISTS ${t}`);
+      for (const t of [migrated, created]) await dropLayout(ds, t);
       await dropMigrationsTable(ds);
       await ds.destroy();
     }
@@ -189,7 +199,9 @@ describeEachDialect('createSessionMemoryMigration', (dialect, baseUrl) => {
         await app.close();
         expect(await rawQuery(ds, `SELECT session_id FROM ${schema}.agent_messages`)).toEqual([{ session_id: 'in-schema' }]);
         await ds.undoLastMigration();
-        expect(await ds.createQueryRunner().hasTable(`${schema}.agent_sessions`)).toBe(false);
+        for (const table of ['agent_sessions', 'agent_messages', 'agent_sessions_metadata', 'agent_messages_operations']) {
+          expect(await ds.createQueryRunner().hasTable(`${schema}.${table}`)).toBe(false);
+        }
       } finally {
         await ds.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
         await dropMigrationsTable(ds);
