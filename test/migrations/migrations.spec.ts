@@ -10,7 +10,14 @@ import {
 import { dataSourceOptionsFromUrl } from '../../lib/storage/data-source.factory';
 import { TestDialect, describeEachDialect, uniqueSuffix } from '../support/databases';
 import { rawQuery, urlFor } from '../support/memory';
-import { EXPECTED, PostgresFixture, copyFixtureRows, copySqliteFixture, loadPostgresFixture } from '../python-compat/python-fixture';
+import {
+  EXPECTED,
+  PostgresFixture,
+  copyFixtureRows,
+  copySqliteFixture,
+  createPythonLayoutOnMysql,
+  loadPostgresFixture,
+} from '../python-compat/python-fixture';
 
 type Tables = { sessions: string; messages: string };
 
@@ -220,25 +227,6 @@ describeEachDialect('createSessionMemoryMigration', (dialect, baseUrl) => {
     });
   }
 });
-
-/**
- * The Python class of the fixtures cannot create tables on MySQL/MariaDB. Newer releases of it can:
- * `session_id` VARCHAR(190) utf8mb4_bin, INTEGER ids, TIMESTAMP columns. This is that layout, written
- * out here by hand, so the upgrade is tested on what a Python service would have left on MariaDB.
- */
-async function createPythonLayoutOnMysql(ds: DataSource, t: Tables): Promise<void> {
-  await ds.query(
-    `CREATE TABLE ${t.sessions} (session_id VARCHAR(190) COLLATE utf8mb4_bin NOT NULL, ` +
-      `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
-      `PRIMARY KEY (session_id)) DEFAULT CHARSET=utf8mb4`,
-  );
-  await ds.query(
-    `CREATE TABLE ${t.messages} (id INTEGER NOT NULL AUTO_INCREMENT, session_id VARCHAR(190) COLLATE utf8mb4_bin NOT NULL, ` +
-      `message_data TEXT NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (id), ` +
-      `FOREIGN KEY(session_id) REFERENCES ${t.sessions} (session_id) ON DELETE CASCADE) DEFAULT CHARSET=utf8mb4`,
-  );
-  await ds.query(`CREATE INDEX idx_${t.messages}_session_time ON ${t.messages} (session_id, created_at)`);
-}
 
 describeEachDialect('createSessionMemoryUpgradeMigration on a Python-created layout', (dialect, baseUrl) => {
   let pg: PostgresFixture | undefined;

@@ -1,9 +1,17 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { SessionItem, SessionMemoryModule, SessionMemoryService } from '../../lib';
-import { TestDialect, describeEachDialect } from '../support/databases';
+import { TestDialect, describeEachDialect, uniqueSuffix } from '../support/databases';
 import { TestMemory, rawQuery, startMemory, urlFor } from '../support/memory';
-import { EXPECTED, PostgresFixture, TABLE_PAIRS, copyFixtureRows, copySqliteFixture, loadPostgresFixture } from './python-fixture';
+import {
+  EXPECTED,
+  PostgresFixture,
+  TABLE_PAIRS,
+  copyFixtureRows,
+  copySqliteFixture,
+  createPythonLayoutOnMysql,
+  loadPostgresFixture,
+} from './python-fixture';
 
 /** One table pair, opened through our module. */
 interface Target {
@@ -206,3 +214,44 @@ describeEachDialect('Tables created by this module (createTables: true), holding
     return { memory: m.memory, ds: m.memory.dataSource, tables: m.tables };
   });
 });
+
+describeEachDialect(
+  'MySQL tables in the layout newer Python releases create (VARCHAR(190) utf8mb4_bin, INT ids, TIMESTAMP), holding the Python rows',
+  (dialect, baseUrl) => {
+    const modules: TestingModule[] = [];
+    const targets = new Map<string, Target>();
+    let admin: DataSource;
+    const pairs: { sessions: string; messages: string }[] = [];
+
+    beforeAll(async () => {
+      for (let i = 0; i < TABLE_PAIRS.length; i++) {
+        const s = uniqueSuffix();
+        pairs.push({ sessions: `pyl_s_${s}`, messages: `pyl_m_${s}` });
+      }
+      admin = new DataSource({ type: 'mariadb', url: baseUrl } as any);
+      await admin.initialize();
+      for (const [i, pair] of TABLE_PAIRS.entries()) {
+        await createPythonLayoutOnMysql(admin, pairs[i]);
+        await copyFixtureRows(admin, pair.key, pairs[i]);
+        const module = await Test.createTestingModule({
+          imports: [SessionMemoryModule.forRoot({ url: baseUrl, tables: pairs[i], createTables: false })],
+        }).compile();
+        await module.init();
+        modules.push(module);
+        const memory = module.get(SessionMemoryService);
+        targets.set(pair.key, { memory, ds: memory.dataSource, tables: pairs[i] });
+      }
+    });
+    afterAll(async () => {
+      for (const m of modules) await m.close();
+      for (const t of pairs) {
+        await admin.query(`DROP TABLE IF EXISTS ${t.messages}`);
+        await admin.query(`DROP TABLE IF EXISTS ${t.sessions}`);
+      }
+      await admin?.destroy();
+    });
+
+    compatTests(dialect, (key) => targets.get(key)!);
+  },
+  ['mariadb'],
+);

@@ -104,3 +104,23 @@ export async function copyFixtureRows(
     await ds.query(`SELECT setval(pg_get_serial_sequence('${into.messages}', 'id'), (SELECT MAX(id) FROM ${into.messages}))`);
   }
 }
+
+/**
+ * The Python class of the fixtures cannot create tables on MySQL/MariaDB. Newer releases of it can:
+ * `session_id` VARCHAR(190) utf8mb4_bin, INTEGER ids, TIMESTAMP columns. This is that layout, written
+ * out here by hand, so that reads, writes and the upgrade migration are tested on what a Python service
+ * would have left on MariaDB.
+ */
+export async function createPythonLayoutOnMysql(ds: DataSource, t: { sessions: string; messages: string }): Promise<void> {
+  await ds.query(
+    `CREATE TABLE ${t.sessions} (session_id VARCHAR(190) COLLATE utf8mb4_bin NOT NULL, ` +
+      `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
+      `PRIMARY KEY (session_id)) DEFAULT CHARSET=utf8mb4`,
+  );
+  await ds.query(
+    `CREATE TABLE ${t.messages} (id INTEGER NOT NULL AUTO_INCREMENT, session_id VARCHAR(190) COLLATE utf8mb4_bin NOT NULL, ` +
+      `message_data TEXT NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (id), ` +
+      `FOREIGN KEY(session_id) REFERENCES ${t.sessions} (session_id) ON DELETE CASCADE) DEFAULT CHARSET=utf8mb4`,
+  );
+  await ds.query(`CREATE INDEX idx_${t.messages}_session_time ON ${t.messages} (session_id, created_at)`);
+}

@@ -40,7 +40,8 @@ function appTypeOrm(dialect: TestDialect, url: string, sqliteFile: string, name?
     case 'postgres':
       return { type: 'postgres', url, ...common };
     case 'mariadb':
-      return { type: 'mariadb', url, charset: 'utf8mb4_unicode_ci', ...common };
+      // No charset: the application's default (mysql2 connects in utf8mb4); emoji must still round-trip.
+      return { type: 'mariadb', url, ...common };
     case 'sqlite':
       return { type: 'better-sqlite3', database: sqliteFile, ...common };
   }
