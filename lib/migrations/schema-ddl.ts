@@ -1,7 +1,7 @@
 import type { QueryRunner } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
 import { extensionSchemaDdl } from '../storage/dialects/extensions.ddl';
-import { MYSQL_ID_COLLATION_PROBE, chooseMysqlIdCollation, mysqlSchemaDdl } from '../storage/dialects/mysql.store';
+import { MYSQL_ID_COLLATION_PROBE, MYSQL_ID_COLUMN_COLLATION, chooseMysqlIdCollation, mysqlSchemaDdl } from '../storage/dialects/mysql.store';
 import { postgresSchemaDdl } from '../storage/dialects/postgres.store';
 import type { SessionSchemaDdl } from '../storage/dialects/sql-store.base';
 import { sqliteSchemaDdl } from '../storage/dialects/sqlite.store';
@@ -36,6 +36,8 @@ export async function schemaDdlFor(
   queryRunner: QueryRunner,
   tables: ResolvedTables,
   expected: SessionStoreDialect | undefined,
+  /** MySQL: give the optional tables the `session_id` collation of the existing sessions table (for their foreign keys). */
+  how: { matchExistingIdCollation?: boolean } = {},
 ): Promise<{ dialect: SessionStoreDialect; ddl: SessionSchemaDdl; optional: { createTables: string[]; dropTables: string[] } }> {
   const type = String(queryRunner.connection.options.type);
   const dialect = dialectOfDataSourceType(type);
@@ -63,7 +65,12 @@ export async function schemaDdlFor(
     case 'mysql': {
       const rows: { name: string }[] = await queryRunner.query(MYSQL_ID_COLLATION_PROBE);
       const collation = chooseMysqlIdCollation(rows.map((r) => String(r.name)));
-      return { dialect, ddl: mysqlSchemaDdl(tables, collation), optional: extensionSchemaDdl(dialect, tables, collation) };
+      let optionalCollation = collation;
+      if (how.matchExistingIdCollation) {
+        const [existing] = await queryRunner.query(MYSQL_ID_COLUMN_COLLATION, [tables.sessions]);
+        if (existing?.name) optionalCollation = String(existing.name);
+      }
+      return { dialect, ddl: mysqlSchemaDdl(tables, collation), optional: extensionSchemaDdl(dialect, tables, optionalCollation) };
     }
   }
 }

@@ -28,6 +28,14 @@ export interface SessionMemoryMigrationOptions {
    * with `_<schema>_<messages table>` before the timestamp when the tables are not the default ones.
    */
   name?: string;
+  /**
+   * `createSessionMemoryUpgradeMigration` only: also create the optional tables of the management
+   * features (`<sessions>_metadata`, `<messages>_operations`) and the `idx_<sessions>_updated` index,
+   * which `createTables: true` makes. New tables and an index: existing rows are not rewritten. On
+   * MySQL/MariaDB their `session_id` takes the collation of the existing sessions table, so that the
+   * foreign keys can be created. Default `false`.
+   */
+  optionalTables?: boolean;
 }
 
 /** A TypeORM migration class built by this package. List it in the DataSource's `migrations`, or extend it. */
@@ -124,6 +132,10 @@ export function createSessionMemoryMigration(options: SessionMemoryMigrationOpti
  * MySQL/MariaDB an in-place `ALTER TABLE … ADD INDEX … ALGORITHM=INPLACE, LOCK=NONE` (the server
  * refuses rather than copy the table). Column types stay as Python made them (32-bit ids on
  * PostgreSQL, for one). `down` drops the index again. Skips the index when it already exists.
+ * With `optionalTables: true` it also creates (and `down` drops) the management features' tables.
+ *
+ * Use it *or* `createSessionMemoryMigration` for one pair of tables, not both: reverting it drops the
+ * `(session_id, id)` index whoever created it.
  *
  * Fails with `SessionMemoryConfigurationError` when the tables do not exist (use
  * `createSessionMemoryMigration` for a fresh database).
@@ -131,12 +143,16 @@ export function createSessionMemoryMigration(options: SessionMemoryMigrationOpti
 export function createSessionMemoryUpgradeMigration(options: SessionMemoryMigrationOptions = {}): SessionMemoryMigrationClass {
   const p = plan(options, 'UpgradePythonTables', DEFAULT_UPGRADE_TIMESTAMP);
   const messagesPath = tablePath(p.tables, p.tables.messages);
+  const sessionsPath = tablePath(p.tables, p.tables.sessions);
   const idIndex = `idx_${p.tables.messages}_session_id`;
+  const updatedIndex = `idx_${p.tables.sessions}_updated`;
+  const optionalTables = options.optionalTables === true;
 
-  async function hasIdIndex(queryRunner: QueryRunner): Promise<boolean> {
-    const table = await queryRunner.getTable(messagesPath);
-    return table?.indices.some((index) => index.name === idIndex) ?? false;
+  async function hasIndex(queryRunner: QueryRunner, path: string, index: string): Promise<boolean> {
+    const table = await queryRunner.getTable(path);
+    return table?.indices.some((i) => i.name === index) ?? false;
   }
+  const hasIdIndex = (queryRunner: QueryRunner) => hasIndex(queryRunner, messagesPath, idIndex);
 
   return named(
     class implements MigrationInterface {
@@ -151,10 +167,20 @@ export function createSessionMemoryUpgradeMigration(options: SessionMemoryMigrat
           }
         }
         if (!(await hasIdIndex(queryRunner))) await run(queryRunner, ddl.addIdIndex);
+        if (optionalTables) {
+          const { optional } = await schemaDdlFor(queryRunner, p.tables, p.dialect, { matchExistingIdCollation: true });
+          // Without IF NOT EXISTS on MySQL: skip the index when it is there already.
+          const skip = (await hasIndex(queryRunner, sessionsPath, updatedIndex)) ? updatedIndex : undefined;
+          await run(queryRunner, optional.createTables.filter((statement) => !skip || !statement.includes(skip)));
+        }
       }
 
       async down(queryRunner: QueryRunner): Promise<void> {
-        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        const { ddl, optional } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        if (optionalTables) {
+          await run(queryRunner, optional.dropTables);
+          if (await hasIndex(queryRunner, sessionsPath, updatedIndex)) await queryRunner.dropIndex(sessionsPath, updatedIndex);
+        }
         if (await hasIdIndex(queryRunner)) await run(queryRunner, ddl.dropIdIndex);
       }
     },

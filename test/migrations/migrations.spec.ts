@@ -330,6 +330,36 @@ describeEachDialect('createSessionMemoryUpgradeMigration on a Python-created lay
     }
   });
 
+  it('optionalTables: true also creates the management tables beside the Python ones; metadata works; down removes them', async () => {
+    const t = pairs[0];
+    const optional = [`${t.sessions}_metadata`, `${t.messages}_operations`];
+    const ds = await migrationDataSource(url, [createSessionMemoryUpgradeMigration({ tables: t, optionalTables: true })]);
+    try {
+      const identity = await tableIdentity(ds, dialect, t.messages);
+      await ds.runMigrations();
+      for (const table of optional) expect(await ds.createQueryRunner().hasTable(table)).toBe(true);
+      expect(await indexColumns(ds, t.sessions, `idx_${t.sessions}_updated`)).toEqual(['updated_at', 'session_id']);
+      expect(await tableIdentity(ds, dialect, t.messages)).toBe(identity);
+
+      const app = await Test.createTestingModule({ imports: [SessionMemoryModule.forRoot({ url, tables: t, createTables: false })] }).compile();
+      await app.init();
+      const session = app.get(SessionMemoryService).session('with-metadata');
+      await session.setMetadata({ owner: 'python-and-node' });
+      expect(await session.getMetadata()).toEqual({ owner: 'python-and-node' });
+      await session.clearSession();
+      await app.close();
+
+      await ds.undoLastMigration();
+      for (const table of optional) expect(await ds.createQueryRunner().hasTable(table)).toBe(false);
+      expect(await indexColumns(ds, t.sessions, `idx_${t.sessions}_updated`)).toBeUndefined();
+      expect(await indexColumns(ds, t.messages, `idx_${t.messages}_session_id`)).toBeUndefined();
+    } finally {
+      for (const table of optional) await ds.query(`DROP TABLE IF EXISTS ${table}`);
+      await dropMigrationsTable(ds);
+      await ds.destroy();
+    }
+  });
+
   it('refuses tables that do not exist, naming the create migration', async () => {
     const s = uniqueSuffix();
     const ds = await migrationDataSource(url, [createSessionMemoryUpgradeMigration({ tables: { sessions: `none_s_${s}`, messages: `none_m_${s}` } })]);

@@ -8,6 +8,10 @@ const quoteMysql = (id: string) => `\`${id}\``;
 export const MYSQL_ID_COLLATION_PROBE =
   "SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')";
 
+/** The collation of `session_id` in an existing sessions table (parameter: the table name). @internal */
+export const MYSQL_ID_COLUMN_COLLATION =
+  "SELECT COLLATION_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'session_id'";
+
 /**
  * The collation of `session_id` in tables we create, from what the server has (`MYSQL_ID_COLLATION_PROBE`):
  * binary (case-, accent-sensitive) and NO PAD (trailing spaces count) where the server has one —
