@@ -54,6 +54,7 @@ const nextItems = (n: number) => {
   return out;
 };
 const pick = () => (Math.random() * WRITE_CONVERSATIONS) | 0;
+const popPrefix = (tag: 'ours' | 'floor') => (process.env.SWAP ? (tag === 'ours' ? 'floor' : 'ours') : tag);
 
 interface Workload {
   name: string;
@@ -74,7 +75,7 @@ const WORKLOADS: Workload[] = [
   {
     name: 'pop',
     title: 'popItem()',
-    op: (impl) => impl.pop(`p_${impl.tag}_${pick()}`),
+    op: (impl) => impl.pop(`p_${popPrefix(impl.tag)}_${pick()}`),
     expect: (r) => (r && typeof r === 'object' ? undefined : `expected an item, got ${String(r)}`),
   },
 ];
@@ -177,7 +178,7 @@ class PopFeeder {
     const needed = Math.ceil(rate * (ms / 1000) * 2) + 30 * WRITE_CONVERSATIONS;
     if (this.remaining[tag] >= needed) return;
     const perConv = Math.ceil((needed - this.remaining[tag]) / WRITE_CONVERSATIONS);
-    await this.target.bulkLoad(`p_${tag}`, WRITE_CONVERSATIONS, perConv);
+    await this.target.bulkLoad(`p_${popPrefix(tag)}`, WRITE_CONVERSATIONS, perConv);
     this.remaining[tag] += perConv * WRITE_CONVERSATIONS;
   }
   after(tag: 'ours' | 'floor', ops: number, empties: number, seconds: number): void {
@@ -185,6 +186,8 @@ class PopFeeder {
     this.rate[tag] = Math.max(this.rate[tag], ops / seconds);
   }
 }
+
+const feedOrder = (t: Target): Impl[] => (process.env.FEED_FLOOR_FIRST ? [t.floor, t.ours] : [t.ours, t.floor]);
 
 function gc(): void {
   (global as { gc?: () => void }).gc?.();
@@ -218,7 +221,7 @@ async function benchDialect(dialect: BenchDialect, results: Result[], memory: Me
     rss.take();
     for (const w of WORKLOADS.filter((x) => config.workloads.includes(x.name))) {
       // Both sides must return the same thing before either is timed.
-      if (w.name === 'pop') await feeder.before('ours', 0), await feeder.before('floor', 0);
+      if (w.name === 'pop') for (const impl of feedOrder(target)) await feeder.before(impl.tag, 0);
       for (const impl of [target.ours, target.floor]) {
         const problem = w.expect?.(await w.op(impl));
         if (problem) throw new Error(`${dialect} ${w.name} ${impl.tag}: ${problem}`);
@@ -237,7 +240,7 @@ async function benchDialect(dialect: BenchDialect, results: Result[], memory: Me
           await measure(impl, w, concurrency, config.warmup, undefined);
           if (w.name === 'pop') feeder.after(impl.tag, recorder.ops, 0, config.warmup / 1000);
         }
-        if (w.name === 'pop') for (const impl of [target.ours, target.floor]) await feeder.before(impl.tag, config.duration);
+        if (w.name === 'pop') for (const impl of feedOrder(target)) await feeder.before(impl.tag, config.duration);
         for (const impl of order) {
           if (w.name === 'pop') await feeder.before(impl.tag, slice);
           const side = sides[impl.tag];

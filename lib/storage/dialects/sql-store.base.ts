@@ -76,21 +76,27 @@ export abstract class SqlStoreBase implements SessionStore {
     probeMessages: string;
   };
 
+  /**
+   * @param sessionPlaceholder the placeholder for a conversation id in `oneSession` (default `placeholder`;
+   * SQLite wraps it, see `SqliteSessionStore`).
+   */
   protected constructor(
     protected readonly tables: ResolvedTables,
     protected readonly quote: (identifier: string) => string,
     placeholder: (n: number) => string,
+    sessionPlaceholder: (n: number) => string = placeholder,
   ) {
     const names = schemaNames(tables, quote);
     this.S = names.S;
     this.M = names.M;
     const p = placeholder;
+    const session = oneSession(sessionPlaceholder(1), sessionPlaceholder(2));
     this.sql = {
-      readAll: `SELECT id, message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} ${OLDEST_FIRST}`,
-      readNewest: `SELECT id, message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} ${NEWEST_FIRST} LIMIT ${p(3)}`,
-      readNewestBefore: `SELECT id, message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} AND id < ${p(3)} ${NEWEST_FIRST} LIMIT ${p(4)}`,
-      readAllData: `SELECT message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} ${OLDEST_FIRST}`,
-      readNewestData: `SELECT message_data FROM ${this.M} WHERE ${oneSession(p(1), p(2))} ${NEWEST_FIRST} LIMIT ${p(3)}`,
+      readAll: `SELECT id, message_data FROM ${this.M} WHERE ${session} ${OLDEST_FIRST}`,
+      readNewest: `SELECT id, message_data FROM ${this.M} WHERE ${session} ${NEWEST_FIRST} LIMIT ${p(3)}`,
+      readNewestBefore: `SELECT id, message_data FROM ${this.M} WHERE ${session} AND id < ${p(3)} ${NEWEST_FIRST} LIMIT ${p(4)}`,
+      readAllData: `SELECT message_data FROM ${this.M} WHERE ${session} ${OLDEST_FIRST}`,
+      readNewestData: `SELECT message_data FROM ${this.M} WHERE ${session} ${NEWEST_FIRST} LIMIT ${p(3)}`,
       probeSessions: `SELECT session_id, created_at, updated_at FROM ${this.S} WHERE 1 = 0`,
       probeMessages: `SELECT id, session_id, message_data, created_at FROM ${this.M} WHERE 1 = 0`,
     };

@@ -4,6 +4,15 @@ import { NEWEST_FIRST, SessionSchemaDdl, SqlStoreBase, oneSession, schemaNames }
 const quoteSqlite = (id: string) => `"${id}"`;
 
 /**
+ * The conversation id's placeholder in reads and pops. better-sqlite3 builds SQLite with STAT4: once
+ * the database has been ANALYZEd (`PRAGMA optimize` does it too), a statement whose plan looked at a
+ * bound value is prepared again every time that parameter is bound, 4-6 µs per call. `(? || '')` is
+ * the same text, but an expression the planner does not evaluate, so the plan (the (session_id, id)
+ * index either way) is made once.
+ */
+const SESSION_PARAM = "(? || '')";
+
+/**
  * SQLite DDL for one pair of tables: the Python SQLAlchemySession layout (AUTOINCREMENT ids, never
  * reused) plus the `(session_id, id)` index. Used by `createTables` and by the migrations.
  * @internal
@@ -63,13 +72,13 @@ export class SqliteSessionStore extends SqlStoreBase {
     private readonly db: SqliteDatabase,
     tables: ResolvedTables,
   ) {
-    super(tables, quoteSqlite, () => '?');
+    super(tables, quoteSqlite, () => '?', () => SESSION_PARAM);
     const { S, M } = this;
     const upsertSession =
       `INSERT INTO ${S} (session_id) VALUES (?) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`;
     const insertMessage = `INSERT INTO ${M} (session_id, message_data) VALUES (?, ?)`;
     const pop =
-      `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE ${oneSession('?', '?')} ${NEWEST_FIRST} LIMIT 1) RETURNING id, message_data`;
+      `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE ${oneSession(SESSION_PARAM, SESSION_PARAM)} ${NEWEST_FIRST} LIMIT 1) RETURNING id, message_data`;
     const deleteMessages = `DELETE FROM ${M} WHERE session_id = ?`;
     const deleteSession = `DELETE FROM ${S} WHERE session_id = ?`;
 
