@@ -112,12 +112,26 @@ export class MysqlStoreExtensions extends ExtensionsBase {
     }
   }
 
+  /** Whether the server knows `SKIP LOCKED` (MySQL >= 8.0, MariaDB >= 10.6); found out on first use. */
+  private skipLocked = true;
+
   async purgeBatch(idleForMs: number, batchSize: number): Promise<string[]> {
+    try {
+      return await this.purgeOnce(idleForMs, batchSize);
+    } catch (err) {
+      if (!this.skipLocked || (err as { errno?: number }).errno !== 1064) throw err; // ER_PARSE_ERROR
+      // Older server: concurrent purgers wait for each other's row locks instead of skipping them.
+      this.skipLocked = false;
+      return this.purgeOnce(idleForMs, batchSize);
+    }
+  }
+
+  private purgeOnce(idleForMs: number, batchSize: number): Promise<string[]> {
     return this.host.transaction(async (conn) => {
       const victims = await run<{ session_id: string }[]>(
         conn,
         `SELECT session_id FROM ${this.S} WHERE updated_at < NOW(6) - INTERVAL ? MICROSECOND ` +
-          `ORDER BY updated_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+          `ORDER BY updated_at LIMIT ? FOR UPDATE${this.skipLocked ? ' SKIP LOCKED' : ''}`,
         [Math.round(idleForMs * 1000), batchSize],
       );
       if (victims.length === 0) return [];
