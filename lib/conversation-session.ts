@@ -66,7 +66,8 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
 
   /**
    * Appends items atomically (all or none), in order. Every item is checked first; a bad one throws
-   * `InvalidSessionItemsError` and nothing is written.
+   * `InvalidSessionItemsError` and nothing is written. With `{ metadata }`, also replaces the
+   * conversation's metadata in the same transaction (see `setMetadata`).
    */
   async addItems(items: SessionItem[], options?: AddItemsOptions): Promise<void> {
     const encoded = encodeItems(items, this.context.limits);
