@@ -121,6 +121,15 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
     expect(texts(await s.getItems())).toEqual(['first']);
   });
 
+  it('operation ids are exact strings (case, trailing space)', async () => {
+    const s = fresh();
+    for (const [i, operationId] of ['Op', 'op', 'op ', 'op  '].entries()) {
+      await s.applyHistoryTransaction({ operationId, transaction: { type: 'append_items', items: [msg(`item ${i}`)] } });
+    }
+    expect(texts(await s.getItems())).toEqual(['item 0', 'item 1', 'item 2', 'item 3']);
+    expect((await operations(s.conversationId)).sort()).toEqual(['Op', 'op', 'op ', 'op  '].sort());
+  });
+
   it('refuses malformed arguments before any I/O', async () => {
     const s = fresh();
     const bad: unknown[] = [

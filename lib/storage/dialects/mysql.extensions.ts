@@ -34,7 +34,8 @@ export function mysqlExtensionDdl(tables: ResolvedTables, idCollation: string): 
       `) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     `CREATE TABLE IF NOT EXISTS ${OPS} (` +
       `session_id ${idType}, ` +
-      `operation_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, ` +
+      // Exact like session_id (a NO PAD binary collation where the server has one): 'op' and 'op ' differ.
+      `operation_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE ${idCollation} NOT NULL, ` +
       `transaction_hash CHAR(64) CHARACTER SET ascii NOT NULL, ` +
       `created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), ` +
       `PRIMARY KEY (session_id, operation_id), ` +
