@@ -14,6 +14,8 @@
  *   pool         10                                 connection pool size (ours and the floor alike)
  *   big          1000000                            items in the large conversation of get20_1m
  *   out          (none)                             also write the report (markdown) and raw results (JSON) here
+ * Checks of the harness itself (environment only): BENCH_FEED_FLOOR_FIRST=1 loads the floor's pop
+ * conversations first, BENCH_SWAP_POP=1 swaps which side pops which conversations.
  *
  * The two sides alternate in short slices (ours, floor, floor, ours, ours, floor, ...), so that load
  * from other processes on a shared machine hits both alike; the report gives the ratio of the totals
@@ -54,7 +56,7 @@ const nextItems = (n: number) => {
   return out;
 };
 const pick = () => (Math.random() * WRITE_CONVERSATIONS) | 0;
-const popPrefix = (tag: 'ours' | 'floor') => (process.env.SWAP ? (tag === 'ours' ? 'floor' : 'ours') : tag);
+const popPrefix = (tag: 'ours' | 'floor') => (process.env.BENCH_SWAP_POP ? (tag === 'ours' ? 'floor' : 'ours') : tag);
 
 interface Workload {
   name: string;
@@ -187,7 +189,7 @@ class PopFeeder {
   }
 }
 
-const feedOrder = (t: Target): Impl[] => (process.env.FEED_FLOOR_FIRST ? [t.floor, t.ours] : [t.ours, t.floor]);
+const feedOrder = (t: Target): Impl[] => (process.env.BENCH_FEED_FLOOR_FIRST ? [t.floor, t.ours] : [t.ours, t.floor]);
 
 function gc(): void {
   (global as { gc?: () => void }).gc?.();

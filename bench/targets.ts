@@ -160,7 +160,6 @@ export async function sqliteTarget(): Promise<Target> {
   const tables = uniqueTables();
   const { app, memory } = await startOurs(url, tables, 1);
   const db = (memory.dataSource.driver as any).databaseConnection as import('better-sqlite3').Database;
-  (globalThis as any).__nsmDb = db;
   const S = `"${tables.sessions}"`;
   const M = `"${tables.messages}"`;
   const upsert = db.prepare(
