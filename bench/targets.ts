@@ -57,6 +57,21 @@ function uniqueTables(): { sessions: string; messages: string } {
   return { sessions: `bench_sess_${suffix}`, messages: `bench_msg_${suffix}` };
 }
 
+/**
+ * Every table `createTables` makes for these names, dependants first: besides the two tables, the
+ * optional `<messages>_operations` and `<sessions>_metadata` (they reference the sessions table).
+ */
+function tablesToDrop(t: { sessions: string; messages: string }): string[] {
+  return [`${t.messages}_operations`, `${t.sessions}_metadata`, t.messages, t.sessions];
+}
+
+/** Drops the bench tables; says so on stderr if one could not be dropped (the servers are shared). */
+async function dropAll(names: string[], quote: (n: string) => string, run: (sql: string) => Promise<unknown>): Promise<void> {
+  for (const name of names) {
+    await run(`DROP TABLE IF EXISTS ${quote(name)}`).catch((err) => console.error(`bench: could not drop ${name}: ${(err as Error).message}`));
+  }
+}
+
 async function startOurs(
   url: string,
   tables: { sessions: string; messages: string },
@@ -145,8 +160,7 @@ export async function postgresTarget(url: string, poolSize: number): Promise<Tar
       return (await pool.query('SHOW server_version')).rows[0].server_version;
     },
     async close() {
-      await pool.query(`DROP TABLE IF EXISTS ${M}`).catch(() => undefined);
-      await pool.query(`DROP TABLE IF EXISTS ${S}`).catch(() => undefined);
+      await dropAll(tablesToDrop(tables), (n) => `"${n}"`, (sql) => pool.query(sql));
       await pool.end();
       await app.close();
     },
@@ -272,8 +286,7 @@ export async function mariadbTarget(url: string, poolSize: number): Promise<Targ
       return (await q<{ v: string }[]>('SELECT VERSION() AS v'))[0].v;
     },
     async close() {
-      await q(`DROP TABLE IF EXISTS ${M}`).catch(() => undefined);
-      await q(`DROP TABLE IF EXISTS ${S}`).catch(() => undefined);
+      await dropAll(tablesToDrop(tables), (n) => `\`${n}\``, (sql) => q(sql));
       await new Promise<void>((r) => pool.end(() => r()));
       await app.close();
     },
