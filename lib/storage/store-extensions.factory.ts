@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { MYSQL_ID_COLLATION_PROBE, chooseMysqlIdCollation } from './dialects/mysql.store';
+import { MYSQL_ID_COLLATION_PROBE, MYSQL_ID_COLUMN_COLLATION, chooseMysqlIdCollation } from './dialects/mysql.store';
 import { MysqlStoreExtensions, MysqlTransactionHost } from './dialects/mysql.extensions';
 import { PostgresStoreExtensions } from './dialects/postgres.extensions';
 import { SqliteStoreExtensions } from './dialects/sqlite.extensions';
@@ -21,12 +21,15 @@ export async function createStoreExtensions(
     case 'postgres':
       return new PostgresStoreExtensions(driver.master, tables);
     case 'mysql': {
-      const available = await new Promise<string[]>((resolve, reject) =>
-        driver.pool.query(MYSQL_ID_COLLATION_PROBE, [], (err: Error | null, rows: any[]) =>
-          err ? reject(err) : resolve(rows.map((r) => String(r.name))),
-        ),
-      );
-      return new MysqlStoreExtensions(driver.pool, store as unknown as MysqlTransactionHost, tables, chooseMysqlIdCollation(available));
+      const query = (sql: string, params: unknown[]) =>
+        new Promise<any[]>((resolve, reject) => driver.pool.query(sql, params, (err: Error | null, rows: any[]) => (err ? reject(err) : resolve(rows))));
+      // The optional tables' foreign keys need the sessions table's own session_id collation (a table
+      // Python or a DBA created may use utf8mb4_bin, say); for a new table, the one we would choose.
+      const [existing] = await query(MYSQL_ID_COLUMN_COLLATION, [tables.sessions]);
+      const collation = existing?.name
+        ? String(existing.name)
+        : chooseMysqlIdCollation((await query(MYSQL_ID_COLLATION_PROBE, [])).map((r) => String(r.name)));
+      return new MysqlStoreExtensions(driver.pool, store as unknown as MysqlTransactionHost, tables, collation);
     }
     case 'sqlite':
       return new SqliteStoreExtensions(driver.databaseConnection, tables);
