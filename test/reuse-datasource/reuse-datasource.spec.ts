@@ -97,6 +97,32 @@ describeEachDialect('Reusing the application TypeORM DataSource', (dialect, url)
     for (const c of cleanup) await c();
   });
 
+  /**
+   * Expects start-up to fail. A failed compile leaves open the DataSources TypeOrmModule connected or
+   * is still connecting (an application would exit): record them while starting, close them after.
+   */
+  async function expectStartupFailure(typeOrm: TypeOrmModuleOptions, memory: any, message: RegExp): Promise<void> {
+    const opened: { ds: DataSource; done: Promise<unknown> }[] = [];
+    const initialize = DataSource.prototype.initialize;
+    const spy = jest.spyOn(DataSource.prototype, 'initialize').mockImplementation(function (this: DataSource) {
+      const done = initialize.call(this);
+      opened.push({ ds: this, done: done.catch(() => undefined) });
+      return done;
+    });
+    try {
+      const attempt = start(typeOrm, memory);
+      await expect(attempt).rejects.toThrow(SessionMemoryConfigurationError);
+      await expect(attempt).rejects.toThrow(message);
+    } finally {
+      spy.mockRestore();
+      // Our module may fail before TypeORM has finished connecting: wait for that, then close.
+      for (const { ds, done } of opened) {
+        await done;
+        if (ds.isInitialized) await ds.destroy();
+      }
+    }
+  }
+
   async function start(typeOrm: TypeOrmModuleOptions, memory: any): Promise<TestingModule> {
     const module = await Test.createTestingModule({ imports: [appModule(typeOrm, memory)] }).compile();
     await module.init();
@@ -179,9 +205,11 @@ describeEachDialect('Reusing the application TypeORM DataSource', (dialect, url)
   it('fails at startup, naming the fix, when its tables are missing from the reused DataSource', async () => {
     const typeOrm = appTypeOrm(dialect, url, sqliteFile);
     const missing = { sessions: `nope_s_${uniqueSuffix()}`, messages: `nope_m_${uniqueSuffix()}` };
-    const attempt = start(typeOrm, SessionMemoryModule.forRoot({ dataSource: 'default', tables: missing }));
-    await expect(attempt).rejects.toThrow(SessionMemoryConfigurationError);
-    await expect(attempt).rejects.toThrow(/createTables: true.*createSessionMemoryMigration/s);
+    await expectStartupFailure(
+      typeOrm,
+      SessionMemoryModule.forRoot({ dataSource: 'default', tables: missing }),
+      /createTables: true.*createSessionMemoryMigration/s,
+    );
   });
 
   it('fails at startup, naming the fix, when no DataSource has that name', async () => {
@@ -190,9 +218,7 @@ describeEachDialect('Reusing the application TypeORM DataSource', (dialect, url)
       SessionMemoryModule.forRoot({ dataSource: 'nosuch', tables }),
       SessionMemoryModule.forRootAsync({ useFactory: () => ({ dataSource: 'nosuch', tables }) }),
     ]) {
-      const attempt = start(typeOrm, memory);
-      await expect(attempt).rejects.toThrow(SessionMemoryConfigurationError);
-      await expect(attempt).rejects.toThrow(/no TypeORM DataSource named "nosuch".*TypeOrmModule\.forRoot\(\{ name: 'nosuch'/s);
+      await expectStartupFailure(typeOrm, memory, /no TypeORM DataSource named "nosuch".*TypeOrmModule\.forRoot\(\{ name: 'nosuch'/s);
     }
   });
 });
