@@ -1,12 +1,11 @@
-import type { Session, SessionHistoryTransactionAwareSession } from '@openai/agents-core';
+import type { Session, SessionHistoryTransactionArgs, SessionHistoryTransactionAwareSession } from '@openai/agents-core';
+import { SessionMemoryConfigurationError } from './exceptions';
 import type { SessionItem } from './interfaces';
+import { AddItemsOptions, isAddItemsOptions } from './management/add-items.options';
+import type { SessionMetadata } from './management/session-metadata';
 import type { SessionMemoryContext } from './session-memory.context';
 import type { StoredRow } from './storage/session-store';
 import { assertLimit, encodeItems } from './validation';
-import type { SessionHistoryTransactionArgs } from '@openai/agents-core';
-import { SessionMemoryConfigurationError } from './exceptions';
-import { AddItemsOptions, isAddItemsOptions } from './management/add-items.options';
-import type { SessionMetadata } from './management/session-metadata';
 
 /**
  * The stored history of one conversation, implementing the OpenAI Agents SDK `Session` contract:

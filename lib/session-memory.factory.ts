@@ -9,7 +9,7 @@ import { DEFAULT_SESSION_MEMORY_URL, DEFAULT_TIMEOUTS, ResolvedTimeouts, dataSou
 import { MysqlSessionStore } from './storage/dialects/mysql.store';
 import { OperationGate } from './storage/operation-gate';
 import type { ResolvedTables } from './storage/session-store';
-import { createSessionStore } from './storage/session-store.factory';
+import { assertSchemaSupported, createSessionStore } from './storage/session-store.factory';
 import { createSessionFeatures } from './management/session-features.factory';
 import { DEFAULT_ITEM_LIMITS, ItemLimits, assertIdentifier, assertLimit } from './validation';
 
@@ -109,7 +109,11 @@ export async function createSessionMemoryService(
   const logger = new Logger(instanceName === 'default' ? 'SessionMemory' : `SessionMemory:${instanceName}`);
   const tables = resolveTables(options);
   const limits = resolveLimits(options);
-  assertLimit(options.defaultLimit, 'Option defaultLimit');
+  try {
+    assertLimit(options.defaultLimit, 'Option defaultLimit');
+  } catch (err) {
+    throw new SessionMemoryConfigurationError(`SessionMemoryModule: ${(err as Error).message}`);
+  }
   const timeouts = resolveTimeouts(options);
 
   let dataSource: DataSource;
@@ -129,6 +133,7 @@ export async function createSessionMemoryService(
   } else {
     const url = options.url ?? DEFAULT_SESSION_MEMORY_URL;
     const dsOptions = dataSourceOptionsFromUrl(url, options.dataSourceOptions, timeouts);
+    assertSchemaSupported(dsOptions.type, tables);
     if (createTables === undefined) createTables = dsOptions.type === 'better-sqlite3';
     dataSource = new DataSource(dsOptions);
     try {

@@ -6,8 +6,8 @@ import type { SessionStoreDialect } from './storage/session-store';
 import { assertConversationId } from './validation';
 import type { Observable } from 'rxjs';
 import type { ConversationChange } from './changes/conversation-change';
-import { SessionMemoryConfigurationError } from './exceptions';
-import type { ListSessionsOptions, SessionPage } from './management/list-sessions.options';
+import { SessionMemoryConfigurationError, SessionNotFoundError } from './exceptions';
+import type { ListSessionsOptions, SessionPage, SessionSummary } from './management/list-sessions.options';
 import type { PurgeExpiredOptions, SessionFeatures } from './management/session-features';
 import type { SessionMetadata } from './management/session-metadata';
 
@@ -75,6 +75,17 @@ export class SessionMemoryService implements BeforeApplicationShutdown, OnApplic
    */
   listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
     return this.features.list(options);
+  }
+
+  /**
+   * One conversation's summary: when it was created and last written, its item count and metadata.
+   * @throws SessionNotFoundError when no conversation has this id.
+   */
+  async getSession(conversationId: string): Promise<SessionSummary> {
+    assertConversationId(conversationId);
+    const summary = await this.features.get(conversationId);
+    if (!summary) throw new SessionNotFoundError(conversationId);
+    return summary;
   }
 
   /**

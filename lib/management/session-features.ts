@@ -14,7 +14,7 @@ import type { SessionItem } from '../interfaces';
 import type { OperationGate } from '../storage/operation-gate';
 import type { PostgresStoreExtensions } from '../storage/dialects/postgres.extensions';
 import type { ResolvedTables, SessionStoreDialect, StoredRow } from '../storage/session-store';
-import type { ExtensionTables, SessionListQuery, SessionStoreExtensions } from '../storage/store-extensions';
+import type { ExtensionTables, ListedSessionRow, SessionListQuery, SessionStoreExtensions } from '../storage/store-extensions';
 import type { ItemLimits } from '../validation';
 import { Duration, toMilliseconds } from './duration';
 import type { ListSessionsOptions, SessionPage, SessionSummary } from './list-sessions.options';
@@ -38,6 +38,18 @@ export interface ResolvedTtl {
 }
 
 const DEFAULT_PAGE = 50;
+
+function toSummary(row: ListedSessionRow, withCount: boolean): SessionSummary {
+  const summary: SessionSummary = {
+    conversationId: row.session_id,
+    createdAt: new Date(Math.round(Number(row.created_ms))),
+    updatedAt: new Date(Math.round(Number(row.updated_ms))),
+  };
+  if (withCount) summary.itemCount = Number(row.item_count ?? 0);
+  const metadata = decodeMetadata(row.metadata);
+  if (metadata) summary.metadata = metadata;
+  return summary;
+}
 const MAX_PAGE = 1000;
 const DEFAULT_BATCH = 500;
 
@@ -117,22 +129,19 @@ export class SessionFeatures {
     if (query.metadata.length > 0) await this.requireTable('metadata');
     const rows = await this.gate.run('listSessions', () => this.extensions.list({ ...query, limit: query.limit + 1 }, this.tables));
     const page = rows.slice(0, query.limit);
-    const sessions = page.map((row): SessionSummary => {
-      const summary: SessionSummary = {
-        conversationId: row.session_id,
-        createdAt: new Date(Math.round(Number(row.created_ms))),
-        updatedAt: new Date(Math.round(Number(row.updated_ms))),
-      };
-      if (query.includeItemCount) summary.itemCount = Number(row.item_count ?? 0);
-      const metadata = decodeMetadata(row.metadata);
-      if (metadata) summary.metadata = metadata;
-      return summary;
-    });
+    const sessions = page.map((row) => toSummary(row, query.includeItemCount));
     const last = page[page.length - 1];
     return {
       sessions,
       nextCursor: rows.length > query.limit && last ? encodeCursor(query.order, String(last.time_key), last.session_id) : undefined,
     };
+  }
+
+  /** One conversation's summary (with its item count), or `undefined` when it does not exist. */
+  async get(conversationId: string): Promise<SessionSummary | undefined> {
+    const query: SessionListQuery = { limit: 1, order: 'desc', includeItemCount: true, metadata: [], sessionId: conversationId };
+    const [row] = await this.gate.run('getSession', () => this.extensions.list(query, this.tables));
+    return row && toSummary(row, true);
   }
 
   private toQuery(options: ListSessionsOptions): SessionListQuery {

@@ -14,11 +14,7 @@ import type { ResolvedTables, SessionStore } from './session-store';
 export async function createSessionStore(dataSource: DataSource, tables: ResolvedTables): Promise<SessionStore> {
   const type = dataSource.options.type;
   const driver = dataSource.driver as any;
-  if (tables.schema && type !== 'postgres') {
-    throw new SessionMemoryConfigurationError(
-      `SessionMemoryModule: tables.schema is only supported on PostgreSQL (this DataSource is ${type}). Remove it, or put the database name in the URL.`,
-    );
-  }
+  assertSchemaSupported(type, tables);
   switch (type) {
     case 'postgres':
       return new PostgresSessionStore(driver.master, tables);
@@ -44,5 +40,14 @@ export async function createSessionStore(dataSource: DataSource, tables: Resolve
       throw new SessionMemoryConfigurationError(
         `SessionMemoryModule: TypeORM DataSource type "${type}" is not supported. Use postgres, mysql, mariadb or better-sqlite3.`,
       );
+  }
+}
+
+/** `tables.schema` is a PostgreSQL option: refuse it, before connecting, for any other DataSource type. @internal */
+export function assertSchemaSupported(type: string, tables: ResolvedTables): void {
+  if (tables.schema && type !== 'postgres') {
+    throw new SessionMemoryConfigurationError(
+      `SessionMemoryModule: tables.schema is only supported on PostgreSQL (this DataSource is ${type}). Remove it, or put the database name in the URL.`,
+    );
   }
 }

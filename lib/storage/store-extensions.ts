@@ -18,6 +18,8 @@ export interface SessionListQuery {
   updatedAfterMs?: number;
   includeItemCount: boolean;
   metadata: { key: string; json: string }[];
+  /** Only this conversation (for `getSession`). */
+  sessionId?: string;
 }
 
 /** One row of a listing. Times are epoch milliseconds by the database clock. @internal */

@@ -75,6 +75,18 @@ describe('bad options are refused at startup with SessionMemoryConfigurationErro
     expect(err.message).toMatch(/limits\.maxItemBytes/);
   });
 
+  it.each([-1, 2.5])('refuses defaultLimit %p as a configuration error naming the option', async (defaultLimit) => {
+    const err = await startupError({ url: sqlite(), defaultLimit });
+    expect(err).toBeInstanceOf(SessionMemoryConfigurationError);
+    expect(err.message).toMatch(/defaultLimit/);
+  });
+
+  it('refuses tables.schema for a non-PostgreSQL url before connecting (the server need not exist)', async () => {
+    const err = await startupError({ url: 'mysql://root@127.0.0.1:1/none', tables: { schema: 'memory' } });
+    expect(err).toBeInstanceOf(SessionMemoryConfigurationError);
+    expect(err.message).toMatch(/only supported on PostgreSQL/);
+  });
+
   it('forRootAsync without useFactory, useClass or useExisting throws at once', () => {
     expect(() => SessionMemoryModule.forRootAsync({} as SessionMemoryModuleAsyncOptions)).toThrow(SessionMemoryConfigurationError);
     expect(() => SessionMemoryModule.forRootAsync({} as SessionMemoryModuleAsyncOptions)).toThrow(/useFactory, useClass or useExisting/);

@@ -135,6 +135,7 @@ export abstract class ExtensionsBase implements SessionStoreExtensions {
     }
     if (q.updatedBeforeMs !== undefined) where.push(`s.updated_at < ${this.epochMsParam(bind(this.epochMsValue(q.updatedBeforeMs)))}`);
     if (q.updatedAfterMs !== undefined) where.push(`s.updated_at > ${this.epochMsParam(bind(this.epochMsValue(q.updatedAfterMs)))}`);
+    if (q.sessionId !== undefined) where.push(`s.session_id = ${bind(q.sessionId)}`);
     for (const c of q.metadata) where.push(this.metadataEquals(bind(this.metadataKeyValue(c.key)), bind(c.json)));
     if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
     sql += ` ORDER BY s.updated_at ${dir}, s.session_id ${dir} LIMIT ${bind(q.limit)}`;

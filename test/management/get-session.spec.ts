@@ -1,0 +1,44 @@
+import { InvalidConversationIdError, SessionItem, SessionNotFoundError } from '../../lib';
+import { describeEachDialect } from '../support/databases';
+import { TestMemory, startMemory, urlFor } from '../support/memory';
+
+const msg = (text: string): SessionItem => ({ role: 'user', content: text });
+
+describeEachDialect('SessionMemoryService.getSession', (dialect, baseUrl) => {
+  let m: TestMemory;
+  beforeAll(async () => {
+    m = await startMemory(urlFor(dialect, baseUrl));
+  });
+  afterAll(async () => {
+    await m?.close();
+  });
+
+  it('summarises one conversation: times, item count, metadata', async () => {
+    const id = `summary-${Date.now()}`;
+    const before = Date.now() - 5 * 60_000; // database clocks may differ a little from this process
+    await m.memory.session(id).addItems([msg('a'), msg('b'), msg('c')], { metadata: { userId: 'u1' } });
+    await m.memory.session(`${id}-other`).addItems([msg('not counted')]);
+    const summary = await m.memory.getSession(id);
+    expect(summary.conversationId).toBe(id);
+    expect(summary.itemCount).toBe(3);
+    expect(summary.metadata).toEqual({ userId: 'u1' });
+    expect(summary.createdAt.getTime()).toBeGreaterThan(before);
+    expect(summary.updatedAt.getTime()).toBeGreaterThanOrEqual(summary.createdAt.getTime());
+  });
+
+  it('throws SessionNotFoundError for an unknown or cleared conversation, naming the id', async () => {
+    const id = `missing-${Date.now()}`;
+    await expect(m.memory.getSession(id)).rejects.toBeInstanceOf(SessionNotFoundError);
+    await m.memory.session(id).addItems([msg('x')]);
+    await expect(m.memory.getSession(id)).resolves.toMatchObject({ conversationId: id, itemCount: 1 });
+    await m.memory.session(id).clearSession();
+    await expect(m.memory.getSession(id)).rejects.toThrow(id);
+    // ids are exact: another case is another conversation
+    await m.memory.session(`Case-${id}`).addItems([msg('y')]);
+    await expect(m.memory.getSession(`case-${id}`)).rejects.toBeInstanceOf(SessionNotFoundError);
+  });
+
+  it('refuses a bad id before any I/O', async () => {
+    await expect(m.memory.getSession('')).rejects.toBeInstanceOf(InvalidConversationIdError);
+  });
+});
