@@ -39,6 +39,28 @@ export function extensionNames(tables: ResolvedTables, quote: (id: string) => st
 }
 
 /**
+ * DDL of the optional tables where PostgreSQL and SQLite agree (all but the metadata column's type):
+ * metadata, the operation log, and the `(updated_at, session_id)` index for listing and retention.
+ * @internal
+ */
+export function portableExtensionDdl(tables: ResolvedTables, quote: (id: string) => string, metadataType: 'JSONB' | 'TEXT'): string[] {
+  const { S, MD, OPS, updatedIndex } = extensionNames(tables, quote);
+  return [
+    `CREATE TABLE IF NOT EXISTS ${MD} (` +
+      `session_id VARCHAR NOT NULL PRIMARY KEY REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
+      `metadata ${metadataType} NOT NULL, ` +
+      `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+    `CREATE TABLE IF NOT EXISTS ${OPS} (` +
+      `session_id VARCHAR NOT NULL REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
+      `operation_id VARCHAR(255) NOT NULL, ` +
+      `transaction_hash CHAR(64) NOT NULL, ` +
+      `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
+      `PRIMARY KEY (session_id, operation_id))`,
+    `CREATE INDEX IF NOT EXISTS ${quote(updatedIndex)} ON ${S} (updated_at, session_id)`,
+  ];
+}
+
+/**
  * What the three dialects' management SQL shares: the listing query, the history-transaction
  * algorithm (written once as a generator of statements that each dialect runs in its own kind of
  * transaction), the probes. Subclasses give the expressions that differ.

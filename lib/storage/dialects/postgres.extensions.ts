@@ -1,6 +1,6 @@
 import type { ResolvedTables } from '../session-store';
 import type { ExtensionTables, HistoryOutcome, HistoryPlan } from '../store-extensions';
-import { ExtensionsBase, RollbackWith, SqlStep, extensionNames } from './extensions.base';
+import { ExtensionsBase, RollbackWith, SqlStep, extensionNames, portableExtensionDdl } from './extensions.base';
 
 const q = (id: string) => `"${id}"`;
 
@@ -29,20 +29,7 @@ export interface PgPoolLike extends PgClientLike {
  * @internal
  */
 export function postgresExtensionDdl(tables: ResolvedTables): string[] {
-  const { S, MD, OPS, updatedIndex } = extensionNames(tables, q);
-  return [
-    `CREATE TABLE IF NOT EXISTS ${MD} (` +
-      `session_id VARCHAR NOT NULL PRIMARY KEY REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
-      `metadata JSONB NOT NULL, ` +
-      `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
-    `CREATE TABLE IF NOT EXISTS ${OPS} (` +
-      `session_id VARCHAR NOT NULL REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
-      `operation_id VARCHAR(255) NOT NULL, ` +
-      `transaction_hash CHAR(64) NOT NULL, ` +
-      `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
-      `PRIMARY KEY (session_id, operation_id))`,
-    `CREATE INDEX IF NOT EXISTS ${q(updatedIndex)} ON ${S} (updated_at, session_id)`,
-  ];
+  return portableExtensionDdl(tables, q, 'JSONB');
 }
 
 /**

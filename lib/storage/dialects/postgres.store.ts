@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import type { ResolvedTables, StoredRow } from '../session-store';
-import { NEWEST_FIRST, SessionSchemaDdl, SqlStoreBase, oneSession, schemaNames } from './sql-store.base';
+import { NEWEST_FIRST, SessionSchemaDdl, SqlStoreBase, oneSession, portableCoreDdl, schemaNames } from './sql-store.base';
 
 const quotePostgres = (id: string) => `"${id}"`;
 
@@ -11,24 +11,11 @@ const quotePostgres = (id: string) => `"${id}"`;
  */
 export function postgresSchemaDdl(tables: ResolvedTables): SessionSchemaDdl {
   const q = quotePostgres;
-  const { S, M, index, qualify } = schemaNames(tables, q);
-  const addIdIndex = `CREATE INDEX IF NOT EXISTS ${q(index.sessionId)} ON ${M} (session_id, id)`;
+  const { createTables, addIdIndex, dropTables } = portableCoreDdl(tables, q, 'id BIGSERIAL PRIMARY KEY');
+  const { index, qualify } = schemaNames(tables, q);
   return {
-    createTables: [
-      ...(tables.schema ? [`CREATE SCHEMA IF NOT EXISTS ${q(tables.schema)}`] : []),
-      `CREATE TABLE IF NOT EXISTS ${S} (` +
-        `session_id VARCHAR NOT NULL PRIMARY KEY, ` +
-        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
-        `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
-      `CREATE TABLE IF NOT EXISTS ${M} (` +
-        `id BIGSERIAL PRIMARY KEY, ` +
-        `session_id VARCHAR NOT NULL REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
-        `message_data TEXT NOT NULL, ` +
-        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
-      `CREATE INDEX IF NOT EXISTS ${q(index.sessionTime)} ON ${M} (session_id, created_at)`,
-      addIdIndex,
-    ],
-    dropTables: [`DROP TABLE IF EXISTS ${M}`, `DROP TABLE IF EXISTS ${S}`],
+    createTables: [...(tables.schema ? [`CREATE SCHEMA IF NOT EXISTS ${q(tables.schema)}`] : []), ...createTables],
+    dropTables,
     addIdIndex: [addIdIndex],
     dropIdIndex: [`DROP INDEX IF EXISTS ${qualify(index.sessionId)}`],
   };

@@ -34,6 +34,33 @@ export function schemaNames(tables: ResolvedTables, quote: (identifier: string) 
 }
 
 /**
+ * The core DDL where PostgreSQL and SQLite agree (all but the id column): the Python SQLAlchemySession
+ * layout plus the `(session_id, id)` index this package adds.
+ * @internal
+ */
+export function portableCoreDdl(tables: ResolvedTables, quote: (identifier: string) => string, idColumn: string) {
+  const { S, M, index } = schemaNames(tables, quote);
+  const addIdIndex = `CREATE INDEX IF NOT EXISTS ${quote(index.sessionId)} ON ${M} (session_id, id)`;
+  return {
+    createTables: [
+      `CREATE TABLE IF NOT EXISTS ${S} (` +
+        `session_id VARCHAR NOT NULL PRIMARY KEY, ` +
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
+        `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+      `CREATE TABLE IF NOT EXISTS ${M} (` +
+        `${idColumn}, ` +
+        `session_id VARCHAR NOT NULL REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
+        `message_data TEXT NOT NULL, ` +
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+      `CREATE INDEX IF NOT EXISTS ${quote(index.sessionTime)} ON ${M} (session_id, created_at)`,
+      addIdIndex,
+    ],
+    addIdIndex,
+    dropTables: [`DROP TABLE IF EXISTS ${M}`, `DROP TABLE IF EXISTS ${S}`],
+  };
+}
+
+/**
  * Selects the rows of one conversation, as `WHERE ${oneSession(a, b)} ${NEWEST_FIRST} LIMIT n` (or
  * `${OLDEST_FIRST}` for the whole history), with the conversation id bound to both placeholders.
  *

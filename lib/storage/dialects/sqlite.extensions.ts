@@ -1,18 +1,9 @@
 import type { ResolvedTables } from '../session-store';
 import type { ExtensionTables, HistoryOutcome, HistoryPlan } from '../store-extensions';
-import { ExtensionsBase, RollbackWith, SqlStep, extensionNames } from './extensions.base';
+import { SqliteDatabase, SqliteStatement, SqliteStatementCache, quoteSqlite } from './sqlite.driver';
+import { ExtensionsBase, RollbackWith, SqlStep, extensionNames, portableExtensionDdl } from './extensions.base';
 
-const q = (id: string) => `"${id}"`;
-
-interface SqliteStatement {
-  all(...params: unknown[]): any[];
-  run(...params: unknown[]): { changes: number };
-}
-interface SqliteDatabase {
-  prepare(sql: string): SqliteStatement;
-  exec(sql: string): unknown;
-  transaction<F extends (...args: any[]) => any>(fn: F): F & { immediate: F };
-}
+const q = quoteSqlite;
 
 /**
  * SQLite DDL of the optional tables and the listing index. Deletes below remove these rows
@@ -20,20 +11,7 @@ interface SqliteDatabase {
  * @internal
  */
 export function sqliteExtensionDdl(tables: ResolvedTables): string[] {
-  const { S, MD, OPS, updatedIndex } = extensionNames(tables, q);
-  return [
-    `CREATE TABLE IF NOT EXISTS ${MD} (` +
-      `session_id VARCHAR NOT NULL PRIMARY KEY REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
-      `metadata TEXT NOT NULL, ` +
-      `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
-    `CREATE TABLE IF NOT EXISTS ${OPS} (` +
-      `session_id VARCHAR NOT NULL REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
-      `operation_id VARCHAR(255) NOT NULL, ` +
-      `transaction_hash CHAR(64) NOT NULL, ` +
-      `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
-      `PRIMARY KEY (session_id, operation_id))`,
-    `CREATE INDEX IF NOT EXISTS ${q(updatedIndex)} ON ${S} (updated_at, session_id)`,
-  ];
+  return portableExtensionDdl(tables, q, 'TEXT');
 }
 
 /**
@@ -44,23 +22,19 @@ export function sqliteExtensionDdl(tables: ResolvedTables): string[] {
  */
 export class SqliteStoreExtensions extends ExtensionsBase {
   readonly ddl: string[];
-  private readonly statements = new Map<string, SqliteStatement>();
+  private readonly statements: SqliteStatementCache;
 
   constructor(
     private readonly db: SqliteDatabase,
     tables: ResolvedTables,
   ) {
     super(tables, q, () => '?');
+    this.statements = new SqliteStatementCache(db);
     this.ddl = sqliteExtensionDdl(tables);
   }
 
   private stmt(sql: string): SqliteStatement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.statements.get(sql);
   }
 
   private exec(step: SqlStep): any[] {

@@ -1,7 +1,6 @@
 import type { ResolvedTables, StoredRow } from '../session-store';
-import { NEWEST_FIRST, SessionSchemaDdl, SqlStoreBase, oneSession, schemaNames } from './sql-store.base';
-
-const quoteSqlite = (id: string) => `"${id}"`;
+import { SqliteDatabase, SqliteStatement, SqliteStatementCache, quoteSqlite } from './sqlite.driver';
+import { NEWEST_FIRST, SessionSchemaDdl, SqlStoreBase, oneSession, portableCoreDdl, schemaNames } from './sql-store.base';
 
 /**
  * The conversation id's placeholder in reads and pops. better-sqlite3 builds SQLite with STAT4: once
@@ -18,40 +17,9 @@ const SESSION_PARAM = "(? || '')";
  * @internal
  */
 export function sqliteSchemaDdl(tables: ResolvedTables): SessionSchemaDdl {
-  const q = quoteSqlite;
-  const { S, M, index } = schemaNames(tables, q);
-  const addIdIndex = `CREATE INDEX IF NOT EXISTS ${q(index.sessionId)} ON ${M} (session_id, id)`;
-  return {
-    createTables: [
-      `CREATE TABLE IF NOT EXISTS ${S} (` +
-        `session_id VARCHAR NOT NULL PRIMARY KEY, ` +
-        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
-        `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
-      `CREATE TABLE IF NOT EXISTS ${M} (` +
-        `id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, ` +
-        `session_id VARCHAR NOT NULL REFERENCES ${S} (session_id) ON DELETE CASCADE, ` +
-        `message_data TEXT NOT NULL, ` +
-        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
-      `CREATE INDEX IF NOT EXISTS ${q(index.sessionTime)} ON ${M} (session_id, created_at)`,
-      addIdIndex,
-    ],
-    dropTables: [`DROP TABLE IF EXISTS ${M}`, `DROP TABLE IF EXISTS ${S}`],
-    addIdIndex: [addIdIndex],
-    dropIdIndex: [`DROP INDEX IF EXISTS ${q(index.sessionId)}`],
-  };
-}
-
-/** The subset of a `better-sqlite3` Database used here. */
-interface SqliteDatabase {
-  prepare(sql: string): SqliteStatement;
-  exec(sql: string): unknown;
-  transaction<F extends (...args: any[]) => any>(fn: F): F & { immediate: F };
-}
-interface SqliteStatement {
-  all(...params: unknown[]): any[];
-  get(...params: unknown[]): any;
-  run(...params: unknown[]): { changes: number };
-  pluck(toggle: boolean): SqliteStatement;
+  const { createTables, addIdIndex, dropTables } = portableCoreDdl(tables, quoteSqlite, 'id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT');
+  const { index } = schemaNames(tables, quoteSqlite);
+  return { createTables, dropTables, addIdIndex: [addIdIndex], dropIdIndex: [`DROP INDEX IF EXISTS ${quoteSqlite(index.sessionId)}`] };
 }
 
 /**
@@ -62,8 +30,7 @@ interface SqliteStatement {
  */
 export class SqliteSessionStore extends SqlStoreBase {
   readonly dialect = 'sqlite' as const;
-  private readonly statements = new Map<string, SqliteStatement>();
-  private readonly plucked = new Map<string, SqliteStatement>();
+  private readonly statements: SqliteStatementCache;
   private readonly appendTx: (sessionId: string, data: string[]) => void;
   private readonly popTx: (sessionId: string) => StoredRow | undefined;
   private readonly clearTx: (sessionId: string) => boolean;
@@ -73,6 +40,7 @@ export class SqliteSessionStore extends SqlStoreBase {
     tables: ResolvedTables,
   ) {
     super(tables, quoteSqlite, () => '?', () => SESSION_PARAM);
+    this.statements = new SqliteStatementCache(db);
     const { S, M } = this;
     const upsertSession =
       `INSERT INTO ${S} (session_id) VALUES (?) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`;
@@ -100,12 +68,7 @@ export class SqliteSessionStore extends SqlStoreBase {
   }
 
   private stmt(sql: string): SqliteStatement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.statements.get(sql);
   }
 
   protected async select<T>(sql: string, params: unknown[]): Promise<T[]> {
@@ -114,12 +77,7 @@ export class SqliteSessionStore extends SqlStoreBase {
 
   /** `pluck` statements return the column's values directly: about twice as fast as row objects. */
   protected async selectData(sql: string, params: unknown[]): Promise<string[]> {
-    let s = this.plucked.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql).pluck(true);
-      this.plucked.set(sql, s);
-    }
-    return s.all(...params) as string[];
+    return this.statements.plucked(sql).all(...params) as string[];
   }
 
   async append(sessionId: string, data: string[]): Promise<void> {
