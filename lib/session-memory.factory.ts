@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
-import { DataSource } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { SessionMemoryConfigurationError, SessionStorageUnavailableError } from './exceptions';
 import type { SessionMemoryModuleOptions } from './interfaces';
 import type { SessionMemoryContext } from './session-memory.context';
@@ -47,6 +47,11 @@ function resolveTimeouts(options: SessionMemoryModuleOptions): ResolvedTimeouts 
     }
   }
   return timeouts;
+}
+
+/** The name of the TypeORM DataSource a module instance builds from its `url`. */
+export function sessionMemoryDataSourceName(instanceName: string): string {
+  return `nestjs-session-memory:${instanceName}`;
 }
 
 /** Token under which `@nestjs/typeorm` registers a DataSource of that name. @internal */
@@ -135,7 +140,9 @@ export async function createSessionMemoryService(
     const dsOptions = dataSourceOptionsFromUrl(url, options.dataSourceOptions, timeouts);
     assertSchemaSupported(dsOptions.type, tables);
     if (createTables === undefined) createTables = dsOptions.type === 'better-sqlite3';
-    dataSource = new DataSource(dsOptions);
+    // Named after the module instance; never registered with @nestjs/typeorm, so it cannot replace
+    // the application's default DataSource.
+    dataSource = new DataSource({ ...dsOptions, name: sessionMemoryDataSourceName(instanceName) } as DataSourceOptions);
     try {
       await dataSource.initialize();
     } catch (err) {

@@ -84,6 +84,8 @@ describe("the module's own DataSource never replaces the application's default o
         expect(memory.dataSource.options.type).toBe(c.memoryType);
 
         expect(memory.dataSource).not.toBe(appDs);
+        expect(memory.dataSource.name).toBe('nestjs-session-memory:default');
+        expect(appDs.name).toBe('default');
         expect(module.get(DataSource)).toBe(appDs);
         const repo = module.get(AppRepository);
         expect(repo.byType).toBe(appDs);
