@@ -2,16 +2,17 @@ import type { KeyedMutex } from '../keyed-mutex';
 import type { ResolvedTables } from '../session-store';
 import type { ExtensionTables, HistoryOutcome, HistoryPlan } from '../store-extensions';
 import { ExtensionsBase, SqlStep, extensionNames } from './extensions.base';
+import { MysqlPool, MysqlQueryable, pooledQuery } from './mysql.store';
 
 const q = (id: string) => `\`${id}\``;
 
-interface MysqlQueryable {
-  query(sql: string, values: unknown[], cb: (err: Error | null, result: any) => void): void;
-}
-
-/** What the MySQL session store lends: its per-conversation mutex and its deadlock-retrying transaction. */
+/**
+ * What the MySQL session store lends: its per-conversation mutex, its deadlock-retrying transaction
+ * and the client-side limit of every query (ms; 0 = none).
+ */
 export interface MysqlTransactionHost {
   readonly writers: KeyedMutex;
+  readonly queryTimeoutMs: number;
   transaction<T>(work: (conn: MysqlQueryable) => Promise<T>): Promise<T>;
 }
 
@@ -54,7 +55,7 @@ export class MysqlStoreExtensions extends ExtensionsBase {
   readonly ddl: string[];
 
   constructor(
-    private readonly pool: MysqlQueryable,
+    private readonly pool: MysqlPool,
     private readonly host: MysqlTransactionHost,
     tables: ResolvedTables,
     idCollation: string,
@@ -64,7 +65,12 @@ export class MysqlStoreExtensions extends ExtensionsBase {
   }
 
   protected select<T>(sql: string, params: unknown[]): Promise<T[]> {
-    return run<T[]>(this.pool, sql, params);
+    return this.pooled<T[]>(sql, params);
+  }
+
+  /** One query on a pooled connection of its own, bounded like the session store's. */
+  private pooled<T = unknown>(sql: string, params: unknown[]): Promise<T> {
+    return pooledQuery<T>(this.pool, sql, params, this.host.queryTimeoutMs);
   }
 
   protected timeKey(column: string): string {
@@ -99,15 +105,14 @@ export class MysqlStoreExtensions extends ExtensionsBase {
 
   async createTables(): Promise<void> {
     const [create, createIndex] = [this.ddl.slice(0, -1), this.ddl[this.ddl.length - 1]];
-    for (const statement of create) await run(this.pool, statement, []);
+    for (const statement of create) await this.pooled(statement, []);
     // MySQL has no CREATE INDEX IF NOT EXISTS: look first, and accept losing a race to another process.
-    const found = await run<any[]>(
-      this.pool,
+    const found = await this.pooled<any[]>(
       'SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?',
       [this.tables.sessions, this.updatedIndex],
     );
     if (found.length === 0) {
-      await run(this.pool, createIndex, []).catch((err: { errno?: number }) => {
+      await this.pooled(createIndex, []).catch((err: { errno?: number }) => {
         if (err.errno !== 1061) throw err; // ER_DUP_KEYNAME
       });
     }
@@ -146,7 +151,7 @@ export class MysqlStoreExtensions extends ExtensionsBase {
 
   async writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void> {
     if (json === null && items.length === 0) {
-      await run(this.pool, `DELETE FROM ${this.MD} WHERE session_id = ?`, [sessionId]);
+      await this.pooled(`DELETE FROM ${this.MD} WHERE session_id = ?`, [sessionId]);
       return;
     }
     await this.withSessionLock(sessionId, async (conn) => {
@@ -195,7 +200,7 @@ export class MysqlStoreExtensions extends ExtensionsBase {
         if (result !== missing) return result as T;
         const answer = whenMissing?.();
         if (answer !== undefined) return answer;
-        await run(this.pool, `INSERT INTO ${this.S} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE session_id = session_id`, [sessionId]);
+        await this.pooled(`INSERT INTO ${this.S} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE session_id = session_id`, [sessionId]);
       }
     });
   }

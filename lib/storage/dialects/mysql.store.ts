@@ -60,19 +60,38 @@ export function mysqlSchemaDdl(tables: ResolvedTables, idCollation: string): Ses
   };
 }
 
-/** The subset of a callback-style `mysql2` connection / pool used here. */
-interface MysqlQueryable {
+/** The subset of a callback-style `mysql2` connection used here: `query(sql, values, cb)`. */
+export interface MysqlQueryable {
   query(sql: string, values: unknown[], cb: (err: Error | null, result: any) => void): void;
 }
-interface MysqlPool extends MysqlQueryable {
-  getConnection(cb: (err: Error | null, conn: MysqlConnection) => void): void;
+/** A `mysql2` query with its own client-side time limit (ms; `undefined` = none). */
+interface MysqlQueryOptions {
+  sql: string;
+  values: unknown[];
+  timeout?: number;
 }
-interface MysqlConnection extends MysqlQueryable {
+/** mysql2's query command; its timer is not cleared when the connection breaks under it. */
+interface MysqlQueryCommand {
+  queryTimeout?: ReturnType<typeof setTimeout> | null;
+}
+interface MysqlConnection {
+  query(options: MysqlQueryOptions, cb: (err: Error | null, result: any) => void): MysqlQueryCommand | undefined;
   release(): void;
+  destroy(): void;
+  /** The socket, destroyed to fail the commands queued behind a query that timed out. */
+  stream?: { destroy(err?: Error): void };
+}
+/** The subset of a callback-style `mysql2` pool used here. */
+export interface MysqlPool {
+  getConnection(cb: (err: Error | null, conn: MysqlConnection) => void): void;
 }
 
 const ER_LOCK_DEADLOCK = 1213;
 const MAX_ATTEMPTS = 10;
+/** `err.code` of a query that outlived its client-side `timeout`. */
+const QUERY_TIMEOUT = 'PROTOCOL_SEQUENCE_TIMEOUT';
+/** A read-only server (a failover in progress): mysql2's own `pool.query` drops such connections too. */
+const READ_ONLY_ERRNOS = new Set([1290, 1792, 1836]);
 
 /**
  * MySQL / MariaDB. Writers of one conversation are serialised twice over: in this process by a keyed
@@ -85,6 +104,12 @@ export class MysqlSessionStore extends SqlStoreBase {
   readonly dialect = 'mysql' as const;
   /** @internal Serialises this process's writers per conversation (shared with the management extensions). */
   readonly writers = new KeyedMutex();
+  /**
+   * @internal Client-side limit of every query in ms (0 = none), set by `useSessionTimeouts`: a call on a
+   * connection whose server went silent (a network partition: no answer, no reset) fails with
+   * `PROTOCOL_SEQUENCE_TIMEOUT` instead of waiting for the OS TCP timeout.
+   */
+  queryTimeoutMs = 0;
   private readonly write: {
     ensureSession: string;
     touchSession: string;
@@ -118,7 +143,7 @@ export class MysqlSessionStore extends SqlStoreBase {
   }
 
   protected select<T>(sql: string, params: unknown[]): Promise<T[]> {
-    return run<T[]>(this.pool, sql, params);
+    return pooledQuery<T[]>(this.pool, sql, params, this.queryTimeoutMs);
   }
 
   async append(sessionId: string, data: string[]): Promise<void> {
@@ -138,7 +163,7 @@ export class MysqlSessionStore extends SqlStoreBase {
           return true;
         });
         if (done) return;
-        await run(this.pool, this.write.ensureSession, [sessionId]);
+        await pooledQuery(this.pool, this.write.ensureSession, [sessionId], this.queryTimeoutMs);
       }
     });
   }
@@ -172,9 +197,12 @@ export class MysqlSessionStore extends SqlStoreBase {
    * Applies statement and lock time limits (ms; 0 = leave the server's) to every connection of the
    * pool, those open now and those opened later, before their first query. Only for a pool the module
    * owns: the application's own connections keep their settings. Fails when the server refuses them.
+   * With `statementMs`, every query also gets a client-side limit of `statementMs + max(connectMs, 1000)`
+   * (PostgreSQL's `query_timeout` rule) for a server that cannot answer at all.
    */
-  async useSessionTimeouts(timeouts: { statementMs: number; lockMs: number }): Promise<void> {
-    const [{ v }] = await run<{ v: string }[]>(this.pool, 'SELECT VERSION() AS v', []);
+  async useSessionTimeouts(timeouts: { statementMs: number; lockMs: number; connectMs?: number }): Promise<void> {
+    this.queryTimeoutMs = timeouts.statementMs > 0 ? timeouts.statementMs + Math.max(timeouts.connectMs ?? 0, 1000) : 0;
+    const [{ v }] = await pooledQuery<{ v: string }[]>(this.pool, 'SELECT VERSION() AS v', [], this.queryTimeoutMs);
     const settings: string[] = [];
     if (timeouts.statementMs > 0) {
       // MariaDB bounds every statement (seconds); MySQL only bounds SELECTs (ms).
@@ -184,48 +212,128 @@ export class MysqlSessionStore extends SqlStoreBase {
     if (settings.length === 0) return;
     const sql = `SET SESSION ${settings.join(', ')}`;
     const configured = new WeakSet<object>();
-    // 'acquire' is emitted before the caller gets the connection, so the SET is queued ahead of its query.
+    // 'acquire' is emitted before the caller gets the connection, so the SET is queued ahead of its query
+    // (and bounded like it: when the SET times out, its connection is destroyed and the query fails too).
     (this.pool as unknown as { on(event: 'acquire', fn: (conn: MysqlConnection) => void): void }).on('acquire', (conn) => {
       if (configured.has(conn)) return;
       configured.add(conn);
-      conn.query(sql, [], (err) => {
+      new BoundedConnection(conn, this.queryTimeoutMs).query(sql, [], (err) => {
         if (err) configured.delete(conn);
       });
     });
-    await run(this.pool, sql, []); // the server accepts the settings, or startup fails here
+    await pooledQuery(this.pool, sql, [], this.queryTimeoutMs); // the server accepts the settings, or startup fails here
   }
 
   async createTables(): Promise<void> {
-    for (const statement of mysqlSchemaDdl(this.tables, this.idCollation).createTables) await run(this.pool, statement, []);
+    for (const statement of mysqlSchemaDdl(this.tables, this.idCollation).createTables) {
+      await pooledQuery(this.pool, statement, [], this.queryTimeoutMs);
+    }
   }
 
-  /** @internal Runs `work` in a transaction on one pooled connection, retrying the whole of it on deadlock. */
-  async transaction<T>(work: (conn: MysqlConnection) => Promise<T>): Promise<T> {
+  /**
+   * @internal Runs `work` in a transaction on one pooled connection (every query bounded by
+   * `queryTimeoutMs`), retrying the whole of it on deadlock. A connection that timed out or broke is
+   * destroyed without a ROLLBACK (the server rolls back when it goes); the others go back to the pool.
+   */
+  async transaction<T>(work: (conn: MysqlQueryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const conn = await new Promise<MysqlConnection>((resolve, reject) =>
-        this.pool.getConnection((err, c) => (err ? reject(err) : resolve(c))),
+      const conn = new BoundedConnection(
+        await new Promise<MysqlConnection>((resolve, reject) => this.pool.getConnection((err, c) => (err ? reject(err) : resolve(c)))),
+        this.queryTimeoutMs,
       );
-      let broken = false;
       try {
         await run(conn, 'START TRANSACTION', []);
         const result = await work(conn);
         await run(conn, 'COMMIT', []);
         return result;
       } catch (err) {
-        await run(conn, 'ROLLBACK', []).catch(() => {
-          broken = true;
-        });
+        if (!conn.discarded) await run(conn, 'ROLLBACK', []).catch((e: Error) => conn.discard(e));
         if ((err as { errno?: number }).errno === ER_LOCK_DEADLOCK && attempt < MAX_ATTEMPTS) {
           await sleep(2 + Math.random() * 10 * attempt);
           continue;
         }
         throw err;
       } finally {
-        if (broken) (conn as unknown as { destroy?: () => void }).destroy?.();
-        else conn.release();
+        conn.release();
       }
     }
   }
+}
+
+/**
+ * A pooled connection whose queries carry mysql2's client-side `timeout` (ms; 0 = none). A connection
+ * a query timed out on, or that broke, is destroyed and never goes back to the pool: the server may
+ * still answer the abandoned query, and the next caller would read that late answer as its own.
+ * @internal
+ */
+export class BoundedConnection implements MysqlQueryable {
+  /** Set once the connection is destroyed. */
+  discarded = false;
+
+  constructor(
+    private readonly conn: MysqlConnection,
+    private readonly timeoutMs: number,
+  ) {}
+
+  query(sql: string, values: unknown[], cb: (err: Error | null, result: any) => void): void {
+    let answered = false;
+    let command: MysqlQueryCommand | undefined; // still unset when a closed connection fails the query at once
+    command = this.conn.query({ sql, values, timeout: this.timeoutMs > 0 ? this.timeoutMs : undefined }, (err, result) => {
+      if (answered) return; // a timed-out query is failed a second time when discard() destroys its socket
+      answered = true;
+      if (err) {
+        // A lost connection fails its query without stopping the query's timer, which would keep the
+        // process alive (and fire later) for up to timeoutMs.
+        if (command?.queryTimeout) clearTimeout(command.queryTimeout);
+        if (mustDiscard(err)) this.discard(err);
+      }
+      cb(err, result);
+    });
+  }
+
+  /**
+   * Takes the connection out of the pool and closes its socket now (not after a FIN a silent server
+   * never acknowledges). Commands queued behind the one in flight (the pool's `SET SESSION` runs ahead
+   * of the caller's query) fail with `err`.
+   */
+  discard(err: Error): void {
+    if (this.discarded) return;
+    this.discarded = true;
+    const conn = this.conn as MysqlConnection & { on?(event: 'error', fn: () => void): void };
+    conn.on?.('error', () => undefined); // a socket error is re-emitted on the connection
+    conn.destroy();
+    if ((err as { code?: string }).code === QUERY_TIMEOUT) conn.stream?.destroy(err);
+  }
+
+  /** Back to the pool, unless discarded. */
+  release(): void {
+    if (!this.discarded) this.conn.release();
+  }
+}
+
+/** Whether a connection must not be reused after `err`: a client-side timeout, a broken connection, a read-only server. */
+function mustDiscard(err: Error & { code?: string; errno?: number; fatal?: boolean }): boolean {
+  return err.code === QUERY_TIMEOUT || err.fatal === true || (err.errno !== undefined && READ_ONLY_ERRNOS.has(err.errno));
+}
+
+/**
+ * One query on a connection taken from `pool` for it alone, limited to `timeoutMs` (0 = none); the
+ * connection goes back to the pool, or is destroyed (see `BoundedConnection`). Same round trips as
+ * `pool.query`, which cannot destroy a connection its query timed out on.
+ * @internal
+ */
+export function pooledQuery<T = unknown>(pool: MysqlPool, sql: string, values: unknown[], timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) =>
+    pool.getConnection((err, c) => {
+      if (err) return reject(err);
+      const conn = new BoundedConnection(c, timeoutMs);
+      conn.query(sql, values, (qerr, result) => {
+        conn.release();
+        if (qerr) reject(qerr);
+        else resolve(result);
+      });
+    }),
+  );
 }
 
 function run<T = unknown>(target: MysqlQueryable, sql: string, values: unknown[]): Promise<T> {
