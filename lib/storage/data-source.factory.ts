@@ -22,6 +22,16 @@ export interface ResolvedTimeouts {
 export const DEFAULT_TIMEOUTS: Readonly<ResolvedTimeouts> = Object.freeze({ statementMs: 30_000, lockMs: 5_000, connectMs: 5_000 });
 
 /**
+ * The client-side limit of one query, for a server that cannot answer at all (a network partition):
+ * `statementMs` plus time to connect (at least 1 s), so the server's own statement timeout fires first
+ * whenever the server can still speak. 0 when `statementMs` is off. Used by the PostgreSQL and MySQL paths.
+ * @internal
+ */
+export function clientQueryTimeoutMs(timeouts: { statementMs: number; connectMs?: number }): number {
+  return timeouts.statementMs > 0 ? timeouts.statementMs + Math.max(timeouts.connectMs ?? 0, 1000) : 0;
+}
+
+/**
  * Turns a session-memory URL into the options of the TypeORM DataSource the module builds and owns.
  * `extra` (the `dataSourceOptions` option) wins over the defaults; its `extra` (driver pool options)
  * is merged into ours rather than replacing them. Throws `SessionMemoryConfigurationError` for a URL
@@ -49,7 +59,7 @@ export function dataSourceOptionsFromUrl(
           ...(timeouts.lockMs > 0 ? { lock_timeout: timeouts.lockMs } : {}),
           // And on the client side, for when the server cannot even answer (a network partition, a
           // frozen host): the pool then discards the connection.
-          ...(timeouts.statementMs > 0 ? { query_timeout: timeouts.statementMs + Math.max(timeouts.connectMs, 1000) } : {}),
+          ...(timeouts.statementMs > 0 ? { query_timeout: clientQueryTimeoutMs(timeouts) } : {}),
           ...userPool,
         },
       } as DataSourceOptions;

@@ -1,3 +1,4 @@
+import { clientQueryTimeoutMs } from '../data-source.factory';
 import { KeyedMutex } from '../keyed-mutex';
 import type { ResolvedTables, StoredRow } from '../session-store';
 import { NEWEST_FIRST, SessionSchemaDdl, SqlStoreBase, oneSession, schemaNames } from './sql-store.base';
@@ -201,7 +202,7 @@ export class MysqlSessionStore extends SqlStoreBase {
    * (PostgreSQL's `query_timeout` rule) for a server that cannot answer at all.
    */
   async useSessionTimeouts(timeouts: { statementMs: number; lockMs: number; connectMs?: number }): Promise<void> {
-    this.queryTimeoutMs = timeouts.statementMs > 0 ? timeouts.statementMs + Math.max(timeouts.connectMs ?? 0, 1000) : 0;
+    this.queryTimeoutMs = clientQueryTimeoutMs(timeouts);
     const [{ v }] = await pooledQuery<{ v: string }[]>(this.pool, 'SELECT VERSION() AS v', [], this.queryTimeoutMs);
     const settings: string[] = [];
     if (timeouts.statementMs > 0) {
