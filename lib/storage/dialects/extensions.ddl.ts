@@ -20,13 +20,13 @@ export function extensionSchemaDdl(
   mysqlIdCollation = 'utf8mb4_bin',
 ): { createTables: string[]; dropTables: string[] } {
   const quote = dialect === 'mysql' ? (id: string) => `\`${id}\`` : (id: string) => `"${id}"`;
-  const { S, MD, OPS, updatedIndex } = extensionNames(tables, quote);
+  const { MD, OPS } = extensionNames(tables, quote);
   const createTables =
     dialect === 'postgres'
       ? postgresExtensionDdl(tables)
       : dialect === 'sqlite'
         ? sqliteExtensionDdl(tables)
         : // No IF NOT EXISTS for indexes on MySQL: a migration runs once (createTables probes first).
-          [...mysqlExtensionDdl(tables, mysqlIdCollation), `CREATE INDEX ${quote(updatedIndex)} ON ${S} (updated_at, session_id)`];
+          mysqlExtensionDdl(tables, mysqlIdCollation);
   return { createTables, dropTables: [`DROP TABLE IF EXISTS ${OPS}`, `DROP TABLE IF EXISTS ${MD}`] };
 }

@@ -23,7 +23,7 @@ export interface MysqlTransactionHost {
  * @internal
  */
 export function mysqlExtensionDdl(tables: ResolvedTables, idCollation: string): string[] {
-  const { S, MD, OPS } = extensionNames(tables, q);
+  const { S, MD, OPS, updatedIndex } = extensionNames(tables, q);
   const idType = `VARCHAR(255) CHARACTER SET utf8mb4 COLLATE ${idCollation} NOT NULL`;
   return [
     `CREATE TABLE IF NOT EXISTS ${MD} (` +
@@ -42,6 +42,8 @@ export function mysqlExtensionDdl(tables: ResolvedTables, idCollation: string): 
       `PRIMARY KEY (session_id, operation_id), ` +
       `CONSTRAINT ${q(`fk_${tables.messages}_operations`)} FOREIGN KEY (session_id) REFERENCES ${S} (session_id) ON DELETE CASCADE` +
       `) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    // Last, and without IF NOT EXISTS (MySQL has none): `createTables` probes for it first.
+    `CREATE INDEX ${q(updatedIndex)} ON ${S} (updated_at, session_id)`,
   ];
 }
 
@@ -61,7 +63,7 @@ export class MysqlStoreExtensions extends ExtensionsBase {
     idCollation: string,
   ) {
     super(tables, q, () => '?');
-    this.ddl = [...mysqlExtensionDdl(tables, idCollation), `CREATE INDEX ${q(this.updatedIndex)} ON ${this.S} (updated_at, session_id)`];
+    this.ddl = mysqlExtensionDdl(tables, idCollation);
   }
 
   protected select<T>(sql: string, params: unknown[]): Promise<T[]> {
