@@ -1,11 +1,12 @@
 import type { Session, SessionHistoryTransactionArgs, SessionHistoryTransactionAwareSession } from '@openai/agents-core';
-import { SessionMemoryConfigurationError } from './exceptions';
+import { applyHistoryTransaction } from './history/apply-history-transaction';
 import type { SessionItem } from './interfaces';
 import { AddItemsOptions, isAddItemsOptions } from './management/add-items.options';
+import { getMetadata, setMetadata } from './management/metadata-operations';
 import type { SessionMetadata } from './management/session-metadata';
 import type { SessionMemoryContext } from './session-memory.context';
 import type { StoredRow } from './storage/session-store';
-import { assertLimit, encodeItems } from './validation';
+import { assertLimit, encodeItems, parseJsonObject } from './validation';
 
 /**
  * The stored history of one conversation, implementing the OpenAI Agents SDK `Session` contract:
@@ -70,14 +71,15 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
    */
   async addItems(items: SessionItem[], options?: AddItemsOptions): Promise<void> {
     const encoded = encodeItems(items, this.context.limits);
-    const { features } = this.context;
-    if (options !== undefined && isAddItemsOptions(options) && options.metadata !== undefined && features) {
+    const decoded = () => encoded.map((json) => JSON.parse(json) as SessionItem);
+    if (options !== undefined && isAddItemsOptions(options) && options.metadata !== undefined) {
       // Items and metadata in one transaction (an optional path: plain addItems stays one statement).
-      return features.setMetadata(this.conversationId, options.metadata, encoded, encoded.map((json) => JSON.parse(json)));
+      return setMetadata(this.context, this.conversationId, options.metadata, { encoded, decoded: decoded() });
     }
     if (encoded.length === 0) return;
-    await this.context.gate.run('addItems', () => this.context.store.append(this.conversationId, encoded));
-    if (features?.changes.wants(this.conversationId)) await features.added(this.conversationId, encoded.map((json) => JSON.parse(json)));
+    const { gate, store, changes } = this.context;
+    await gate.run('addItems', () => store.append(this.conversationId, encoded));
+    if (changes.wants(this.conversationId)) await changes.itemsAdded(this.conversationId, decoded());
   }
 
   /**
@@ -86,7 +88,7 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
    * skipped (with a warning).
    */
   async popItem(): Promise<SessionItem | undefined> {
-    const { store, gate, features } = this.context;
+    const { store, gate, changes } = this.context;
     const popped = await gate.run('popItem', async () => {
       for (;;) {
         const row = await store.popNewest(this.conversationId);
@@ -95,14 +97,14 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
         if (item) return item;
       }
     });
-    if (popped && features?.changes.wants(this.conversationId)) await features.popped(this.conversationId, popped);
+    if (popped) await changes.itemPopped(this.conversationId, popped);
     return popped;
   }
 
   /** Deletes every item of the conversation and its session row. */
   async clearSession(): Promise<void> {
     await this.context.gate.run('clearSession', () => this.context.store.clear(this.conversationId));
-    await this.context.features?.cleared(this.conversationId);
+    await this.context.changes.conversationCleared(this.conversationId);
   }
 
   /**
@@ -114,12 +116,12 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
    * @throws InvalidHistoryTransactionError for malformed arguments (before any I/O).
    */
   async applyHistoryTransaction(args: SessionHistoryTransactionArgs): Promise<void> {
-    await this.requireFeatures().applyHistoryTransaction(this.conversationId, args);
+    await applyHistoryTransaction(this.context, this.conversationId, args);
   }
 
   /** The conversation's metadata (a JSON object), or `undefined` when it has none. */
   async getMetadata(): Promise<SessionMetadata | undefined> {
-    return this.requireFeatures().getMetadata(this.conversationId);
+    return getMetadata(this.context, this.conversationId);
   }
 
   /**
@@ -128,13 +130,7 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
    * @throws InvalidSessionMetadataError when it is not a plain JSON object within the limit.
    */
   async setMetadata(metadata: SessionMetadata | null): Promise<void> {
-    return this.requireFeatures().setMetadata(this.conversationId, metadata);
-  }
-
-  private requireFeatures() {
-    const { features } = this.context;
-    if (!features) throw new SessionMemoryConfigurationError('This ConversationSession was built without the management features.');
-    return features;
+    return setMetadata(this.context, this.conversationId, metadata);
   }
 
   private decodeRows(rows: StoredRow[]): SessionItem[] {
@@ -147,13 +143,8 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
   }
 
   private decode(row: StoredRow): SessionItem | undefined {
-    let value: unknown;
-    try {
-      value = JSON.parse(row.message_data);
-    } catch {
-      value = undefined;
-    }
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as SessionItem;
+    const item = parseJsonObject(row.message_data);
+    if (item) return item as SessionItem;
     this.context.logger.warn(
       `Skipping corrupt row id=${row.id} of conversation ${JSON.stringify(this.conversationId)}: message_data is not a JSON object.`,
     );
@@ -169,14 +160,9 @@ function parseObjects(texts: string[], reverse: boolean): SessionItem[] | undefi
   const n = texts.length;
   const items = new Array<SessionItem>(n);
   for (let i = 0; i < n; i++) {
-    let value: unknown;
-    try {
-      value = JSON.parse(texts[i]);
-    } catch {
-      return undefined;
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-    items[reverse ? n - 1 - i : i] = value as SessionItem;
+    const item = parseJsonObject(texts[i]);
+    if (!item) return undefined;
+    items[reverse ? n - 1 - i : i] = item as SessionItem;
   }
   return items;
 }

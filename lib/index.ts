@@ -17,7 +17,7 @@ export * from './exceptions';
 export { createSessionMemoryMigration, createSessionMemoryUpgradeMigration } from './migrations';
 export type { SessionMemoryMigrationClass, SessionMemoryMigrationOptions } from './migrations';
 export type { ListSessionsOptions, SessionPage, SessionSummary } from './management/list-sessions.options';
-export type { PurgeExpiredOptions } from './management/session-features';
+export type { PurgeExpiredOptions } from './management/retention';
 export type { SessionMetadata } from './management/session-metadata';
 export { MAX_METADATA_BYTES } from './management/session-metadata';
 export type { AddItemsOptions } from './management/add-items.options';
@@ -32,4 +32,4 @@ export type {
 } from './changes/conversation-change';
 export { SessionMemoryHealthIndicator } from './health/session-memory.health';
 export type { SessionMemoryHealthCheckOptions, SessionMemoryHealthResult } from './health/session-memory.health';
-export { DEFAULT_TIMEOUTS } from './storage/data-source.factory';
+export { DEFAULT_TIMEOUTS } from './options/session-memory-options.resolver';

@@ -1,12 +1,14 @@
 import type { Logger } from '@nestjs/common';
-import type { SessionFeatures } from './management/session-features';
-import type { SessionStore } from './storage/session-store';
+import type { ChangeHub } from './changes/change-hub';
 import type { OperationGate } from './storage/operation-gate';
+import type { OptionalTablesProbe } from './storage/optional-tables';
+import type { SessionStore } from './storage/session-store';
 import type { ItemLimits } from './validation';
 
 /**
- * What every `ConversationSession` of one module instance shares: the store, the operation gate and
- * the resolved options. Built once at startup, so creating a session costs one small object.
+ * What every `ConversationSession` and the `SessionMemoryService` of one module instance share: the
+ * store, the operation gate, the change hub and the resolved options. Built once at startup
+ * (`session-memory.factory.ts`), so creating a session costs one small object.
  * @internal
  */
 export interface SessionMemoryContext {
@@ -15,6 +17,8 @@ export interface SessionMemoryContext {
   readonly limits: ItemLimits;
   readonly defaultLimit: number | undefined;
   readonly logger: Logger;
-  /** Listing, retention, metadata, history transactions and the change stream (lib/management). */
-  readonly features?: SessionFeatures;
+  /** Which optional tables (metadata, operations) exist. */
+  readonly optionalTables: OptionalTablesProbe;
+  /** The change stream: `changes$()` subscribers here, and other instances through the relay. */
+  readonly changes: ChangeHub;
 }

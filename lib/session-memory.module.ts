@@ -15,8 +15,9 @@ import {
   getSessionMemoryOptionsToken,
   getSessionMemoryToken,
 } from './session-memory.constants';
-import { createSessionMemoryService, typeOrmDataSourceToken } from './session-memory.factory';
+import { createSessionMemoryService } from './session-memory.factory';
 import type { SessionMemoryService } from './session-memory.service';
+import { typeOrmDataSourceToken } from './storage/reused-data-source';
 
 /**
  * Durable conversation memory for OpenAI Agents SDK runs, in PostgreSQL, MySQL/MariaDB or SQLite.
@@ -56,9 +57,9 @@ export class SessionMemoryModule {
         inject: [factoryClass],
       });
     } else {
-      throw new SessionMemoryConfigurationError('SessionMemoryModule.forRootAsync needs one of useFactory, useClass or useExisting.');
+      throw new SessionMemoryConfigurationError('nestjs-session-memory: SessionMemoryModule.forRootAsync needs one of useFactory, useClass or useExisting.');
     }
-    return this.build(options.name, options.isGlobal, options.imports ?? [], providers);
+    return this.build(options.name, options.isGlobal, options.imports ?? [], providers, options.dataSource);
   }
 
   private static build(
@@ -73,8 +74,11 @@ export class SessionMemoryModule {
     const serviceToken = getSessionMemoryToken(name);
     const serviceProvider: Provider = {
       provide: serviceToken,
-      useFactory: (options: SessionMemoryModuleOptions, moduleRef: ModuleRef, reused?: DataSource) =>
-        createSessionMemoryService(options, moduleRef, instance, reused),
+      useFactory: (options: SessionMemoryModuleOptions, moduleRef: ModuleRef, reused?: DataSource) => {
+        // The DataSource named beside the options is the one to reuse, unless the options name another.
+        const resolved = options.dataSource === undefined && reusedDataSourceName !== undefined ? { ...options, dataSource: reusedDataSourceName } : options;
+        return createSessionMemoryService(resolved, moduleRef, instance, resolved.dataSource === reusedDataSourceName ? reused : undefined);
+      },
       inject: [
         optionsToken,
         ModuleRef,

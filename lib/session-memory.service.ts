@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ConversationSession } from './conversation-session';
 import type { SessionMemoryContext } from './session-memory.context';
@@ -6,9 +6,11 @@ import type { SessionStoreDialect } from './storage/session-store';
 import { assertConversationId } from './validation';
 import type { Observable } from 'rxjs';
 import type { ConversationChange } from './changes/conversation-change';
-import { SessionMemoryConfigurationError, SessionNotFoundError } from './exceptions';
+import { SessionNotFoundError } from './exceptions';
 import type { ListSessionsOptions, SessionPage, SessionSummary } from './management/list-sessions.options';
-import type { PurgeExpiredOptions, SessionFeatures } from './management/session-features';
+import { getMetadata, setMetadata } from './management/metadata-operations';
+import { PurgeExpiredOptions, RetentionTimer, purgeExpired } from './management/retention';
+import { getSessionSummary, listSessions } from './management/session-listing';
 import type { SessionMetadata } from './management/session-metadata';
 
 /**
@@ -22,7 +24,7 @@ import type { SessionMetadata } from './management/session-metadata';
  * ```
  */
 @Injectable()
-export class SessionMemoryService implements BeforeApplicationShutdown, OnApplicationShutdown {
+export class SessionMemoryService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger: Logger;
 
   /** @internal Built by `SessionMemoryModule`. */
@@ -30,6 +32,7 @@ export class SessionMemoryService implements BeforeApplicationShutdown, OnApplic
     private readonly context: SessionMemoryContext,
     private readonly source: DataSource,
     private readonly ownsDataSource: boolean,
+    private readonly retention?: RetentionTimer,
   ) {
     this.logger = context.logger;
   }
@@ -52,7 +55,7 @@ export class SessionMemoryService implements BeforeApplicationShutdown, OnApplic
   async deleteSession(conversationId: string): Promise<boolean> {
     assertConversationId(conversationId);
     const existed = await this.context.gate.run('deleteSession', () => this.context.store.clear(conversationId));
-    await this.context.features?.cleared(conversationId);
+    await this.context.changes.conversationCleared(conversationId);
     return existed;
   }
 
@@ -74,7 +77,7 @@ export class SessionMemoryService implements BeforeApplicationShutdown, OnApplic
    * @throws InvalidSessionMetadataError for a bad metadata filter.
    */
   listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
-    return this.features.list(options);
+    return listSessions(this.context, options);
   }
 
   /**
@@ -83,7 +86,7 @@ export class SessionMemoryService implements BeforeApplicationShutdown, OnApplic
    */
   async getSession(conversationId: string): Promise<SessionSummary> {
     assertConversationId(conversationId);
-    const summary = await this.features.get(conversationId);
+    const summary = await getSessionSummary(this.context, conversationId);
     if (!summary) throw new SessionNotFoundError(conversationId);
     return summary;
   }
@@ -95,13 +98,13 @@ export class SessionMemoryService implements BeforeApplicationShutdown, OnApplic
    * @returns how many conversations were deleted.
    */
   purgeExpired(options: PurgeExpiredOptions): Promise<number> {
-    return this.features.purge(options);
+    return purgeExpired(this.context, options);
   }
 
   /** The metadata of a conversation, or `undefined` when it has none. Same as `session(id).getMetadata()`. */
   getMetadata(conversationId: string): Promise<SessionMetadata | undefined> {
     assertConversationId(conversationId);
-    return this.features.getMetadata(conversationId);
+    return getMetadata(this.context, conversationId);
   }
 
   /**
@@ -110,7 +113,7 @@ export class SessionMemoryService implements BeforeApplicationShutdown, OnApplic
    */
   setMetadata(conversationId: string, metadata: SessionMetadata | null): Promise<void> {
     assertConversationId(conversationId);
-    return this.features.setMetadata(conversationId, metadata);
+    return setMetadata(this.context, conversationId, metadata);
   }
 
   /**
@@ -121,13 +124,7 @@ export class SessionMemoryService implements BeforeApplicationShutdown, OnApplic
    */
   changes$(conversationId: string): Observable<ConversationChange> {
     assertConversationId(conversationId);
-    return this.features.changes$(conversationId);
-  }
-
-  private get features(): SessionFeatures {
-    const features = this.context.features;
-    if (!features) throw new SessionMemoryConfigurationError('SessionMemoryService: this instance was built without its management features.');
-    return features;
+    return this.context.changes.observe(conversationId);
   }
 
   /**
@@ -153,18 +150,17 @@ export class SessionMemoryService implements BeforeApplicationShutdown, OnApplic
 
   /** @internal Starts the `ttl` timer, if configured. */
   onApplicationBootstrap(): void {
-    this.context.features?.start();
+    this.retention?.start();
   }
 
-  /** @internal Stops taking operations and waits for those in flight. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.context.features?.close();
-    await this.context.gate.drain();
-  }
-
-  /** @internal Destroys the DataSource the module built (never a reused one). */
+  /**
+   * @internal The one shutdown path: stops the `ttl` timer, completes the change streams (closing the
+   * LISTEN connection), refuses new operations and waits for those in flight, then destroys the
+   * DataSource the module built (never a reused one).
+   */
   async onApplicationShutdown(): Promise<void> {
-    await this.context.features?.close();
+    await this.retention?.stop();
+    await this.context.changes.close();
     await this.context.gate.drain();
     if (this.ownsDataSource && this.source.isInitialized) {
       await this.source.destroy();

@@ -83,6 +83,24 @@ export class ChangeHub {
     }
   }
 
+  /** Reports items appended in this process (nothing when no one listens or there are none). */
+  async itemsAdded(conversationId: string, items: SessionItem[]): Promise<void> {
+    if (items.length === 0 || !this.wants(conversationId)) return;
+    await this.publish({ type: 'added', conversationId, items, count: items.length, origin: 'local' });
+  }
+
+  /** Reports an item removed in this process (`undefined` when it could not be read). */
+  async itemPopped(conversationId: string, item: SessionItem | undefined): Promise<void> {
+    if (!this.wants(conversationId)) return;
+    await this.publish({ type: 'popped', conversationId, item, origin: 'local' });
+  }
+
+  /** Reports a conversation cleared or deleted in this process. */
+  async conversationCleared(conversationId: string): Promise<void> {
+    if (!this.wants(conversationId)) return;
+    await this.publish({ type: 'cleared', conversationId, origin: 'local' });
+  }
+
   /** Completes every subscription and closes the relay's connection. */
   async close(): Promise<void> {
     this.closed = true;

@@ -1,7 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { createHash, randomBytes } from 'crypto';
-import type { PostgresStoreExtensions } from '../storage/dialects/postgres.extensions';
-import type { ResolvedTables } from '../storage/session-store';
+import type { NotificationChannel, ResolvedTables } from '../storage/session-store';
 import type { ChangeRelay, RemoteChange } from './change-hub';
 
 /** PostgreSQL's NOTIFY payload limit is 8000 bytes; ours stay far below (id ≤ 255 chars + a few fields). */
@@ -31,7 +30,7 @@ export class PostgresChangeRelay implements ChangeRelay {
   private onRemote: ((change: RemoteChange) => void) | undefined;
 
   constructor(
-    private readonly pg: PostgresStoreExtensions,
+    private readonly pg: NotificationChannel,
     tables: ResolvedTables,
     private readonly logger: Logger,
   ) {

@@ -1,8 +1,6 @@
 import { createHash } from 'crypto';
-import type { AgentInputItem } from '@openai/agents-core';
 import { InvalidHistoryTransactionError, InvalidSessionItemsError } from '../exceptions';
-import type { StoredRow } from '../storage/session-store';
-import type { HistoryPlan } from '../storage/store-extensions';
+import type { HistoryPlan, StoredRow } from '../storage/session-store';
 import { ItemLimits, encodeItems } from '../validation';
 
 /** Longest accepted operation id, in characters (the operation log's key column is `VARCHAR(255)`). */
@@ -92,9 +90,4 @@ export function planHistoryTransaction(args: unknown, limits: ItemLimits): Histo
   }
   const hash = createHash('sha256').update(canonicalJson(transaction)).digest('hex');
   return { operationId, hash, append, replace };
-}
-
-/** The items of a transaction as the change stream reports them. @internal */
-export function transactionItems(transaction: { type: string; items?: AgentInputItem[]; replacement?: AgentInputItem[] }): AgentInputItem[] {
-  return (transaction.type === 'append_items' ? transaction.items : transaction.replacement) ?? [];
 }

@@ -159,4 +159,10 @@ export interface SessionMemoryModuleAsyncOptions extends SessionMemoryModuleExtr
   useExisting?: Type<SessionMemoryOptionsFactory>;
   /** More providers for this module (e.g. what `useClass` needs). */
   extraProviders?: Provider[];
+  /**
+   * The name of a TypeORM DataSource of the application to reuse (`'default'` for the unnamed one),
+   * when the options factory returns `dataSource: '<name>'`: naming it here lets Nest inject it, so
+   * that TypeOrmModule has connected it before this module starts. Same as `dataSource` in `forRoot`.
+   */
+  dataSource?: string;
 }

@@ -1,5 +1,5 @@
 import { InvalidSessionItemsError, InvalidSessionMetadataError } from '../exceptions';
-import { encodeItems } from '../validation';
+import { encodeItems, isJsonObject, parseJsonObject } from '../validation';
 
 /** Per-conversation metadata: a JSON object (who owns the conversation, a title, tags...). */
 export type SessionMetadata = Record<string, unknown>;
@@ -32,13 +32,8 @@ export function encodeMetadata(metadata: unknown): string {
 /** Parses stored metadata (a JSON text, or an object when the driver already parsed a `jsonb` column). */
 export function decodeMetadata(stored: unknown): SessionMetadata | undefined {
   if (stored === null || stored === undefined) return undefined;
-  if (typeof stored === 'object') return stored as SessionMetadata;
-  try {
-    const value = JSON.parse(String(stored));
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  if (typeof stored === 'object') return isJsonObject(stored) ? stored : undefined;
+  return parseJsonObject(String(stored));
 }
 
 /** One `listSessions({ metadata })` condition: top-level `key` equals the JSON value `json`. */

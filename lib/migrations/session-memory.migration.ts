@@ -1,7 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
+import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import type { SessionMemoryTablesOptions } from '../interfaces';
-import { resolveTables } from '../session-memory.factory';
+import { resolveTables } from '../options/session-memory-options.resolver';
 import type { ResolvedTables, SessionStoreDialect } from '../storage/session-store';
 import { schemaDdlFor, tablePath } from './schema-ddl';
 
@@ -53,19 +54,19 @@ interface Plan {
 function plan(options: SessionMemoryMigrationOptions, kind: string, defaultTimestamp: number): Plan {
   if (options.schema !== undefined && options.tables?.schema !== undefined && options.schema !== options.tables.schema) {
     throw new SessionMemoryConfigurationError(
-      `nestjs-session-memory migration: schema "${options.schema}" and tables.schema "${options.tables.schema}" differ. Give only one.`,
+      `${SESSION_MEMORY} migration: schema "${options.schema}" and tables.schema "${options.tables.schema}" differ. Give only one.`,
     );
   }
   const tables = resolveTables({ tables: { ...options.tables, schema: options.schema ?? options.tables?.schema } });
   if (options.dialect !== undefined && !['postgres', 'mysql', 'sqlite'].includes(options.dialect)) {
     throw new SessionMemoryConfigurationError(
-      `nestjs-session-memory migration: dialect ${JSON.stringify(options.dialect)} is unknown. Use 'postgres', 'mysql' (MySQL and MariaDB) or 'sqlite', or leave it out.`,
+      `${SESSION_MEMORY} migration: dialect ${JSON.stringify(options.dialect)} is unknown. Use 'postgres', 'mysql' (MySQL and MariaDB) or 'sqlite', or leave it out.`,
     );
   }
   const timestamp = options.timestamp ?? defaultTimestamp;
   if (!Number.isSafeInteger(timestamp) || String(timestamp).length !== 13) {
     throw new SessionMemoryConfigurationError(
-      `nestjs-session-memory migration: timestamp ${String(timestamp)} is not a 13-digit JavaScript timestamp (milliseconds). Use e.g. Date.UTC(2025, 10, 26).`,
+      `${SESSION_MEMORY} migration: timestamp ${String(timestamp)} is not a 13-digit JavaScript timestamp (milliseconds). Use e.g. Date.UTC(2025, 10, 26).`,
     );
   }
   const isDefault = tables.sessions === 'agent_sessions' && tables.messages === 'agent_messages' && !tables.schema;
@@ -73,13 +74,13 @@ function plan(options: SessionMemoryMigrationOptions, kind: string, defaultTimes
   const name = options.name ?? `SessionMemory${kind}${suffix}${timestamp}`;
   if (!/\d{13}$/.test(name)) {
     throw new SessionMemoryConfigurationError(
-      `nestjs-session-memory migration: name "${name}" must end with a 13-digit timestamp (TypeORM orders migrations by it).`,
+      `${SESSION_MEMORY} migration: name "${name}" must end with a 13-digit timestamp (TypeORM orders migrations by it).`,
     );
   }
   return { name, tables, dialect: options.dialect };
 }
 
-async function run(queryRunner: QueryRunner, statements: string[]): Promise<void> {
+async function runStatements(queryRunner: QueryRunner, statements: string[]): Promise<void> {
   for (const statement of statements) await queryRunner.query(statement);
 }
 
@@ -110,15 +111,14 @@ export function createSessionMemoryMigration(options: SessionMemoryMigrationOpti
   return named(
     class implements MigrationInterface {
       async up(queryRunner: QueryRunner): Promise<void> {
-        const { ddl, optional } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
-        await run(queryRunner, ddl.createTables);
-        await run(queryRunner, optional.createTables);
+        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        await runStatements(queryRunner, [...ddl.createCoreTables, ...ddl.createOptionalTables, ddl.createUpdatedIndex]);
       }
 
       async down(queryRunner: QueryRunner): Promise<void> {
-        const { ddl, optional } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
-        await run(queryRunner, optional.dropTables); // their foreign keys reference the sessions table
-        await run(queryRunner, ddl.dropTables);
+        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        // The optional tables first: their foreign keys reference the sessions table.
+        await runStatements(queryRunner, [...ddl.dropOptionalTables, ...ddl.dropCoreTables]);
       }
     },
     p.name,
@@ -161,27 +161,26 @@ export function createSessionMemoryUpgradeMigration(options: SessionMemoryMigrat
         for (const table of [p.tables.sessions, p.tables.messages]) {
           if (!(await queryRunner.hasTable(tablePath(p.tables, table)))) {
             throw new SessionMemoryConfigurationError(
-              `nestjs-session-memory upgrade migration: table ${tablePath(p.tables, table)} does not exist. ` +
+              `${SESSION_MEMORY} upgrade migration: table ${tablePath(p.tables, table)} does not exist. ` +
                 'This migration upgrades existing (Python SQLAlchemySession) tables; for a fresh database use createSessionMemoryMigration(), or check the table names.',
             );
           }
         }
-        if (!(await hasIdIndex(queryRunner))) await run(queryRunner, ddl.addIdIndex);
+        if (!(await hasIdIndex(queryRunner))) await runStatements(queryRunner, ddl.addIdIndex);
         if (optionalTables) {
-          const { optional } = await schemaDdlFor(queryRunner, p.tables, p.dialect, { matchExistingIdCollation: true });
+          await runStatements(queryRunner, ddl.createOptionalTables);
           // Without IF NOT EXISTS on MySQL: skip the index when it is there already.
-          const skip = (await hasIndex(queryRunner, sessionsPath, updatedIndex)) ? updatedIndex : undefined;
-          await run(queryRunner, optional.createTables.filter((statement) => !skip || !statement.includes(skip)));
+          if (!(await hasIndex(queryRunner, sessionsPath, updatedIndex))) await runStatements(queryRunner, [ddl.createUpdatedIndex]);
         }
       }
 
       async down(queryRunner: QueryRunner): Promise<void> {
-        const { ddl, optional } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
         if (optionalTables) {
-          await run(queryRunner, optional.dropTables);
+          await runStatements(queryRunner, ddl.dropOptionalTables);
           if (await hasIndex(queryRunner, sessionsPath, updatedIndex)) await queryRunner.dropIndex(sessionsPath, updatedIndex);
         }
-        if (await hasIdIndex(queryRunner)) await run(queryRunner, ddl.dropIdIndex);
+        if (await hasIdIndex(queryRunner)) await runStatements(queryRunner, ddl.dropIdIndex);
       }
     },
     p.name,

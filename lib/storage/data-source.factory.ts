@@ -2,6 +2,8 @@ import { mkdirSync } from 'fs';
 import { dirname, resolve } from 'path';
 import type { DataSourceOptions } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
+import { SESSION_MEMORY } from '../exceptions/message-prefix';
+import { DEFAULT_TIMEOUTS, ResolvedTimeouts, clientQueryTimeoutMs } from '../options/session-memory-options.resolver';
 
 /** The URL used when neither `url` nor `dataSource` is given: an SQLite file in the working directory. */
 export const DEFAULT_SESSION_MEMORY_URL = 'sqlite:session-memory.db';
@@ -9,26 +11,6 @@ export const DEFAULT_SESSION_MEMORY_URL = 'sqlite:session-memory.db';
 /** Hides the password of a URL, for messages and logs. */
 export function redactUrl(url: string): string {
   return url.replace(/^([a-z0-9+]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
-}
-
-/** Resolved time limits, in ms (0 = off). See `SessionMemoryTimeoutsOptions`. */
-export interface ResolvedTimeouts {
-  statementMs: number;
-  lockMs: number;
-  connectMs: number;
-}
-
-/** Defaults of `SessionMemoryTimeoutsOptions`. */
-export const DEFAULT_TIMEOUTS: Readonly<ResolvedTimeouts> = Object.freeze({ statementMs: 30_000, lockMs: 5_000, connectMs: 5_000 });
-
-/**
- * The client-side limit of one query, for a server that cannot answer at all (a network partition):
- * `statementMs` plus time to connect (at least 1 s), so the server's own statement timeout fires first
- * whenever the server can still speak. 0 when `statementMs` is off. Used by the PostgreSQL and MySQL paths.
- * @internal
- */
-export function clientQueryTimeoutMs(timeouts: { statementMs: number; connectMs?: number }): number {
-  return timeouts.statementMs > 0 ? timeouts.statementMs + Math.max(timeouts.connectMs ?? 0, 1000) : 0;
 }
 
 /**
@@ -87,7 +69,7 @@ export function dataSourceOptionsFromUrl(
     }
     default:
       throw new SessionMemoryConfigurationError(
-        `SessionMemoryModule: cannot use url ${JSON.stringify(redactUrl(url))}. Use postgres://user:pass@host:5432/db, ` +
+        `${SESSION_MEMORY}: cannot use url ${JSON.stringify(redactUrl(url))}. Use postgres://user:pass@host:5432/db, ` +
           'mysql://user:pass@host:3306/db (or mariadb://), sqlite:path/to/file.db or sqlite::memory:.',
       );
   }
@@ -99,9 +81,14 @@ function sqlitePath(url: string): string {
   else if (rest.startsWith('//')) rest = rest.slice(2);
   if (rest === ':memory:' || rest === '') {
     if (rest === '') {
-      throw new SessionMemoryConfigurationError('SessionMemoryModule: the sqlite: url has no path. Use sqlite:path/to/file.db or sqlite::memory:.');
+      throw new SessionMemoryConfigurationError(`${SESSION_MEMORY}: the sqlite: url has no path. Use sqlite:path/to/file.db or sqlite::memory:.`);
     }
     return ':memory:';
   }
   return rest;
+}
+
+/** The name of the TypeORM DataSource a module instance builds from its `url`. @internal */
+export function sessionMemoryDataSourceName(instanceName: string): string {
+  return `nestjs-session-memory:${instanceName}`;
 }

@@ -6,7 +6,8 @@
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();
 
-  run<T>(key: string, work: () => Promise<T>): Promise<T> {
+  /** Runs `work` once every earlier `work` of the same key has settled. */
+  exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const result = previous.then(work, work);
     const tail = result.then(

@@ -1,53 +1,87 @@
 import type { DataSource } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
-import { MYSQL_ID_COLLATION_PROBE, MysqlSessionStore, chooseMysqlIdCollation } from './dialects/mysql.store';
-import { PostgresSessionStore } from './dialects/postgres.store';
-import { SqliteSessionStore } from './dialects/sqlite.store';
-import type { ResolvedTables, SessionStore } from './session-store';
+import { SESSION_MEMORY } from '../exceptions/message-prefix';
+import type { ResolvedTimeouts } from '../options/session-memory-options.resolver';
+import { MysqlConnection, MysqlPool, probeMysqlIdCollation } from './mysql/mysql.connection';
+import { MysqlSessionStore } from './mysql/mysql-session.store';
+import { PgPool, PostgresConnection } from './postgres/postgres.connection';
+import { PostgresSessionStore } from './postgres/postgres-session.store';
+import type { ResolvedTables, SessionStore, SessionStoreDialect } from './session-store';
+import { SqliteConnection, SqliteDatabase } from './sqlite/sqlite.connection';
+import { SqliteSessionStore } from './sqlite/sqlite-session.store';
 
 /**
- * Builds the store for an initialised DataSource, from the driver TypeORM already opened (the `pg`
- * pool, the `mysql2` pool or the `better-sqlite3` database): queries go straight to the driver, with
- * no query builder or entity metadata on the hot path.
+ * The SQL family of a TypeORM DataSource type, or undefined when this package does not support it.
  * @internal
  */
-export async function createSessionStore(dataSource: DataSource, tables: ResolvedTables): Promise<SessionStore> {
-  const type = dataSource.options.type;
-  const driver = dataSource.driver as any;
-  assertSchemaSupported(type, tables);
+export function dialectOfDataSourceType(type: string): SessionStoreDialect | undefined {
   switch (type) {
     case 'postgres':
-      return new PostgresSessionStore(driver.master, tables);
+      return 'postgres';
     case 'mysql':
-    case 'mariadb': {
-      const pool = driver.pool;
-      if (!pool) {
+    case 'mariadb':
+      return 'mysql';
+    case 'better-sqlite3':
+    case 'sqlite':
+      return 'sqlite';
+    default:
+      return undefined;
+  }
+}
+
+/** The driver handles TypeORM keeps on its drivers (not in its public types). */
+interface TypeOrmDriverHandles {
+  /** PostgreSQL: the `pg` pool. */
+  master?: PgPool;
+  /** MySQL / MariaDB: the `mysql2` pool (absent with replication). */
+  pool?: MysqlPool;
+  /** better-sqlite3: the database. */
+  databaseConnection?: SqliteDatabase;
+}
+
+/**
+ * Builds the store for an initialised DataSource, on the driver TypeORM already opened (the `pg`
+ * pool, the `mysql2` pool or the `better-sqlite3` database): queries go straight to the driver, with
+ * no query builder or entity metadata on the hot path.
+ * @param sessionTimeouts MySQL/MariaDB: time limits to set on every connection (only for a DataSource the module owns).
+ * @internal
+ */
+export async function createSessionStore(
+  dataSource: DataSource,
+  tables: ResolvedTables,
+  sessionTimeouts?: ResolvedTimeouts,
+): Promise<SessionStore> {
+  const type = String(dataSource.options.type);
+  assertSchemaSupported(type, tables);
+  const driver = dataSource.driver as unknown as TypeOrmDriverHandles;
+  switch (dialectOfDataSourceType(type)) {
+    case 'postgres':
+      return new PostgresSessionStore(new PostgresConnection(driver.master!), tables);
+    case 'mysql': {
+      if (!driver.pool) {
         throw new SessionMemoryConfigurationError(
-          'SessionMemoryModule: this MySQL DataSource uses replication (a pool cluster); give the module its own url to the primary instead.',
+          `${SESSION_MEMORY}: this MySQL DataSource uses replication (a pool cluster); give the module its own url to the primary instead.`,
         );
       }
-      const available = await new Promise<string[]>((resolve, reject) =>
-        pool.query(MYSQL_ID_COLLATION_PROBE, [], (err: Error | null, rows: any[]) =>
-          err ? reject(err) : resolve(rows.map((r) => String(r.name))),
-        ),
-      );
-      // Exact, case- and trailing-space-sensitive ids: a binary NO PAD collation where the server has one.
-      return new MysqlSessionStore(pool, tables, chooseMysqlIdCollation(available));
+      const connection = new MysqlConnection(driver.pool);
+      // PostgreSQL and SQLite get theirs from the DataSource options; MySQL/MariaDB needs a SET per connection.
+      if (sessionTimeouts) await connection.useSessionTimeouts(sessionTimeouts);
+      const collation = await probeMysqlIdCollation((sql, values) => connection.query(sql, values), tables.sessions);
+      return new MysqlSessionStore(connection, tables, collation);
     }
-    case 'better-sqlite3':
-      return new SqliteSessionStore(driver.databaseConnection, tables);
-    default:
-      throw new SessionMemoryConfigurationError(
-        `SessionMemoryModule: TypeORM DataSource type "${type}" is not supported. Use postgres, mysql, mariadb or better-sqlite3.`,
-      );
+    case 'sqlite':
+      if (type === 'better-sqlite3') return new SqliteSessionStore(new SqliteConnection(driver.databaseConnection!), tables);
   }
+  throw new SessionMemoryConfigurationError(
+    `${SESSION_MEMORY}: TypeORM DataSource type "${type}" is not supported. Use postgres, mysql, mariadb or better-sqlite3.`,
+  );
 }
 
 /** `tables.schema` is a PostgreSQL option: refuse it, before connecting, for any other DataSource type. @internal */
 export function assertSchemaSupported(type: string, tables: ResolvedTables): void {
   if (tables.schema && type !== 'postgres') {
     throw new SessionMemoryConfigurationError(
-      `SessionMemoryModule: tables.schema is only supported on PostgreSQL (this DataSource is ${type}). Remove it, or put the database name in the URL.`,
+      `${SESSION_MEMORY}: tables.schema is only supported on PostgreSQL (this DataSource is ${type}). Remove it, or put the database name in the URL.`,
     );
   }
 }

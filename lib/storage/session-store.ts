@@ -1,39 +1,102 @@
-/** Names of the two tables (already validated as identifiers). */
+/** Which SQL family a store speaks. */
+export type SessionStoreDialect = 'postgres' | 'mysql' | 'sqlite';
+
+/** Names of the two Python-compatible tables (already validated as identifiers). @internal */
 export interface ResolvedTables {
   sessions: string;
   messages: string;
   schema?: string;
 }
 
-/** A stored row of the messages table. `id` is a number or, for 64-bit ids, a decimal string. */
+/** A stored row of the messages table. `id` is a number or, for 64-bit ids, a decimal string. @internal */
 export interface StoredRow {
   id: number | string;
   message_data: string;
 }
 
-/** One row of a session listing. */
-export interface StoredSessionRow {
-  session_id: string;
-  created_at: Date;
-  updated_at: Date;
-  item_count?: number;
+/** Which of the optional tables exist (made by `createTables`, or by the migration). @internal */
+export interface OptionalTables {
+  /** `<sessions>_metadata`: one JSON object per conversation. */
+  metadata: boolean;
+  /** `<messages>_operations`: applied history-transaction operation ids. */
+  operations: boolean;
 }
 
-/** Which SQL family a store speaks. */
-export type SessionStoreDialect = 'postgres' | 'mysql' | 'sqlite';
+/** A `listSessions` query, validated. @internal */
+export interface SessionListQuery {
+  limit: number;
+  order: 'asc' | 'desc';
+  /** Keyset position: strictly after (in `order`) the row with this time key and id. */
+  after?: { key: string; id: string };
+  updatedBeforeMs?: number;
+  updatedAfterMs?: number;
+  includeItemCount: boolean;
+  metadata: { key: string; json: string }[];
+  /** Only this conversation (for `getSession`). */
+  sessionId?: string;
+}
+
+/** One row of a listing. Times are epoch milliseconds by the database clock. @internal */
+export interface ListedSessionRow {
+  session_id: string;
+  created_ms: number | string;
+  updated_ms: number | string;
+  /** The full-precision `updated_at` as text: the keyset cursor position. */
+  time_key: string;
+  item_count?: number | string;
+  metadata?: unknown;
+}
+
+/** What `applyHistory` runs: validated and encoded by `lib/history`. @internal */
+export interface HistoryPlan {
+  operationId: string;
+  /** SHA-256 (hex) of the canonical transaction. */
+  hash: string;
+  /** Rows to delete from the end first: how many, and a check the stored newest rows (newest first) must pass. */
+  replace?: { count: number; matches(newestFirst: StoredRow[]): boolean };
+  /** JSON texts to append, in order. */
+  append: string[];
+}
+
+/** Outcome of `applyHistory`. @internal */
+export type HistoryOutcome =
+  | { status: 'applied'; removed: StoredRow[] }
+  | { status: 'replayed' }
+  | { status: 'conflict' }
+  | { status: 'mismatch' };
+
+/** A database notification channel (PostgreSQL LISTEN/NOTIFY), for the change relay. @internal */
+export interface NotificationChannel {
+  /** Sends `payload` on `channel`. */
+  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Listens on `channel` on a connection of its own. `onError` is called once if that connection
+   * fails later; `close()` ends it.
+   */
+  listen(channel: string, onNotification: (payload: string) => void, onError: (err: Error) => void): Promise<{ close(): Promise<void> }>;
+}
 
 /**
- * The storage engine behind `ConversationSession`: one implementation per SQL dialect, each holding
- * all of that dialect's SQL. Every method is keyed by one conversation id; none spans conversations.
- * Inputs arrive validated and encoded; implementations only move JSON text in and out.
+ * The storage engine behind `ConversationSession` and `SessionMemoryService`: one class per SQL
+ * dialect (`lib/storage/<dialect>/<dialect>-session.store.ts`) holding all of that dialect's SQL and
+ * transactions. Inputs arrive validated and encoded; a store only moves JSON text in and out. Every
+ * method is keyed by one conversation id except `listSessions` and `purgeIdle`.
  * @internal
  */
 export interface SessionStore {
   readonly dialect: SessionStoreDialect;
-  /** Creates the tables and indexes if missing (idempotent, safe to run from several processes). */
+  /** Present where the database can relay changes between instances (PostgreSQL). */
+  readonly notifications?: NotificationChannel;
+
+  // ---- schema
+  /** Creates every table and index if missing, the optional ones too (idempotent, safe from several processes). */
   createTables(): Promise<void>;
-  /** Throws `SessionMemoryConfigurationError` naming the fix when the tables are missing or unusable. */
+  /** Throws `SessionMemoryConfigurationError` naming the fix when the two core tables are missing or unusable. */
   verifyTables(): Promise<void>;
+  /** Finds out which optional tables exist. */
+  probeOptionalTables(): Promise<OptionalTables>;
+
+  // ---- items
   /** All rows of a conversation, oldest first. */
   readAll(sessionId: string): Promise<StoredRow[]>;
   /** The newest `limit` rows (older than `beforeId` when given), newest first. */
@@ -46,8 +109,27 @@ export interface SessionStore {
   append(sessionId: string, data: string[]): Promise<void>;
   /** Deletes and returns the newest row, or undefined when there is none. Each row goes to one caller only. */
   popNewest(sessionId: string): Promise<StoredRow | undefined>;
-  /** Deletes the conversation's rows and its session row. Returns whether a session row existed. */
+  /** Deletes the conversation: its rows, its session row, its metadata and operations. Returns whether it existed. */
   clear(sessionId: string): Promise<boolean>;
+
+  // ---- conversations
+  /** One page of conversations (`limit` rows at most). */
+  listSessions(query: SessionListQuery, tables: OptionalTables): Promise<ListedSessionRow[]>;
+  /**
+   * Deletes up to `batchSize` conversations idle for more than `idleForMs` by the database clock, with
+   * their items, metadata and operations, in one transaction. Returns the deleted ids.
+   */
+  purgeIdle(idleForMs: number, batchSize: number, tables: OptionalTables): Promise<string[]>;
+  /** The stored metadata (JSON text, or an object where the driver parses it), or undefined. */
+  readMetadata(sessionId: string): Promise<unknown>;
+  /**
+   * Replaces the metadata (creating the conversation row if needed) or removes it (`json` null), and
+   * appends `items` in the same transaction.
+   */
+  writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void>;
+  /** Applies a history transaction atomically, recording its operation id in the same transaction. */
+  applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome>;
+
   /** A trivial round trip, for health checks. */
   ping(): Promise<void>;
 }

@@ -25,15 +25,9 @@ export function assertConversationId(id: unknown): asserts id is string {
   if (id.includes('\u0000')) {
     throw new InvalidConversationIdError('The conversation id contains a NUL character (U+0000), which databases cannot store. Remove it.');
   }
-  if (!isWellFormed(id)) {
+  if (!id.isWellFormed()) {
     throw new InvalidConversationIdError(
       'The conversation id contains a lone UTF-16 surrogate, which cannot be stored as UTF-8. Pass a well-formed string.',
     );
   }
-}
-
-function isWellFormed(s: string): boolean {
-  const native = (s as unknown as { isWellFormed?: () => boolean }).isWellFormed;
-  if (typeof native === 'function') return native.call(s);
-  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }

@@ -2,3 +2,4 @@ export * from './conversation-id';
 export * from './limit';
 export * from './items';
 export * from './identifiers';
+export * from './json-object';

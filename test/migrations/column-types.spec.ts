@@ -1,5 +1,5 @@
 import { InvalidConversationIdError, MAX_CONVERSATION_ID_LENGTH } from '../../lib';
-import { chooseMysqlIdCollation } from '../../lib/storage/dialects/mysql.store';
+import { chooseMysqlIdCollation } from '../../lib/storage/mysql/mysql.connection';
 import { describeEachDialect } from '../support/databases';
 import { TestMemory, startMemory, urlFor } from '../support/memory';
 

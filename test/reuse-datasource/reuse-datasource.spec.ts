@@ -181,9 +181,9 @@ describeEachDialect('Reusing the application TypeORM DataSource', (dialect, url)
     await module.close();
   });
 
-  it('forRootAsync returning a DataSource name works too (the module waits for that DataSource)', async () => {
+  it('forRootAsync naming the DataSource beside the factory gets it injected, connected', async () => {
     const typeOrm = appTypeOrm(dialect, url, sqliteFile, 'store2');
-    const memory = SessionMemoryModule.forRootAsync({ name: 'viaName', useFactory: async () => ({ dataSource: 'store2', tables }) });
+    const memory = SessionMemoryModule.forRootAsync({ name: 'viaName', dataSource: 'store2', useFactory: async () => ({ dataSource: 'store2', tables }) });
     const module = await start(typeOrm, memory);
     await checkSideBySide(module, module.get(getDataSourceToken('store2')), 'async-name-1', tables, module.get(getSessionMemoryToken('viaName')));
     await module.close();

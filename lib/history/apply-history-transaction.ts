@@ -1,0 +1,35 @@
+import { HistoryOperationConflictError, HistorySuffixMismatchError } from '../exceptions';
+import type { SessionItem } from '../interfaces';
+import type { SessionMemoryContext } from '../session-memory.context';
+import { parseJsonObject } from '../validation';
+import { HistoryTransactionResult, planHistoryTransaction } from './history-transaction';
+
+/**
+ * Validates a history transaction (before any I/O), applies it in one database transaction and
+ * reports what it removed and added to the change stream.
+ * @throws InvalidHistoryTransactionError, HistoryOperationConflictError, HistorySuffixMismatchError
+ * @internal
+ */
+export async function applyHistoryTransaction(
+  context: SessionMemoryContext,
+  conversationId: string,
+  args: unknown,
+): Promise<HistoryTransactionResult> {
+  const plan = planHistoryTransaction(args, context.limits);
+  await context.optionalTables.require('operations');
+  const outcome = await context.gate.run('applyHistoryTransaction', () => context.store.applyHistory(conversationId, plan));
+  switch (outcome.status) {
+    case 'replayed':
+      return 'replayed';
+    case 'conflict':
+      throw new HistoryOperationConflictError(conversationId, plan.operationId);
+    case 'mismatch':
+      throw new HistorySuffixMismatchError(conversationId, plan.operationId, plan.replace?.count ?? 0);
+  }
+  const { changes } = context;
+  if (changes.wants(conversationId)) {
+    for (const row of outcome.removed) await changes.itemPopped(conversationId, parseJsonObject(row.message_data) as SessionItem | undefined);
+    await changes.itemsAdded(conversationId, plan.append.map((json) => JSON.parse(json) as SessionItem));
+  }
+  return 'applied';
+}

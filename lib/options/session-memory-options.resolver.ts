@@ -1,0 +1,115 @@
+import { InvalidManagementOptionsError, SessionMemoryConfigurationError } from '../exceptions';
+import { SESSION_MEMORY } from '../exceptions/message-prefix';
+import type { SessionMemoryModuleOptions } from '../interfaces';
+import { toMilliseconds } from '../management/duration';
+import type { ResolvedTables } from '../storage/session-store';
+import { DEFAULT_ITEM_LIMITS, ItemLimits, assertIdentifier, assertLimit } from '../validation';
+
+/** Resolved time limits, in ms (0 = off). See `SessionMemoryTimeoutsOptions`. @internal */
+export interface ResolvedTimeouts {
+  statementMs: number;
+  lockMs: number;
+  connectMs: number;
+}
+
+/** Defaults of `SessionMemoryTimeoutsOptions`. */
+export const DEFAULT_TIMEOUTS: Readonly<ResolvedTimeouts> = Object.freeze({ statementMs: 30_000, lockMs: 5_000, connectMs: 5_000 });
+
+/** Resolved `ttl` option. @internal */
+export interface ResolvedTtl {
+  idleForMs: number;
+  everyMs: number;
+  batchSize: number;
+}
+
+/** Default and largest number of conversations deleted per purge transaction. @internal */
+export const PURGE_BATCH = { default: 500, max: 10_000 } as const;
+
+/**
+ * The client-side limit of one query, for a server that cannot answer at all (a network partition):
+ * `statementMs` plus time to connect (at least 1 s), so the server's own statement timeout fires first
+ * whenever the server can still speak. 0 when `statementMs` is off. Used by the PostgreSQL and MySQL paths.
+ * @internal
+ */
+export function clientQueryTimeoutMs(timeouts: { statementMs: number; connectMs?: number }): number {
+  return timeouts.statementMs > 0 ? timeouts.statementMs + Math.max(timeouts.connectMs ?? 0, 1000) : 0;
+}
+
+/** Checks the table options and fills in defaults. @throws SessionMemoryConfigurationError @internal */
+export function resolveTables(options: Pick<SessionMemoryModuleOptions, 'tables'>): ResolvedTables {
+  const t = options.tables ?? {};
+  const tables: ResolvedTables = {
+    sessions: assertIdentifier(t.sessions ?? 'agent_sessions', 'tables.sessions'),
+    messages: assertIdentifier(t.messages ?? 'agent_messages', 'tables.messages'),
+  };
+  if (t.schema !== undefined) tables.schema = assertIdentifier(t.schema, 'tables.schema');
+  if (tables.sessions === tables.messages) {
+    throw new SessionMemoryConfigurationError(
+      `${SESSION_MEMORY}: options tables.sessions and tables.messages name the same table. Give them different names.`,
+    );
+  }
+  return tables;
+}
+
+/** Checks `limits` and fills in defaults. @throws SessionMemoryConfigurationError @internal */
+export function resolveLimits(options: Pick<SessionMemoryModuleOptions, 'limits'>): ItemLimits {
+  const limits = { ...DEFAULT_ITEM_LIMITS, ...(options.limits ?? {}) };
+  for (const key of Object.keys(DEFAULT_ITEM_LIMITS) as (keyof ItemLimits)[]) {
+    const v = limits[key];
+    if (!Number.isSafeInteger(v) || v <= 0) {
+      throw new SessionMemoryConfigurationError(`${SESSION_MEMORY}: option limits.${key} is ${String(v)}: it must be a whole number > 0.`);
+    }
+  }
+  return limits;
+}
+
+/** Checks `timeouts` and fills in defaults. @throws SessionMemoryConfigurationError @internal */
+export function resolveTimeouts(options: Pick<SessionMemoryModuleOptions, 'timeouts'>): ResolvedTimeouts {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...(options.timeouts ?? {}) };
+  for (const key of Object.keys(DEFAULT_TIMEOUTS) as (keyof ResolvedTimeouts)[]) {
+    const v = timeouts[key];
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new SessionMemoryConfigurationError(
+        `${SESSION_MEMORY}: option timeouts.${key} is ${String(v)}: it must be a whole number of milliseconds >= 0 (0 turns it off).`,
+      );
+    }
+  }
+  return timeouts;
+}
+
+/** Checks `defaultLimit`. @throws SessionMemoryConfigurationError @internal */
+export function resolveDefaultLimit(options: Pick<SessionMemoryModuleOptions, 'defaultLimit'>): number | undefined {
+  return asConfigurationError(() => {
+    assertLimit(options.defaultLimit, 'Option defaultLimit');
+    return options.defaultLimit;
+  });
+}
+
+/** Resolves the `ttl` option: undefined when off. @throws SessionMemoryConfigurationError @internal */
+export function resolveTtl(options: Pick<SessionMemoryModuleOptions, 'ttl'>): ResolvedTtl | undefined {
+  const ttl: unknown = options.ttl;
+  if (ttl === undefined || ttl === null || ttl === false) return undefined;
+  return asConfigurationError(() => {
+    const o = typeof ttl === 'object' ? (ttl as { idleFor?: unknown; every?: unknown; batchSize?: unknown }) : { idleFor: ttl };
+    const idleForMs = toMilliseconds(o.idleFor, 'Option ttl.idleFor');
+    const everyMs =
+      o.every === undefined ? Math.min(Math.max(Math.round(idleForMs / 10), 60_000), 3_600_000) : toMilliseconds(o.every, 'Option ttl.every');
+    const batchSize = o.batchSize === undefined ? PURGE_BATCH.default : Number(o.batchSize);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > PURGE_BATCH.max) {
+      throw new InvalidManagementOptionsError(
+        `Option ttl.batchSize must be a whole number from 1 to ${PURGE_BATCH.max}, got ${String(o.batchSize)}.`,
+      );
+    }
+    return { idleForMs, everyMs, batchSize };
+  });
+}
+
+/** Turns a validation error about an option into the configuration error module start-up reports. */
+function asConfigurationError<T>(resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (err) {
+    if (err instanceof SessionMemoryConfigurationError) throw err;
+    throw new SessionMemoryConfigurationError(`${SESSION_MEMORY}: ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -1,0 +1,216 @@
+import { KeyedMutex } from '../keyed-mutex';
+import { NEWEST_FIRST, SqlSessionStore, SqlStep, isApplied, sessionIdRange } from '../sql-session.store';
+import type { HistoryOutcome, HistoryPlan, OptionalTables, ResolvedTables, StoredRow } from '../session-store';
+import { MYSQL_ERRNO, MysqlConnection, MysqlTransaction, mysqlPlaceholder, quoteMysql } from './mysql.connection';
+import { mysqlSchemaDdl } from './mysql.ddl';
+
+const MISSING = Symbol('missing session row');
+
+/**
+ * MySQL / MariaDB: all of its SQL. Writers of one conversation are serialised twice over: in this
+ * process by a keyed mutex, across processes by locking the session row first in every write
+ * transaction (one lock order, so no deadlock cycle between our own statements). Deadlocks InnoDB
+ * still reports (gap locks around a brand-new key) are retried by the connection.
+ * @internal
+ */
+export class MysqlSessionStore extends SqlSessionStore {
+  readonly dialect = 'mysql' as const;
+  /** Serialises this process's writers per conversation. */
+  private readonly writers = new KeyedMutex();
+  /** Whether the server knows `SKIP LOCKED` (MySQL >= 8.0, MariaDB >= 10.6); found out on first use. */
+  private skipLocked = true;
+  // (6): the same precision as the column default.
+  protected readonly touchSession: string;
+  private readonly sql: {
+    ensureSession: string;
+    lockSession: string;
+    newest: string;
+    deleteById: string;
+    deleteMessages: string;
+    deleteSession: string;
+    deleteMetadata: string;
+    upsertMetadata: string;
+  };
+
+  /**
+   * @param idCollation the `session_id` collation of tables this store creates (see `probeMysqlIdCollation`).
+   */
+  constructor(
+    private readonly connection: MysqlConnection,
+    tables: ResolvedTables,
+    private readonly idCollation: string,
+  ) {
+    super(tables, { quote: quoteMysql, placeholder: mysqlPlaceholder });
+    const { sessions, messages, metadata } = this.names;
+    this.touchSession = `UPDATE ${sessions} SET updated_at = CURRENT_TIMESTAMP(6) WHERE session_id = ?`;
+    this.sql = {
+      ensureSession: `INSERT INTO ${sessions} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE session_id = session_id`,
+      lockSession: `SELECT session_id FROM ${sessions} WHERE session_id = ? FOR UPDATE`,
+      newest: `SELECT id, message_data FROM ${messages} WHERE ${sessionIdRange('?', '?')} ${NEWEST_FIRST} LIMIT 1`,
+      deleteById: `DELETE FROM ${messages} WHERE id = ?`,
+      deleteMessages: `DELETE FROM ${messages} WHERE session_id = ?`,
+      deleteSession: `DELETE FROM ${sessions} WHERE session_id = ?`,
+      deleteMetadata: `DELETE FROM ${metadata} WHERE session_id = ?`,
+      upsertMetadata:
+        `INSERT INTO ${metadata} (session_id, metadata) VALUES (?, ?) ` +
+        `ON DUPLICATE KEY UPDATE metadata = VALUES(metadata), updated_at = CURRENT_TIMESTAMP(6)`,
+    };
+  }
+
+  protected query<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.connection.query<T[]>(sql, params);
+  }
+
+  protected timeKey(column: string): string {
+    return `DATE_FORMAT(${column}, '%Y-%m-%d %H:%i:%s.%f')`;
+  }
+  protected timeKeyParam(placeholder: string): string {
+    return `CAST(${placeholder} AS DATETIME(6))`;
+  }
+  protected epochMs(column: string): string {
+    return `UNIX_TIMESTAMP(${column}) * 1000`;
+  }
+  protected epochMsParam(placeholder: string): string {
+    return `FROM_UNIXTIME(${placeholder} / 1000)`;
+  }
+  protected metadataEquals(keyPlaceholder: string, jsonPlaceholder: string): string {
+    // Both sides through the server's own JSON formatting, compared byte for byte: MariaDB compares
+    // JSON_EXTRACT results with odd rules (and case-insensitively once compacted).
+    const text = (e: string) => `CAST(${e} AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_bin`;
+    return `${text(`JSON_EXTRACT(md.metadata, ${keyPlaceholder})`)} = ${text(`JSON_EXTRACT(${jsonPlaceholder}, '$')`)}`;
+  }
+  protected insertMessages(sessionId: string, data: string[]): SqlStep[] {
+    const params: unknown[] = [];
+    for (const d of data) params.push(sessionId, d);
+    const sql = `INSERT INTO ${this.names.messages} (session_id, message_data) VALUES ${data.map(() => '(?, ?)').join(', ')}`;
+    return [{ sql, params, returnsRows: false }];
+  }
+  protected deleteMessageIds(ids: (number | string)[]): SqlStep {
+    return { sql: `DELETE FROM ${this.names.messages} WHERE id IN (${ids.map(() => '?').join(', ')})`, params: ids, returnsRows: false };
+  }
+
+  async createTables(): Promise<void> {
+    const ddl = mysqlSchemaDdl(this.tables, this.idCollation);
+    for (const statement of [...ddl.createCoreTables, ...ddl.createOptionalTables]) await this.connection.query(statement, []);
+    const found = await this.connection.query<unknown[]>(
+      'SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?',
+      [this.tables.sessions, this.names.index.updated],
+    );
+    if (found.length > 0) return;
+    // Another process may create it between the look and the CREATE: that race is lost gracefully.
+    await this.connection.query(ddl.createUpdatedIndex, []).catch((err: { errno?: number }) => {
+      if (err.errno !== MYSQL_ERRNO.duplicateKeyName) throw err;
+    });
+  }
+
+  append(sessionId: string, data: string[]): Promise<void> {
+    if (data.length === 0) return Promise.resolve();
+    const [insert] = this.insertMessages(sessionId, data);
+    return this.withSessionLock(sessionId, async (tx) => {
+      await tx(this.touchSession, [sessionId]);
+      await tx(insert.sql, insert.params);
+    });
+  }
+
+  popNewest(sessionId: string): Promise<StoredRow | undefined> {
+    return this.writers.exclusive(sessionId, () =>
+      this.connection.transaction(async (tx) => {
+        const locked = await tx<unknown[]>(this.sql.lockSession, [sessionId]);
+        if (locked.length === 0) return undefined;
+        const [row] = await tx<StoredRow[]>(this.sql.newest, [sessionId, sessionId]);
+        if (!row) return undefined;
+        await tx(this.sql.deleteById, [row.id]);
+        return row;
+      }),
+    );
+  }
+
+  clear(sessionId: string): Promise<boolean> {
+    return this.writers.exclusive(sessionId, () =>
+      this.connection.transaction(async (tx) => {
+        const locked = await tx<unknown[]>(this.sql.lockSession, [sessionId]);
+        await tx(this.sql.deleteMessages, [sessionId]);
+        if (locked.length === 0) return false;
+        await tx(this.sql.deleteSession, [sessionId]); // the optional tables go by ON DELETE CASCADE
+        return true;
+      }),
+    );
+  }
+
+  async purgeIdle(idleForMs: number, batchSize: number, _tables: OptionalTables): Promise<string[]> {
+    try {
+      return await this.purgeOnce(idleForMs, batchSize);
+    } catch (err) {
+      if (!this.skipLocked || (err as { errno?: number }).errno !== MYSQL_ERRNO.parseError) throw err;
+      // Older server: concurrent purgers wait for each other's row locks instead of skipping them.
+      this.skipLocked = false;
+      return this.purgeOnce(idleForMs, batchSize);
+    }
+  }
+
+  private purgeOnce(idleForMs: number, batchSize: number): Promise<string[]> {
+    const { sessions, messages } = this.names;
+    return this.connection.transaction(async (tx) => {
+      const victims = await tx<{ session_id: string }[]>(
+        `SELECT session_id FROM ${sessions} WHERE updated_at < NOW(6) - INTERVAL ? MICROSECOND ` +
+          `ORDER BY updated_at LIMIT ? FOR UPDATE${this.skipLocked ? ' SKIP LOCKED' : ''}`,
+        [Math.round(idleForMs * 1000), batchSize],
+      );
+      if (victims.length === 0) return [];
+      const ids = victims.map((v) => v.session_id);
+      const list = ids.map(() => '?').join(', ');
+      await tx(`DELETE FROM ${messages} WHERE session_id IN (${list})`, ids);
+      await tx(`DELETE FROM ${sessions} WHERE session_id IN (${list})`, ids);
+      return ids;
+    });
+  }
+
+  async writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void> {
+    if (json === null && items.length === 0) {
+      await this.connection.query(this.sql.deleteMetadata, [sessionId]);
+      return;
+    }
+    await this.withSessionLock(sessionId, async (tx) => {
+      await tx(this.touchSession, [sessionId]);
+      if (json === null) await tx(this.sql.deleteMetadata, [sessionId]);
+      else await tx(this.sql.upsertMetadata, [sessionId, json]);
+      if (items.length > 0) for (const step of this.insertMessages(sessionId, items)) await tx(step.sql, step.params);
+    });
+  }
+
+  async applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome> {
+    return this.withSessionLock<HistoryOutcome>(
+      sessionId,
+      (tx) => this.runHistorySteps(sessionId, plan, (step) => tx<unknown[]>(step.sql, step.params)),
+      // No session row: nothing to replay or replace; create it only to append.
+      () => (plan.replace && plan.replace.count > 0 ? { status: 'mismatch' } : undefined),
+      isApplied,
+    );
+  }
+
+  /**
+   * Runs `work` in a transaction holding the session-row lock, queued behind this process's writers
+   * of the conversation. A missing session row is created outside the transaction (so that no
+   * transaction holds gap locks on the sessions key) and the transaction run again, unless
+   * `whenMissing` answers instead. Commits when `keep(result)`.
+   */
+  private withSessionLock<T>(
+    sessionId: string,
+    work: (tx: MysqlTransaction) => Promise<T>,
+    whenMissing?: () => T | undefined,
+    keep: (result: T) => boolean = () => true,
+  ): Promise<T> {
+    return this.writers.exclusive(sessionId, async () => {
+      for (;;) {
+        const result = await this.connection.transaction<T | typeof MISSING>(
+          async (tx) => ((await tx<unknown[]>(this.sql.lockSession, [sessionId])).length === 0 ? MISSING : work(tx)),
+          (r) => r !== MISSING && keep(r),
+        );
+        if (result !== MISSING) return result;
+        const answer = whenMissing?.();
+        if (answer !== undefined) return answer;
+        await this.connection.query(this.sql.ensureSession, [sessionId]);
+      }
+    });
+  }
+}

@@ -1,0 +1,48 @@
+import type { SchemaDdl } from '../schema-ddl';
+import type { ResolvedTables } from '../session-store';
+import { tableNames } from '../table-names';
+import { quoteMysql } from './mysql.connection';
+
+/**
+ * MySQL / MariaDB DDL for one pair of tables. `session_id` is `VARCHAR(255)` (a key needs a length;
+ * 255 utf8mb4 characters = 1020 bytes fits InnoDB's 3072-byte key limit) in utf8mb4 with the binary
+ * collation `idCollation` (see `probeMysqlIdCollation`); operation ids are exact the same way.
+ * Used by `createTables` and by the migrations.
+ * @internal
+ */
+export function mysqlSchemaDdl(tables: ResolvedTables, idCollation: string): SchemaDdl {
+  const q = quoteMysql;
+  const { sessions, messages, metadata, operations, index } = tableNames(tables, q);
+  const exactText = `VARCHAR(255) CHARACTER SET utf8mb4 COLLATE ${idCollation} NOT NULL`;
+  const json = 'LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL';
+  const timestamp = 'DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)';
+  const innodb = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4';
+  const cascade = (name: string) => `CONSTRAINT ${q(name)} FOREIGN KEY (session_id) REFERENCES ${sessions} (session_id) ON DELETE CASCADE`;
+  return {
+    createCoreTables: [
+      `CREATE TABLE IF NOT EXISTS ${sessions} (` +
+        `session_id ${exactText}, created_at ${timestamp}, updated_at ${timestamp}, PRIMARY KEY (session_id)) ${innodb}`,
+      `CREATE TABLE IF NOT EXISTS ${messages} (` +
+        `id BIGINT NOT NULL AUTO_INCREMENT, session_id ${exactText}, message_data ${json}, created_at ${timestamp}, ` +
+        `PRIMARY KEY (id), KEY ${q(index.sessionTime)} (session_id, created_at), KEY ${q(index.sessionId)} (session_id, id), ` +
+        `${cascade(`fk_${tables.messages}_session`)}) ${innodb}`,
+    ],
+    dropCoreTables: [`DROP TABLE IF EXISTS ${messages}`, `DROP TABLE IF EXISTS ${sessions}`],
+    // In place and without blocking writes, or not at all: the server refuses instead of copying the table.
+    addIdIndex: [`ALTER TABLE ${messages} ADD INDEX ${q(index.sessionId)} (session_id, id), ALGORITHM=INPLACE, LOCK=NONE`],
+    dropIdIndex: [`ALTER TABLE ${messages} DROP INDEX ${q(index.sessionId)}`],
+    createOptionalTables: [
+      `CREATE TABLE IF NOT EXISTS ${metadata} (` +
+        `session_id ${exactText}, metadata ${json}, updated_at ${timestamp}, PRIMARY KEY (session_id), ` +
+        `${cascade(`fk_${tables.sessions}_metadata`)}) ${innodb}`,
+      `CREATE TABLE IF NOT EXISTS ${operations} (` +
+        `session_id ${exactText}, operation_id ${exactText}, transaction_hash CHAR(64) CHARACTER SET ascii NOT NULL, ` +
+        `created_at ${timestamp}, PRIMARY KEY (session_id, operation_id), ` +
+        `${cascade(`fk_${tables.messages}_operations`)}) ${innodb}`,
+    ],
+    dropOptionalTables: [`DROP TABLE IF EXISTS ${operations}`, `DROP TABLE IF EXISTS ${metadata}`],
+    // MySQL has no CREATE INDEX IF NOT EXISTS: callers look first.
+    createUpdatedIndex: `CREATE INDEX ${q(index.updated)} ON ${sessions} (updated_at, session_id)`,
+    updatedIndexIfNotExists: false,
+  };
+}

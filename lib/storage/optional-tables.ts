@@ -1,0 +1,39 @@
+import { SessionMemoryConfigurationError } from '../exceptions';
+import { SESSION_MEMORY } from '../exceptions/message-prefix';
+import type { OptionalTables, SessionStore } from './session-store';
+
+const PURPOSE: Record<keyof OptionalTables, string> = {
+  metadata: 'conversation metadata',
+  operations: 'history transactions (applyHistoryTransaction)',
+};
+
+/**
+ * Which of the optional tables exist, found at startup and looked for again when a call needs one
+ * that was missing (the migration may have run since).
+ * @internal
+ */
+export class OptionalTablesProbe {
+  private found: OptionalTables = { metadata: false, operations: false };
+
+  constructor(private readonly store: SessionStore) {}
+
+  /** The tables found so far. */
+  get current(): OptionalTables {
+    return this.found;
+  }
+
+  /** Looks for the tables again. */
+  async refresh(): Promise<OptionalTables> {
+    this.found = await this.store.probeOptionalTables();
+    return this.found;
+  }
+
+  /** Resolves when the `kind` table exists. @throws SessionMemoryConfigurationError naming the fix otherwise. */
+  async require(kind: keyof OptionalTables): Promise<void> {
+    if (this.found[kind] || (await this.refresh())[kind]) return;
+    throw new SessionMemoryConfigurationError(
+      `${SESSION_MEMORY}: ${PURPOSE[kind]} need the optional ${kind} table, which does not exist. ` +
+        'Set `createTables: true`, or run the migration (see docs/managing-conversations.md, "Tables").',
+    );
+  }
+}

@@ -1,0 +1,142 @@
+import { NEWEST_FIRST, SqlSessionStore, SqlStep, isApplied, sessionIdRange } from '../sql-session.store';
+import type { HistoryOutcome, HistoryPlan, ResolvedTables, StoredRow } from '../session-store';
+import { PostgresConnection, postgresPlaceholder, quotePostgres } from './postgres.connection';
+import { postgresSchemaDdl } from './postgres.ddl';
+
+/**
+ * PostgreSQL: all of its SQL. Appends, pops, clears, metadata writes and purges are one statement
+ * each (one round trip, atomic by itself); history transactions lock the session row in a
+ * transaction. Statements are prepared once per connection.
+ * @internal
+ */
+export class PostgresSessionStore extends SqlSessionStore {
+  readonly dialect = 'postgres' as const;
+  readonly notifications: PostgresConnection;
+  protected readonly touchSession: string;
+  private readonly sql: {
+    append: string;
+    pop: string;
+    clear: string;
+    purge: string;
+    ensureSession: string;
+    lockSession: string;
+  };
+  /** `s AS (...)`: creates the session row or touches it, locking it; every writer of the conversation queues there. */
+  private readonly upsertSession: string;
+  /** The final part of an append: the texts of `$2`, in order, into the conversation of `s`. */
+  private readonly insertFromUpsert: string;
+
+  constructor(
+    private readonly connection: PostgresConnection,
+    tables: ResolvedTables,
+  ) {
+    super(tables, { quote: quotePostgres, placeholder: postgresPlaceholder });
+    this.notifications = connection;
+    const { sessions, messages } = this.names;
+    this.touchSession = `UPDATE ${sessions} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = $1`;
+    this.upsertSession =
+      `s AS (INSERT INTO ${sessions} (session_id) VALUES ($1) ` +
+      `ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP RETURNING session_id)`;
+    // The ORDER BY keeps the batch's order, so each batch gets consecutive ids in order.
+    this.insertFromUpsert =
+      `INSERT INTO ${messages} (session_id, message_data) ` +
+      `SELECT s.session_id, d.data FROM s CROSS JOIN unnest($2::text[]) WITH ORDINALITY AS d(data, n) ORDER BY d.n`;
+    this.sql = {
+      append: `WITH ${this.upsertSession} ${this.insertFromUpsert}`,
+      // SKIP LOCKED: concurrent pops each take a different row instead of waiting and finding it gone.
+      pop:
+        `WITH victim AS (SELECT id FROM ${messages} WHERE ${sessionIdRange('$1', '$1')} ${NEWEST_FIRST} LIMIT 1 FOR UPDATE SKIP LOCKED) ` +
+        `DELETE FROM ${messages} m USING victim WHERE m.id = victim.id RETURNING m.id, m.message_data`,
+      // The optional tables go by their foreign keys' ON DELETE CASCADE.
+      clear: `WITH m AS (DELETE FROM ${messages} WHERE session_id = $1) DELETE FROM ${sessions} WHERE session_id = $1`,
+      // SKIP LOCKED: a conversation being written right now is left for the next run; the row lock and
+      // the re-checked `updated_at` mean a conversation touched meanwhile is never deleted.
+      purge:
+        `WITH victims AS (SELECT session_id FROM ${sessions} ` +
+        `WHERE updated_at < LOCALTIMESTAMP - ($1::float8 * interval '1 millisecond') ` +
+        `ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED), ` +
+        `m AS (DELETE FROM ${messages} WHERE session_id IN (SELECT session_id FROM victims)) ` +
+        `DELETE FROM ${sessions} WHERE session_id IN (SELECT session_id FROM victims) RETURNING session_id`,
+      ensureSession: `INSERT INTO ${sessions} (session_id) VALUES ($1) ON CONFLICT (session_id) DO NOTHING`,
+      lockSession: `SELECT session_id FROM ${sessions} WHERE session_id = $1 FOR UPDATE`,
+    };
+  }
+
+  protected query<T>(text: string, values: unknown[]): Promise<T[]> {
+    return this.connection.query<T>(text, values);
+  }
+
+  protected timeKey(column: string): string {
+    return `to_char(${column}, 'YYYY-MM-DD HH24:MI:SS.US')`;
+  }
+  protected timeKeyParam(placeholder: string): string {
+    return `${placeholder}::timestamp`;
+  }
+  protected epochMs(column: string): string {
+    return `(EXTRACT(EPOCH FROM ${column}::timestamptz) * 1000)::float8`;
+  }
+  protected epochMsParam(placeholder: string): string {
+    return `to_timestamp(${placeholder}::float8 / 1000)::timestamp`;
+  }
+  protected metadataEquals(keyPlaceholder: string, jsonPlaceholder: string): string {
+    return `md.metadata -> ${keyPlaceholder}::text = ${jsonPlaceholder}::jsonb`;
+  }
+  protected metadataKeyValue(key: string): unknown {
+    return key;
+  }
+  protected insertMessages(sessionId: string, data: string[]): SqlStep[] {
+    const sql =
+      `INSERT INTO ${this.names.messages} (session_id, message_data) ` +
+      `SELECT $1, d.data FROM unnest($2::text[]) WITH ORDINALITY AS d(data, n) ORDER BY d.n`;
+    return [{ sql, params: [sessionId, data], returnsRows: false }];
+  }
+  protected deleteMessageIds(ids: (number | string)[]): SqlStep {
+    return { sql: `DELETE FROM ${this.names.messages} WHERE id = ANY($1::bigint[])`, params: [ids.map(String)], returnsRows: false };
+  }
+
+  createTables(): Promise<void> {
+    const ddl = postgresSchemaDdl(this.tables);
+    return this.connection.runDdl([...ddl.createCoreTables, ...ddl.createOptionalTables, ddl.createUpdatedIndex]);
+  }
+
+  async append(sessionId: string, data: string[]): Promise<void> {
+    if (data.length === 0) return;
+    await this.connection.execute(this.sql.append, [sessionId, data]);
+  }
+
+  async popNewest(sessionId: string): Promise<StoredRow | undefined> {
+    const [row] = await this.connection.query<StoredRow>(this.sql.pop, [sessionId]);
+    return row;
+  }
+
+  async clear(sessionId: string): Promise<boolean> {
+    const result = await this.connection.execute(this.sql.clear, [sessionId]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async purgeIdle(idleForMs: number, batchSize: number): Promise<string[]> {
+    const rows = await this.connection.query<{ session_id: string }>(this.sql.purge, [idleForMs, batchSize]);
+    return rows.map((r) => r.session_id);
+  }
+
+  async writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void> {
+    const { metadata } = this.names;
+    const writeMetadata =
+      json === null
+        ? `md AS (DELETE FROM ${metadata} WHERE session_id = (SELECT session_id FROM s))`
+        : `md AS (INSERT INTO ${metadata} (session_id, metadata) SELECT session_id, $3::jsonb FROM s ` +
+          `ON CONFLICT (session_id) DO UPDATE SET metadata = EXCLUDED.metadata, updated_at = CURRENT_TIMESTAMP)`;
+    const params: unknown[] = [sessionId, items];
+    if (json !== null) params.push(json);
+    await this.connection.execute(`WITH ${this.upsertSession}, ${writeMetadata} ${this.insertFromUpsert}`, params);
+  }
+
+  applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome> {
+    return this.connection.transaction(async (tx) => {
+      // Create the session row if needed, then lock it: every writer of the conversation queues here.
+      await tx(this.sql.ensureSession, [sessionId]);
+      await tx(this.sql.lockSession, [sessionId]);
+      return this.runHistorySteps(sessionId, plan, async (step) => (await tx(step.sql, step.params)).rows);
+    }, isApplied);
+  }
+}

@@ -1,0 +1,138 @@
+import { createHash } from 'crypto';
+import type { NotificationChannel } from '../session-store';
+
+/** PostgreSQL identifier quoting. @internal */
+export const quotePostgres = (identifier: string): string => `"${identifier}"`;
+
+/** `$n`. @internal */
+export const postgresPlaceholder = (n: number): string => `$${n}`;
+
+/** What one query returns. @internal */
+export interface PgResult {
+  rows: any[];
+  rowCount: number | null;
+}
+
+/** A `pg` client, pooled or dedicated, as used here. @internal */
+export interface PgClient {
+  query(config: { text: string; values?: unknown[]; name?: string }): Promise<PgResult>;
+  query(text: string, values?: unknown[]): Promise<PgResult>;
+}
+
+/** The subset of `pg.Pool` used here. @internal */
+export interface PgPool extends PgClient {
+  connect(): Promise<PgClient & { release(err?: unknown): void }>;
+  /** The options the pool was built with (used to open the dedicated LISTEN connection). */
+  options?: Record<string, unknown>;
+  /** The client class of the pool. */
+  Client?: new (options: any) => PgClient & {
+    connect(): Promise<void>;
+    end(): Promise<void>;
+    on(event: string, listener: (...args: any[]) => void): unknown;
+    removeAllListeners(event?: string): unknown;
+  };
+}
+
+/** A query runner inside one transaction. @internal */
+export type PgTransaction = (text: string, values?: unknown[]) => Promise<PgResult>;
+
+/**
+ * The `pg` pool TypeORM opened, as the PostgreSQL store uses it: statements prepared once per
+ * connection (named statements), transactions on one pooled connection, the DDL lock, and
+ * LISTEN/NOTIFY on a connection of its own.
+ * @internal
+ */
+export class PostgresConnection implements NotificationChannel {
+  private readonly statementNames = new Map<string, string>();
+
+  constructor(private readonly pool: PgPool) {}
+
+  /** Runs one statement on the pool, prepared once per connection when it has parameters. */
+  execute(text: string, values: unknown[]): Promise<PgResult> {
+    return this.pool.query({ text, values, name: this.statementName(text) });
+  }
+
+  /** `execute`, returning the rows. */
+  async query<T>(text: string, values: unknown[]): Promise<T[]> {
+    return (await this.execute(text, values)).rows as T[];
+  }
+
+  /**
+   * Runs `work` in a transaction on one pooled connection; commits when `keep(result)` (default: always),
+   * rolls back otherwise or on error. A connection whose ROLLBACK failed is not returned to the pool.
+   */
+  async transaction<T>(work: (tx: PgTransaction) => Promise<T>, keep: (result: T) => boolean = () => true): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const result = await work((text, values) => client.query(text, values));
+      await client.query(keep(result) ? 'COMMIT' : 'ROLLBACK');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Runs DDL in one transaction under a cluster-wide advisory lock, so that processes starting together take turns. */
+  runDdl(statements: string[]): Promise<void> {
+    return this.transaction(async (tx) => {
+      await tx(`SELECT pg_advisory_xact_lock(hashtext('nestjs-session-memory:ddl'))`);
+      for (const statement of statements) await tx(statement);
+    });
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  /** Opens a dedicated connection (same settings as the pool, outside it) that LISTENs on `channel`. */
+  async listen(
+    channel: string,
+    onNotification: (payload: string) => void,
+    onError: (err: Error) => void,
+  ): Promise<{ close(): Promise<void> }> {
+    const ClientClass = this.pool.Client;
+    if (!ClientClass) throw new Error('this pg pool does not expose its Client class');
+    const client = new ClientClass(this.pool.options ?? {});
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      onError(err);
+    };
+    client.on('error', fail);
+    client.on('end', () => fail(new Error('the LISTEN connection ended')));
+    client.on('notification', (msg: { channel: string; payload?: string }) => {
+      if (msg.channel === channel && msg.payload !== undefined) onNotification(msg.payload);
+    });
+    const close = async () => {
+      failed = true; // a deliberate close is not a failure
+      client.removeAllListeners('notification');
+      await client.end().catch(() => undefined);
+    };
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${quotePostgres(channel)}`);
+    } catch (err) {
+      await close();
+      throw err;
+    }
+    return { close };
+  }
+
+  private statementName(text: string): string | undefined {
+    if (!text.includes('$1')) return undefined;
+    let name = this.statementNames.get(text);
+    if (!name) {
+      name = 'nsm_' + createHash('sha1').update(text).digest('hex').slice(0, 24);
+      this.statementNames.set(text, name);
+    }
+    return name;
+  }
+}

@@ -1,0 +1,79 @@
+import type { ResolvedTables } from './session-store';
+import { QuoteIdentifier, tableNames } from './table-names';
+
+/**
+ * The DDL of one dialect for one pair of tables: what `createTables: true` runs at startup and what
+ * the migrations (`lib/migrations`) run through a TypeORM QueryRunner. One source for both.
+ * @internal
+ */
+export interface SchemaDdl {
+  /** Creates the two Python-compatible tables and their indexes if missing (idempotent). */
+  createCoreTables: string[];
+  /** Drops the two core tables (messages first). Deletes every stored conversation. */
+  dropCoreTables: string[];
+  /** Adds what this package adds to the Python layout: the `(session_id, id)` index. No data is rewritten. */
+  addIdIndex: string[];
+  /** Removes that index again. */
+  dropIdIndex: string[];
+  /** Creates the optional metadata and operations tables (idempotent); their foreign keys cascade from the sessions table. */
+  createOptionalTables: string[];
+  /** Drops the optional tables: before the core tables, whose sessions table they reference. */
+  dropOptionalTables: string[];
+  /**
+   * Creates the `(updated_at, session_id)` listing index. Idempotent only where `updatedIndexIfNotExists`;
+   * elsewhere (MySQL) run it only when the index is missing.
+   */
+  createUpdatedIndex: string;
+  /** Whether `createUpdatedIndex` may run when the index exists. */
+  updatedIndexIfNotExists: boolean;
+}
+
+/**
+ * The DDL where PostgreSQL and SQLite agree, all but the id column and the metadata column's type:
+ * the Python SQLAlchemySession layout, the `(session_id, id)` index, the optional tables and the
+ * listing index.
+ * @internal
+ */
+export function portableSchemaDdl(
+  tables: ResolvedTables,
+  quote: QuoteIdentifier,
+  types: { idColumn: string; metadata: 'JSONB' | 'TEXT' },
+): SchemaDdl {
+  const names = tableNames(tables, quote);
+  const { sessions, messages, metadata, operations, index } = names;
+  const addIdIndex = `CREATE INDEX IF NOT EXISTS ${quote(index.sessionId)} ON ${messages} (session_id, id)`;
+  return {
+    createCoreTables: [
+      ...(tables.schema ? [`CREATE SCHEMA IF NOT EXISTS ${quote(tables.schema)}`] : []),
+      `CREATE TABLE IF NOT EXISTS ${sessions} (` +
+        `session_id VARCHAR NOT NULL PRIMARY KEY, ` +
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
+        `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+      `CREATE TABLE IF NOT EXISTS ${messages} (` +
+        `${types.idColumn}, ` +
+        `session_id VARCHAR NOT NULL REFERENCES ${sessions} (session_id) ON DELETE CASCADE, ` +
+        `message_data TEXT NOT NULL, ` +
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+      `CREATE INDEX IF NOT EXISTS ${quote(index.sessionTime)} ON ${messages} (session_id, created_at)`,
+      addIdIndex,
+    ],
+    dropCoreTables: [`DROP TABLE IF EXISTS ${messages}`, `DROP TABLE IF EXISTS ${sessions}`],
+    addIdIndex: [addIdIndex],
+    dropIdIndex: [`DROP INDEX IF EXISTS ${names.qualify(index.sessionId)}`],
+    createOptionalTables: [
+      `CREATE TABLE IF NOT EXISTS ${metadata} (` +
+        `session_id VARCHAR NOT NULL PRIMARY KEY REFERENCES ${sessions} (session_id) ON DELETE CASCADE, ` +
+        `metadata ${types.metadata} NOT NULL, ` +
+        `updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+      `CREATE TABLE IF NOT EXISTS ${operations} (` +
+        `session_id VARCHAR NOT NULL REFERENCES ${sessions} (session_id) ON DELETE CASCADE, ` +
+        `operation_id VARCHAR(255) NOT NULL, ` +
+        `transaction_hash CHAR(64) NOT NULL, ` +
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
+        `PRIMARY KEY (session_id, operation_id))`,
+    ],
+    dropOptionalTables: [`DROP TABLE IF EXISTS ${operations}`, `DROP TABLE IF EXISTS ${metadata}`],
+    createUpdatedIndex: `CREATE INDEX IF NOT EXISTS ${quote(index.updated)} ON ${sessions} (updated_at, session_id)`,
+    updatedIndexIfNotExists: true,
+  };
+}

@@ -1,0 +1,295 @@
+import { SessionMemoryConfigurationError } from '../exceptions';
+import { SESSION_MEMORY } from '../exceptions/message-prefix';
+import type {
+  HistoryOutcome,
+  HistoryPlan,
+  ListedSessionRow,
+  NotificationChannel,
+  OptionalTables,
+  ResolvedTables,
+  SessionListQuery,
+  SessionStore,
+  SessionStoreDialect,
+  StoredRow,
+} from './session-store';
+import { QuoteIdentifier, TableNames, tableNames } from './table-names';
+
+/** One statement of a multi-statement operation; `returnsRows` for the ones whose rows are used. @internal */
+export interface SqlStep {
+  sql: string;
+  params: unknown[];
+  returnsRows: boolean;
+}
+
+/**
+ * Selects the rows of one conversation, as `WHERE ${sessionIdRange(a, b)} ${NEWEST_FIRST} LIMIT n`
+ * (or `${OLDEST_FIRST}` for the whole history), with the conversation id bound to both placeholders.
+ *
+ * The plain `WHERE session_id = ? ORDER BY id DESC LIMIT n` lets PostgreSQL, MariaDB and SQLite (after
+ * ANALYZE) walk the primary key and filter on session_id whenever the statistics say the conversation
+ * is a large share of the table; that reads every newer row of every other conversation first
+ * (14-35 ms at 100,000 rows, growing with the table, worst for an old conversation). Written as a
+ * range, session_id stays in the ORDER BY, which only the (session_id, id) index delivers, so a read
+ * of n items touches n index entries. Same rows: under any collation a = b exactly when a <= b and a >= b.
+ * @internal
+ */
+export function sessionIdRange(low: string, high: string): string {
+  return `session_id >= ${low} AND session_id <= ${high}`;
+}
+
+/** Newest first, in the order of the (session_id, id) index (see `sessionIdRange`). @internal */
+export const NEWEST_FIRST = 'ORDER BY session_id DESC, id DESC';
+
+/** Oldest first, in the order of the (session_id, id) index (see `sessionIdRange`). @internal */
+export const OLDEST_FIRST = 'ORDER BY session_id, id';
+
+/** How a dialect writes its placeholders and quotes its identifiers. @internal */
+export interface SqlSyntax {
+  quote: QuoteIdentifier;
+  /** The n-th (1-based) placeholder: `$n` or `?`. */
+  placeholder(n: number): string;
+  /** The placeholder of a conversation id in reads and pops (default: `placeholder`). */
+  sessionPlaceholder?(n: number): string;
+}
+
+/**
+ * What the three dialect stores share: the table names, the reads, the listing query, the probes and
+ * the history-transaction algorithm (written once as a generator of statements that each dialect runs
+ * in its own kind of transaction). Each subclass holds the SQL that differs and runs it on its
+ * connection (`<dialect>.connection.ts`).
+ * @internal
+ */
+export abstract class SqlSessionStore implements SessionStore {
+  abstract readonly dialect: SessionStoreDialect;
+  readonly notifications?: NotificationChannel;
+  protected readonly names: TableNames;
+  private readonly placeholder: (n: number) => string;
+  private readonly reads: {
+    all: string;
+    newest: string;
+    newestBefore: string;
+    allData: string;
+    newestData: string;
+  };
+
+  protected constructor(
+    protected readonly tables: ResolvedTables,
+    syntax: SqlSyntax,
+  ) {
+    this.names = tableNames(tables, syntax.quote);
+    this.placeholder = syntax.placeholder;
+    const p = syntax.placeholder;
+    const sessionP = syntax.sessionPlaceholder ?? p;
+    const where = sessionIdRange(sessionP(1), sessionP(2));
+    const { messages } = this.names;
+    this.reads = {
+      all: `SELECT id, message_data FROM ${messages} WHERE ${where} ${OLDEST_FIRST}`,
+      newest: `SELECT id, message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${p(3)}`,
+      newestBefore: `SELECT id, message_data FROM ${messages} WHERE ${where} AND id < ${p(3)} ${NEWEST_FIRST} LIMIT ${p(4)}`,
+      allData: `SELECT message_data FROM ${messages} WHERE ${where} ${OLDEST_FIRST}`,
+      newestData: `SELECT message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${p(3)}`,
+    };
+  }
+
+  // ---- what each dialect supplies --------------------------------------------------------------
+
+  /** Runs one statement outside any transaction and returns its rows (none for a write). */
+  protected abstract query<T>(sql: string, params: unknown[]): Promise<T[]>;
+  /** Full-precision text of a timestamp column (the cursor key). */
+  protected abstract timeKey(column: string): string;
+  /** A placeholder holding a time key, comparable to the timestamp columns. */
+  protected abstract timeKeyParam(placeholder: string): string;
+  /** Epoch milliseconds of a timestamp column. */
+  protected abstract epochMs(column: string): string;
+  /** A placeholder holding epoch milliseconds, comparable to the timestamp columns. */
+  protected abstract epochMsParam(placeholder: string): string;
+  /** `md.metadata`'s top-level key bound to `keyPlaceholder` equals the JSON value bound to `jsonPlaceholder`. */
+  protected abstract metadataEquals(keyPlaceholder: string, jsonPlaceholder: string): string;
+  /** Statements appending `data` to a conversation whose session row exists. */
+  protected abstract insertMessages(sessionId: string, data: string[]): SqlStep[];
+  /** The statement deleting message rows by id. */
+  protected abstract deleteMessageIds(ids: (number | string)[]): SqlStep;
+  /** `UPDATE sessions SET updated_at = now WHERE session_id = <first placeholder>`. */
+  protected abstract readonly touchSession: string;
+
+  /** The value bound to an `epochMsParam` placeholder. */
+  protected epochMsValue(ms: number): unknown {
+    return ms;
+  }
+  /** The value bound to a `metadataEquals` key placeholder (a JSON path by default). */
+  protected metadataKeyValue(key: string): unknown {
+    return `$."${key}"`;
+  }
+  /** ` FOR UPDATE` where the dialect locks the rows a transaction reads. */
+  protected get lockRowsSuffix(): string {
+    return ' FOR UPDATE';
+  }
+
+  abstract createTables(): Promise<void>;
+  abstract append(sessionId: string, data: string[]): Promise<void>;
+  abstract popNewest(sessionId: string): Promise<StoredRow | undefined>;
+  abstract clear(sessionId: string): Promise<boolean>;
+  abstract purgeIdle(idleForMs: number, batchSize: number, tables: OptionalTables): Promise<string[]>;
+  abstract writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void>;
+  abstract applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome>;
+
+  // ---- shared ----------------------------------------------------------------------------------
+
+  /** Runs one statement selecting only `message_data` and returns those texts. */
+  protected async queryData(sql: string, params: unknown[]): Promise<string[]> {
+    const rows = await this.query<{ message_data: string }>(sql, params);
+    const out = new Array<string>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = rows[i].message_data;
+    return out;
+  }
+
+  readAllData(sessionId: string): Promise<string[]> {
+    return this.queryData(this.reads.allData, [sessionId, sessionId]);
+  }
+
+  readNewestData(sessionId: string, limit: number): Promise<string[]> {
+    return this.queryData(this.reads.newestData, [sessionId, sessionId, limit]);
+  }
+
+  readAll(sessionId: string): Promise<StoredRow[]> {
+    return this.query<StoredRow>(this.reads.all, [sessionId, sessionId]);
+  }
+
+  readNewest(sessionId: string, limit: number, beforeId?: number | string): Promise<StoredRow[]> {
+    return beforeId === undefined
+      ? this.query<StoredRow>(this.reads.newest, [sessionId, sessionId, limit])
+      : this.query<StoredRow>(this.reads.newestBefore, [sessionId, sessionId, beforeId, limit]);
+  }
+
+  async verifyTables(): Promise<void> {
+    const { sessions, messages } = this.names;
+    const probes: [string, string][] = [
+      [sessions, `SELECT session_id, created_at, updated_at FROM ${sessions} WHERE 1 = 0`],
+      [messages, `SELECT id, session_id, message_data, created_at FROM ${messages} WHERE 1 = 0`],
+    ];
+    for (const [table, probe] of probes) {
+      try {
+        await this.query(probe, []);
+      } catch (err) {
+        throw new SessionMemoryConfigurationError(
+          `${SESSION_MEMORY}: cannot use table ${table} (${(err as Error).message}). ` +
+            'Create the tables: set `createTables: true` in SessionMemoryModule options, or run the migration from ' +
+            '`createSessionMemoryMigration()` (see README, "Production schema"), or point `tables` at existing tables.',
+          { cause: err },
+        );
+      }
+    }
+  }
+
+  async probeOptionalTables(): Promise<OptionalTables> {
+    const exists = (sql: string) =>
+      this.query(sql, []).then(
+        () => true,
+        () => false,
+      );
+    const { metadata, operations } = this.names;
+    return {
+      metadata: await exists(`SELECT session_id, metadata FROM ${metadata} WHERE 1 = 0`),
+      operations: await exists(`SELECT session_id, operation_id, transaction_hash FROM ${operations} WHERE 1 = 0`),
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1', []);
+  }
+
+  listSessions(q: SessionListQuery, tables: OptionalTables): Promise<ListedSessionRow[]> {
+    const params: unknown[] = [];
+    const bind = (value: unknown) => {
+      params.push(value);
+      return this.placeholder(params.length);
+    };
+    const { sessions, messages, metadata } = this.names;
+    const cmp = q.order === 'desc' ? '<' : '>';
+    const dir = q.order === 'desc' ? 'DESC' : 'ASC';
+    const columns = [
+      's.session_id AS session_id',
+      `${this.epochMs('s.created_at')} AS created_ms`,
+      `${this.epochMs('s.updated_at')} AS updated_ms`,
+      `${this.timeKey('s.updated_at')} AS time_key`,
+    ];
+    if (tables.metadata) columns.push('md.metadata AS metadata');
+    if (q.includeItemCount) columns.push(`(SELECT COUNT(*) FROM ${messages} m WHERE m.session_id = s.session_id) AS item_count`);
+    let sql = `SELECT ${columns.join(', ')} FROM ${sessions} s`;
+    if (tables.metadata) sql += ` ${q.metadata.length > 0 ? 'JOIN' : 'LEFT JOIN'} ${metadata} md ON md.session_id = s.session_id`;
+    const where: string[] = [];
+    if (q.after) {
+      const key1 = this.timeKeyParam(bind(q.after.key));
+      const key2 = this.timeKeyParam(bind(q.after.key));
+      where.push(`(s.updated_at ${cmp} ${key1} OR (s.updated_at = ${key2} AND s.session_id ${cmp} ${bind(q.after.id)}))`);
+    }
+    if (q.updatedBeforeMs !== undefined) where.push(`s.updated_at < ${this.epochMsParam(bind(this.epochMsValue(q.updatedBeforeMs)))}`);
+    if (q.updatedAfterMs !== undefined) where.push(`s.updated_at > ${this.epochMsParam(bind(this.epochMsValue(q.updatedAfterMs)))}`);
+    if (q.sessionId !== undefined) where.push(`s.session_id = ${bind(q.sessionId)}`);
+    for (const c of q.metadata) where.push(this.metadataEquals(bind(this.metadataKeyValue(c.key)), bind(c.json)));
+    if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
+    sql += ` ORDER BY s.updated_at ${dir}, s.session_id ${dir} LIMIT ${bind(q.limit)}`;
+    return this.query<ListedSessionRow>(sql, params);
+  }
+
+  async readMetadata(sessionId: string): Promise<unknown> {
+    const rows = await this.query<{ metadata: unknown }>(
+      `SELECT metadata FROM ${this.names.metadata} WHERE session_id = ${this.placeholder(1)}`,
+      [sessionId],
+    );
+    return rows[0]?.metadata;
+  }
+
+  /**
+   * The history-transaction algorithm, for a transaction that already holds the conversation's
+   * session-row lock: check the operation log, check and delete the expected suffix, append, touch,
+   * record the operation. It yields statements and receives their rows; it writes nothing unless the
+   * outcome is `applied` (the caller rolls back otherwise).
+   */
+  protected *historySteps(sessionId: string, plan: HistoryPlan): Generator<SqlStep, HistoryOutcome, unknown[]> {
+    const p = this.placeholder;
+    const { messages, operations } = this.names;
+    const existing = (yield {
+      sql: `SELECT transaction_hash FROM ${operations} WHERE session_id = ${p(1)} AND operation_id = ${p(2)}`,
+      params: [sessionId, plan.operationId],
+      returnsRows: true,
+    }) as { transaction_hash: string }[];
+    if (existing.length > 0) {
+      return String(existing[0].transaction_hash).trim() === plan.hash ? { status: 'replayed' } : { status: 'conflict' };
+    }
+    let removed: StoredRow[] = [];
+    if (plan.replace && plan.replace.count > 0) {
+      const rows = (yield {
+        sql: `SELECT id, message_data FROM ${messages} WHERE session_id = ${p(1)} ORDER BY id DESC LIMIT ${p(2)}${this.lockRowsSuffix}`,
+        params: [sessionId, plan.replace.count],
+        returnsRows: true,
+      }) as StoredRow[];
+      if (rows.length !== plan.replace.count || !plan.replace.matches(rows)) return { status: 'mismatch' };
+      yield this.deleteMessageIds(rows.map((r) => r.id));
+      removed = rows;
+    }
+    if (plan.append.length > 0) for (const step of this.insertMessages(sessionId, plan.append)) yield step;
+    yield { sql: this.touchSession, params: [sessionId], returnsRows: false };
+    yield {
+      sql: `INSERT INTO ${operations} (session_id, operation_id, transaction_hash) VALUES (${p(1)}, ${p(2)}, ${p(3)})`,
+      params: [sessionId, plan.operationId, plan.hash],
+      returnsRows: false,
+    };
+    return { status: 'applied', removed };
+  }
+
+  /** Drives `historySteps` with an async statement runner (inside the caller's transaction). */
+  protected async runHistorySteps(
+    sessionId: string,
+    plan: HistoryPlan,
+    exec: (step: SqlStep) => Promise<unknown[]>,
+  ): Promise<HistoryOutcome> {
+    const steps = this.historySteps(sessionId, plan);
+    let next = steps.next([]);
+    while (!next.done) next = steps.next(await exec(next.value));
+    return next.value;
+  }
+}
+
+/** Whether a history outcome is to be committed. @internal */
+export const isApplied = (outcome: HistoryOutcome): boolean => outcome.status === 'applied';

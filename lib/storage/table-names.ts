@@ -1,0 +1,50 @@
+import type { ResolvedTables } from './session-store';
+
+/** Quotes one SQL identifier the way a dialect does. @internal */
+export type QuoteIdentifier = (identifier: string) => string;
+
+/**
+ * The quoted, schema-qualified names of every table of one pair of Python-compatible tables, and the
+ * names of the indexes this package creates beside them. @internal
+ */
+export interface TableNames {
+  /** The sessions table (Python's `sessions_table`). */
+  sessions: string;
+  /** The messages table (Python's `messages_table`). */
+  messages: string;
+  /** `<sessions>_metadata`: optional, one JSON object per conversation. */
+  metadata: string;
+  /** `<messages>_operations`: optional, the applied history-transaction operation ids. */
+  operations: string;
+  /** Index names, unquoted and unqualified (an index lives in its table's schema). */
+  index: {
+    /** `idx_<messages>_session_time` on (session_id, created_at), as in the Python reference. */
+    sessionTime: string;
+    /** `idx_<messages>_session_id` on (session_id, id): serves every per-conversation read. */
+    sessionId: string;
+    /** `idx_<sessions>_updated` on (updated_at, session_id): listing and retention. */
+    updated: string;
+  };
+  /** Quotes a name and qualifies it with the schema, like the tables. */
+  qualify(name: string): string;
+  /** Quotes a name. */
+  quote: QuoteIdentifier;
+}
+
+/** The names for `tables` in a dialect that quotes with `quote`. @internal */
+export function tableNames(tables: ResolvedTables, quote: QuoteIdentifier): TableNames {
+  const qualify = (name: string) => (tables.schema ? `${quote(tables.schema)}.${quote(name)}` : quote(name));
+  return {
+    sessions: qualify(tables.sessions),
+    messages: qualify(tables.messages),
+    metadata: qualify(`${tables.sessions}_metadata`),
+    operations: qualify(`${tables.messages}_operations`),
+    index: {
+      sessionTime: `idx_${tables.messages}_session_time`,
+      sessionId: `idx_${tables.messages}_session_id`,
+      updated: `idx_${tables.sessions}_updated`,
+    },
+    qualify,
+    quote,
+  };
+}
