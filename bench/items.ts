@@ -69,5 +69,9 @@ export function itemTemplates(): string[] {
 /** Sizes in bytes of the pool's JSON, to print next to the results. */
 export function sizeRange(items: Record<string, unknown>[]): { min: number; max: number; mean: number } {
   const sizes = items.map((i) => Buffer.byteLength(JSON.stringify(i)));
-  return { min: Math.min(...sizes), max: Math.max(...sizes), mean: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length) };
+  return {
+    min: Math.min(...sizes),
+    max: Math.max(...sizes),
+    mean: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length),
+  };
 }

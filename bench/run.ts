@@ -33,7 +33,11 @@ function option(name: string, fallback: string): string {
   if (arg) return arg.slice(name.length + 3);
   return process.env[`BENCH_${name.toUpperCase()}`] ?? fallback;
 }
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 const config = {
   dialects: list(option('dialects', 'postgres,sqlite,mariadb')) as BenchDialect[],
@@ -66,7 +70,8 @@ interface Workload {
   expect?(result: unknown): string | undefined;
 }
 
-const countIs = (n: number) => (r: unknown) => (Array.isArray(r) && r.length === n ? undefined : `expected ${n} items, got ${Array.isArray(r) ? r.length : typeof r}`);
+const countIs = (n: number) => (r: unknown) =>
+  Array.isArray(r) && r.length === n ? undefined : `expected ${n} items, got ${Array.isArray(r) ? r.length : typeof r}`;
 
 const WORKLOADS: Workload[] = [
   { name: 'add1', title: 'addItems(1 item)', op: (impl) => impl.add(`w_${impl.tag}_${pick()}`, nextItems(1)) },
@@ -141,7 +146,13 @@ const recorder = new LatencyRecorder();
 const loads: Record<string, number[]> = {};
 
 /** Runs `op` with `concurrency` closed-loop callers for `ms`; returns ops, seconds, latencies and empty pops. */
-async function measure(impl: Impl, w: Workload, concurrency: number, ms: number, side: Side | undefined): Promise<void> {
+async function measure(
+  impl: Impl,
+  w: Workload,
+  concurrency: number,
+  ms: number,
+  side: Side | undefined,
+): Promise<void> {
   recorder.reset();
   let empties = 0;
   const cpu = process.cpuUsage();
@@ -199,7 +210,12 @@ function mb(bytes: number): number {
   return Math.round((bytes / 1048576) * 10) / 10;
 }
 
-async function benchDialect(dialect: BenchDialect, results: Result[], memory: MemoryPoint[], versions: Record<string, string>): Promise<void> {
+async function benchDialect(
+  dialect: BenchDialect,
+  results: Result[],
+  memory: MemoryPoint[],
+  versions: Record<string, string>,
+): Promise<void> {
   const log = (s: string) => console.error(`[${dialect}] ${s}`);
   const target =
     dialect === 'postgres'
@@ -218,7 +234,12 @@ async function benchDialect(dialect: BenchDialect, results: Result[], memory: Me
     const feeder = new PopFeeder(target);
     gc();
     loads[dialect] = [loadavg()[0]];
-    memory.push({ dialect, after: 'load', rssMb: mb(process.memoryUsage().rss), heapUsedMb: mb(process.memoryUsage().heapUsed) });
+    memory.push({
+      dialect,
+      after: 'load',
+      rssMb: mb(process.memoryUsage().rss),
+      heapUsedMb: mb(process.memoryUsage().heapUsed),
+    });
 
     rss.take();
     for (const w of WORKLOADS.filter((x) => config.workloads.includes(x.name))) {
@@ -236,7 +257,8 @@ async function benchDialect(dialect: BenchDialect, results: Result[], memory: Me
         const slices = Math.max(1, Math.round(config.duration / config.segment));
         const slice = config.duration / slices;
         const order: Impl[] = [];
-        for (let i = 0; i < slices; i++) order.push(...(i % 2 === 0 ? [target.ours, target.floor] : [target.floor, target.ours]));
+        for (let i = 0; i < slices; i++)
+          order.push(...(i % 2 === 0 ? [target.ours, target.floor] : [target.floor, target.ours]));
         for (const impl of [target.ours, target.floor]) {
           if (w.name === 'pop') await feeder.before(impl.tag, config.warmup);
           await measure(impl, w, concurrency, config.warmup, undefined);
@@ -248,7 +270,8 @@ async function benchDialect(dialect: BenchDialect, results: Result[], memory: Me
           const side = sides[impl.tag];
           const before = { ops: side.ops, empties: side.empties, seconds: side.seconds };
           await measure(impl, w, concurrency, slice, side);
-          if (w.name === 'pop') feeder.after(impl.tag, side.ops - before.ops, side.empties - before.empties, side.seconds - before.seconds);
+          if (w.name === 'pop')
+            feeder.after(impl.tag, side.ops - before.ops, side.empties - before.empties, side.seconds - before.seconds);
         }
         const summarise = (s: Side) => {
           const [p50, p99] = mergedPercentiles(s.samples, 50, 99);
@@ -269,12 +292,20 @@ async function benchDialect(dialect: BenchDialect, results: Result[], memory: Me
           `${w.name.padEnd(10)} c=${String(concurrency).padEnd(2)} ours ${r.ours.opsPerSec.toFixed(0).padStart(7)} ops/s ` +
             `p50 ${r.ours.p50.toFixed(3)} p99 ${r.ours.p99.toFixed(3)} | floor ${r.floor.opsPerSec.toFixed(0).padStart(7)} ops/s ` +
             `p50 ${r.floor.p50.toFixed(3)} p99 ${r.floor.p99.toFixed(3)} | ratio ${r.ratio.toFixed(3)} (median pair ${r.medianPairRatio.toFixed(3)}) | CPU us/op ours ${r.ours.cpuMicrosPerOp.toFixed(0)} floor ${r.floor.cpuMicrosPerOp.toFixed(0)}` +
-            (r.ours.empties || r.floor.empties ? ` (empty pops: ours ${r.ours.empties}, floor ${r.floor.empties})` : ''),
+            (r.ours.empties || r.floor.empties
+              ? ` (empty pops: ours ${r.ours.empties}, floor ${r.floor.empties})`
+              : ''),
         );
       }
       gc();
       const peakRssMb = mb(rss.take());
-      memory.push({ dialect, after: w.name, rssMb: mb(process.memoryUsage().rss), heapUsedMb: mb(process.memoryUsage().heapUsed), peakRssMb });
+      memory.push({
+        dialect,
+        after: w.name,
+        rssMb: mb(process.memoryUsage().rss),
+        heapUsedMb: mb(process.memoryUsage().heapUsed),
+        peakRssMb,
+      });
     }
     loads[dialect].push(loadavg()[0]);
   } finally {
@@ -294,13 +325,27 @@ function fmt(n: number, digits = 2): string {
 
 function report(results: Result[], memory: MemoryPoint[], versions: Record<string, string>, peakRssMb: number): string {
   const lines: string[] = [];
-  lines.push(`Run ${new Date().toISOString()}, node ${process.version}, pool ${config.pool}, ${config.duration} ms per side per row (after ${config.warmup} ms warm-up).`);
-  lines.push(`1-minute load average at start / end of each dialect (2 cores, shared): ${Object.entries(loads).map(([d, l]) => `${d} ${l.map((x) => x.toFixed(1)).join(' / ')}`).join(', ')}.`);
-  lines.push(`Databases: ${Object.entries(versions).map(([d, v]) => `${d} ${v}`).join(', ')}.`);
+  lines.push(
+    `Run ${new Date().toISOString()}, node ${process.version}, pool ${config.pool}, ${config.duration} ms per side per row (after ${config.warmup} ms warm-up).`,
+  );
+  lines.push(
+    `1-minute load average at start / end of each dialect (2 cores, shared): ${Object.entries(loads)
+      .map(([d, l]) => `${d} ${l.map((x) => x.toFixed(1)).join(' / ')}`)
+      .join(', ')}.`,
+  );
+  lines.push(
+    `Databases: ${Object.entries(versions)
+      .map(([d, v]) => `${d} ${v}`)
+      .join(', ')}.`,
+  );
   const size = sizeRange(ITEMS);
-  lines.push(`Items: ${ITEMS.length} Agents-SDK-shaped items, ${size.min}-${size.max} bytes of JSON (mean ${size.mean}).`);
+  lines.push(
+    `Items: ${ITEMS.length} Agents-SDK-shaped items, ${size.min}-${size.max} bytes of JSON (mean ${size.mean}).`,
+  );
   lines.push('');
-  lines.push('| dialect | workload | conc | ours ops/s | ours p50 ms | ours p99 ms | floor ops/s | floor p50 ms | floor p99 ms | ours/floor | median pair | CPU µs/op ours / floor |');
+  lines.push(
+    '| dialect | workload | conc | ours ops/s | ours p50 ms | ours p99 ms | floor ops/s | floor p50 ms | floor p99 ms | ours/floor | median pair | CPU µs/op ours / floor |',
+  );
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     lines.push(
@@ -309,7 +354,11 @@ function report(results: Result[], memory: MemoryPoint[], versions: Record<strin
     );
   }
   const empties = results.filter((r) => r.ours.empties || r.floor.empties);
-  if (empties.length) lines.push('', `Warning: some pops found an empty conversation: ${empties.map((r) => `${r.dialect} c=${r.concurrency}`).join(', ')}.`);
+  if (empties.length)
+    lines.push(
+      '',
+      `Warning: some pops found an empty conversation: ${empties.map((r) => `${r.dialect} c=${r.concurrency}`).join(', ')}.`,
+    );
   lines.push('');
   lines.push('History length (getItems(20) at the large conversation vs at 10,000 items, ours):');
   for (const d of new Set(results.map((r) => r.dialect))) {
@@ -331,7 +380,8 @@ function report(results: Result[], memory: MemoryPoint[], versions: Record<strin
   lines.push('');
   lines.push('| dialect | after | RSS MB | heap used MB | peak RSS MB during the workload |');
   lines.push('|---|---|---:|---:|---:|');
-  for (const m of memory) lines.push(`| ${m.dialect} | ${m.after} | ${m.rssMb} | ${m.heapUsedMb} | ${m.peakRssMb ?? '-'} |`);
+  for (const m of memory)
+    lines.push(`| ${m.dialect} | ${m.after} | ${m.rssMb} | ${m.heapUsedMb} | ${m.peakRssMb ?? '-'} |`);
   return lines.join('\n');
 }
 
@@ -341,7 +391,12 @@ async function main(): Promise<void> {
   const memory: MemoryPoint[] = [];
   const versions: Record<string, string> = {};
   gc();
-  memory.push({ dialect: '-', after: 'start', rssMb: mb(process.memoryUsage().rss), heapUsedMb: mb(process.memoryUsage().heapUsed) });
+  memory.push({
+    dialect: '-',
+    after: 'start',
+    rssMb: mb(process.memoryUsage().rss),
+    heapUsedMb: mb(process.memoryUsage().heapUsed),
+  });
   for (const dialect of config.dialects) await benchDialect(dialect, results, memory, versions);
   rss.stop();
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
@@ -349,7 +404,10 @@ async function main(): Promise<void> {
   console.log(text);
   if (config.out) {
     writeFileSync(`${config.out}.md`, text + '\n');
-    writeFileSync(`${config.out}.json`, JSON.stringify({ config, versions, loads, results, memory, peakRssMb }, null, 2));
+    writeFileSync(
+      `${config.out}.json`,
+      JSON.stringify({ config, versions, loads, results, memory, peakRssMb }, null, 2),
+    );
   }
 }
 

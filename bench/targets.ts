@@ -66,9 +66,15 @@ function tablesToDrop(t: { sessions: string; messages: string }): string[] {
 }
 
 /** Drops the bench tables; says so on stderr if one could not be dropped (the servers are shared). */
-async function dropAll(names: string[], quote: (n: string) => string, run: (sql: string) => Promise<unknown>): Promise<void> {
+async function dropAll(
+  names: string[],
+  quote: (n: string) => string,
+  run: (sql: string) => Promise<unknown>,
+): Promise<void> {
   for (const name of names) {
-    await run(`DROP TABLE IF EXISTS ${quote(name)}`).catch((err) => console.error(`bench: could not drop ${name}: ${(err as Error).message}`));
+    await run(`DROP TABLE IF EXISTS ${quote(name)}`).catch((err) =>
+      console.error(`bench: could not drop ${name}: ${(err as Error).message}`),
+    );
   }
 }
 
@@ -160,7 +166,11 @@ export async function postgresTarget(url: string, poolSize: number): Promise<Tar
       return (await pool.query('SHOW server_version')).rows[0].server_version;
     },
     async close() {
-      await dropAll(tablesToDrop(tables), (n) => `"${n}"`, (sql) => pool.query(sql));
+      await dropAll(
+        tablesToDrop(tables),
+        (n) => `"${n}"`,
+        (sql) => pool.query(sql),
+      );
       await pool.end();
       await app.close();
     },
@@ -180,7 +190,9 @@ export async function sqliteTarget(): Promise<Target> {
     `INSERT INTO ${S} (session_id) VALUES (?) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`,
   );
   const insert = db.prepare(`INSERT INTO ${M} (session_id, message_data) VALUES (?, ?)`);
-  const newest = db.prepare(`SELECT message_data FROM ${M} WHERE ${oneSession('@c', '@c')} ${NEWEST_FIRST} LIMIT @n`).pluck(true);
+  const newest = db
+    .prepare(`SELECT message_data FROM ${M} WHERE ${oneSession('@c', '@c')} ${NEWEST_FIRST} LIMIT @n`)
+    .pluck(true);
   const all = db.prepare(`SELECT message_data FROM ${M} WHERE ${oneSession('@c', '@c')} ${OLDEST_FIRST}`).pluck(true);
   const pop = db.prepare(
     `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE ${oneSession('@c', '@c')} ${NEWEST_FIRST} LIMIT 1) RETURNING message_data`,
@@ -191,9 +203,15 @@ export async function sqliteTarget(): Promise<Target> {
   });
   const floor: Impl = {
     tag: 'floor',
-    add: async (c, items) => append(c, items.map((i) => JSON.stringify(i))),
+    add: async (c, items) =>
+      append(
+        c,
+        items.map((i) => JSON.stringify(i)),
+      ),
     get: async (c, limit) =>
-      limit === undefined ? parseTexts(all.all({ c }) as string[], false) : parseTexts(newest.all({ c, n: limit }) as string[], true),
+      limit === undefined
+        ? parseTexts(all.all({ c }) as string[], false)
+        : parseTexts(newest.all({ c, n: limit }) as string[], true),
     pop: async (c) => {
       const row = pop.get({ c }) as { message_data: string } | undefined;
       return row ? JSON.parse(row.message_data) : undefined;
@@ -204,7 +222,16 @@ export async function sqliteTarget(): Promise<Target> {
     ours: oursImpl(memory),
     floor,
     async bulkLoad(prefix, convs, perConv) {
-      const params = { prefix, convs, total: convs * perConv, t0: TEMPLATES[0], t1: TEMPLATES[1], t2: TEMPLATES[2], t3: TEMPLATES[3], t4: TEMPLATES[4] };
+      const params = {
+        prefix,
+        convs,
+        total: convs * perConv,
+        t0: TEMPLATES[0],
+        t1: TEMPLATES[1],
+        t2: TEMPLATES[2],
+        t3: TEMPLATES[3],
+        t4: TEMPLATES[4],
+      };
       db.prepare(
         `WITH RECURSIVE c(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM c WHERE g < @convs - 1) ` +
           `INSERT INTO ${S} (session_id) SELECT @prefix || '_' || g FROM c WHERE true ON CONFLICT DO NOTHING`,
@@ -233,9 +260,15 @@ export async function mariadbTarget(url: string, poolSize: number): Promise<Targ
   const mysql = require('mysql2') as typeof import('mysql2');
   const tables = uniqueTables();
   const { app, memory } = await startOurs(url, tables, poolSize);
-  const pool = mysql.createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: poolSize, charset: 'utf8mb4_unicode_ci' });
+  const pool = mysql.createPool({
+    uri: url.replace(/^mariadb:/, 'mysql:'),
+    connectionLimit: poolSize,
+    charset: 'utf8mb4_unicode_ci',
+  });
   const q = <T = any>(text: string, values: unknown[] = []) =>
-    new Promise<T>((resolve, reject) => pool.query(text, values, (err, res) => (err ? reject(err) : resolve(res as T))));
+    new Promise<T>((resolve, reject) =>
+      pool.query(text, values, (err, res) => (err ? reject(err) : resolve(res as T))),
+    );
   const retry = async <T>(work: () => Promise<T>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -251,18 +284,35 @@ export async function mariadbTarget(url: string, poolSize: number): Promise<Targ
     tag: 'floor',
     add: async (c, items) => {
       // Two autocommit statements: the multi-row INSERT is atomic by itself; an empty session row is harmless.
-      await retry(() => q(`INSERT INTO ${S} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE updated_at = CURRENT_TIMESTAMP(6)`, [c]));
+      await retry(() =>
+        q(`INSERT INTO ${S} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE updated_at = CURRENT_TIMESTAMP(6)`, [c]),
+      );
       const values: unknown[] = [];
       for (const i of items) values.push(c, JSON.stringify(i));
-      await retry(() => q(`INSERT INTO ${M} (session_id, message_data) VALUES ${items.map(() => '(?, ?)').join(', ')}`, values));
+      await retry(() =>
+        q(`INSERT INTO ${M} (session_id, message_data) VALUES ${items.map(() => '(?, ?)').join(', ')}`, values),
+      );
     },
     get: async (c, limit) =>
       limit === undefined
-        ? parseAll(await q(`SELECT message_data FROM ${M} WHERE ${oneSession('?', '?')} ${OLDEST_FIRST}`, [c, c]), false)
-        : parseAll(await q(`SELECT message_data FROM ${M} WHERE ${oneSession('?', '?')} ${NEWEST_FIRST} LIMIT ?`, [c, c, limit]), true),
+        ? parseAll(
+            await q(`SELECT message_data FROM ${M} WHERE ${oneSession('?', '?')} ${OLDEST_FIRST}`, [c, c]),
+            false,
+          )
+        : parseAll(
+            await q(`SELECT message_data FROM ${M} WHERE ${oneSession('?', '?')} ${NEWEST_FIRST} LIMIT ?`, [
+              c,
+              c,
+              limit,
+            ]),
+            true,
+          ),
     pop: async (c) => {
       const rows = await retry(() =>
-        q<{ message_data: string }[]>(`DELETE FROM ${M} WHERE ${oneSession('?', '?')} ${NEWEST_FIRST} LIMIT 1 RETURNING message_data`, [c, c]),
+        q<{ message_data: string }[]>(
+          `DELETE FROM ${M} WHERE ${oneSession('?', '?')} ${NEWEST_FIRST} LIMIT 1 RETURNING message_data`,
+          [c, c],
+        ),
       );
       return rows.length ? JSON.parse(rows[0].message_data) : undefined;
     },
@@ -286,7 +336,11 @@ export async function mariadbTarget(url: string, poolSize: number): Promise<Targ
       return (await q<{ v: string }[]>('SELECT VERSION() AS v'))[0].v;
     },
     async close() {
-      await dropAll(tablesToDrop(tables), (n) => `\`${n}\``, (sql) => q(sql));
+      await dropAll(
+        tablesToDrop(tables),
+        (n) => `\`${n}\``,
+        (sql) => q(sql),
+      );
       await new Promise<void>((r) => pool.end(() => r()));
       await app.close();
     },

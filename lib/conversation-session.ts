@@ -1,4 +1,8 @@
-import type { Session, SessionHistoryTransactionArgs, SessionHistoryTransactionAwareSession } from '@openai/agents-core';
+import type {
+  Session,
+  SessionHistoryTransactionArgs,
+  SessionHistoryTransactionAwareSession,
+} from '@openai/agents-core';
 import { applyHistoryTransaction } from './history/apply-history-transaction';
 import type { SessionItem } from './interfaces';
 import { AddItemsOptions, isAddItemsOptions } from './management/add-items.options';
@@ -39,11 +43,14 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
     assertLimit(n);
     if (n === 0) return [];
     const { store, gate } = this.context;
-    return gate.run('getItems', async () => {
+    return gate.guard('getItems', async () => {
       // Texts only first (no row ids to fetch and parse). Should a row be corrupt, read again below
       // with the ids, which the warning names and the paging past corrupt rows needs.
       if (n === undefined) {
-        return parseObjects(await store.readAllData(this.conversationId), false) ?? this.decodeRows(await store.readAll(this.conversationId));
+        return (
+          parseObjects(await store.readAllData(this.conversationId), false) ??
+          this.decodeRows(await store.readAll(this.conversationId))
+        );
       }
       const items = parseObjects(await store.readNewestData(this.conversationId, n), true);
       if (items) return items;
@@ -78,7 +85,7 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
     }
     if (encoded.length === 0) return;
     const { gate, store, changes } = this.context;
-    await gate.run('addItems', () => store.append(this.conversationId, encoded));
+    await gate.guard('addItems', () => store.append(this.conversationId, encoded));
     if (changes.wants(this.conversationId)) await changes.itemsAdded(this.conversationId, decoded());
   }
 
@@ -89,7 +96,7 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
    */
   async popItem(): Promise<SessionItem | undefined> {
     const { store, gate, changes } = this.context;
-    const popped = await gate.run('popItem', async () => {
+    const popped = await gate.guard('popItem', async () => {
       for (;;) {
         const row = await store.popNewest(this.conversationId);
         if (!row) return undefined;
@@ -103,7 +110,7 @@ export class ConversationSession implements Session, SessionHistoryTransactionAw
 
   /** Deletes every item of the conversation and its session row. */
   async clearSession(): Promise<void> {
-    await this.context.gate.run('clearSession', () => this.context.store.clear(this.conversationId));
+    await this.context.gate.guard('clearSession', () => this.context.store.clear(this.conversationId));
     await this.context.changes.conversationCleared(this.conversationId);
   }
 

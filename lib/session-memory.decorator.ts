@@ -1,7 +1,11 @@
 import { Inject, Injectable, PipeTransform, Type, createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { resolveConversationSession } from './conversation-id.resolver';
 import type { SessionMemoryModuleOptions } from './interfaces';
-import { getConversationSessionToken, getSessionMemoryOptionsToken, getSessionMemoryToken } from './session-memory.constants';
+import {
+  getConversationSessionToken,
+  getSessionMemoryOptionsToken,
+  getSessionMemoryToken,
+} from './session-memory.constants';
 import type { SessionMemoryService } from './session-memory.service';
 
 /**
@@ -54,4 +58,5 @@ const currentRequest = createParamDecorator((_data: unknown, ctx: ExecutionConte
  * @Post('messages') reply(@Conversation() session: ConversationSession, @Body() body: { text: string }) { ... }
  * ```
  */
-export const Conversation = (name?: string): ParameterDecorator => currentRequest(undefined, conversationSessionPipe(name));
+export const Conversation = (name?: string): ParameterDecorator =>
+  currentRequest(undefined, conversationSessionPipe(name));

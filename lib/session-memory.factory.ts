@@ -17,7 +17,12 @@ import {
 } from './options/session-memory-options.resolver';
 import type { SessionMemoryContext } from './session-memory.context';
 import { SessionMemoryService } from './session-memory.service';
-import { DEFAULT_SESSION_MEMORY_URL, dataSourceOptionsFromUrl, redactUrl, sessionMemoryDataSourceName } from './storage/data-source.factory';
+import {
+  DEFAULT_SESSION_MEMORY_URL,
+  dataSourceOptionsFromUrl,
+  redactUrl,
+  sessionMemoryDataSourceName,
+} from './storage/data-source.factory';
 import { OperationGate } from './storage/operation-gate';
 import { OptionalTablesProbe } from './storage/optional-tables';
 import { findReusedDataSource } from './storage/reused-data-source';
@@ -47,7 +52,9 @@ export async function createSessionMemoryService(
   let createTables = options.createTables;
   if (options.dataSource !== undefined) {
     dataSource =
-      typeof options.dataSource === 'string' ? findReusedDataSource(moduleRef, options.dataSource, injectedDataSource) : options.dataSource;
+      typeof options.dataSource === 'string'
+        ? findReusedDataSource(moduleRef, options.dataSource, injectedDataSource)
+        : options.dataSource;
     if (!dataSource.isInitialized) {
       throw new SessionMemoryConfigurationError(
         `${SESSION_MEMORY}: the reused DataSource is not initialized. Call dataSource.initialize() first, or let TypeOrmModule do it.`,
@@ -85,10 +92,21 @@ export async function createSessionMemoryService(
     else await store.verifyTables();
     const optionalTables = new OptionalTablesProbe(store);
     await optionalTables.refresh();
-    const relay = notify && store.notifications ? new PostgresChangeRelay(store.notifications, tables, logger) : undefined;
+    const relay =
+      notify && store.notifications ? new PostgresChangeRelay(store.notifications, tables, logger) : undefined;
     // Remote `added` changes are re-read through an ordinary session of this instance.
-    const changes = new ChangeHub(logger, relay, (conversationId, count) => new ConversationSession(conversationId, context).getItems(count));
-    const context: SessionMemoryContext = { store, gate: new OperationGate(), limits, defaultLimit, logger, optionalTables, changes };
+    const changes = new ChangeHub(logger, relay, (conversationId, count) =>
+      new ConversationSession(conversationId, context).getItems(count),
+    );
+    const context: SessionMemoryContext = {
+      store,
+      gate: new OperationGate(),
+      limits,
+      defaultLimit,
+      logger,
+      optionalTables,
+      changes,
+    };
     return new SessionMemoryService(context, dataSource, owned, ttl && new RetentionTimer(context, ttl));
   } catch (err) {
     if (owned) await dataSource.destroy().catch(() => undefined);

@@ -36,7 +36,13 @@ export class SessionMemoryModule {
     const { isGlobal, name, ...moduleOptions } = options;
     // A DataSource named here is injected, so that Nest builds (and connects) it before this module starts.
     const reusedName = typeof moduleOptions.dataSource === 'string' ? moduleOptions.dataSource : undefined;
-    return this.build(name, isGlobal, [], [{ provide: getSessionMemoryOptionsToken(name), useValue: moduleOptions }], reusedName);
+    return this.build(
+      name,
+      isGlobal,
+      [],
+      [{ provide: getSessionMemoryOptionsToken(name), useValue: moduleOptions }],
+      reusedName,
+    );
   }
 
   /**
@@ -57,7 +63,9 @@ export class SessionMemoryModule {
         inject: [factoryClass],
       });
     } else {
-      throw new SessionMemoryConfigurationError('nestjs-session-memory: SessionMemoryModule.forRootAsync needs one of useFactory, useClass or useExisting.');
+      throw new SessionMemoryConfigurationError(
+        'nestjs-session-memory: SessionMemoryModule.forRootAsync needs one of useFactory, useClass or useExisting.',
+      );
     }
     return this.build(options.name, options.isGlobal, options.imports ?? [], providers, options.dataSource);
   }
@@ -76,14 +84,24 @@ export class SessionMemoryModule {
       provide: serviceToken,
       useFactory: (options: SessionMemoryModuleOptions, moduleRef: ModuleRef, reused?: DataSource) => {
         // The DataSource named beside the options is the one to reuse, unless the options name another.
-        const resolved = options.dataSource === undefined && reusedDataSourceName !== undefined ? { ...options, dataSource: reusedDataSourceName } : options;
-        return createSessionMemoryService(resolved, moduleRef, instance, resolved.dataSource === reusedDataSourceName ? reused : undefined);
+        const resolved =
+          options.dataSource === undefined && reusedDataSourceName !== undefined
+            ? { ...options, dataSource: reusedDataSourceName }
+            : options;
+        return createSessionMemoryService(
+          resolved,
+          moduleRef,
+          instance,
+          resolved.dataSource === reusedDataSourceName ? reused : undefined,
+        );
       },
       inject: [
         optionsToken,
         ModuleRef,
         // optional: when it is not registered, the factory fails with a message naming the fix
-        ...(reusedDataSourceName !== undefined ? [{ token: typeOrmDataSourceToken(reusedDataSourceName) as string, optional: true }] : []),
+        ...(reusedDataSourceName !== undefined
+          ? [{ token: typeOrmDataSourceToken(reusedDataSourceName) as string, optional: true }]
+          : []),
       ],
     };
     const requestSessionProvider: Provider = {

@@ -54,7 +54,7 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
    */
   async deleteSession(conversationId: string): Promise<boolean> {
     assertConversationId(conversationId);
-    const existed = await this.context.gate.run('deleteSession', () => this.context.store.clear(conversationId));
+    const existed = await this.context.gate.guard('deleteSession', () => this.context.store.clear(conversationId));
     await this.context.changes.conversationCleared(conversationId);
     return existed;
   }
@@ -145,16 +145,16 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
    * @throws SessionStorageUnavailableError when it does not.
    */
   async ping(): Promise<void> {
-    await this.context.gate.run('ping', () => this.context.store.ping());
+    await this.context.gate.guard('ping', () => this.context.store.ping());
   }
 
-  /** @internal Starts the `ttl` timer, if configured. */
+  /** Nest lifecycle hook: starts the `ttl` timer, if configured. */
   onApplicationBootstrap(): void {
     this.retention?.start();
   }
 
   /**
-   * @internal The one shutdown path: stops the `ttl` timer, completes the change streams (closing the
+   * Nest lifecycle hook, the one shutdown path: stops the `ttl` timer, completes the change streams (closing the
    * LISTEN connection), refuses new operations and waits for those in flight, then destroys the
    * DataSource the module built (never a reused one).
    */

@@ -63,7 +63,9 @@ export class ChangeHub {
         current.delete(subscriber);
         if (current.size === 0) this.subscribers.delete(conversationId);
         if (this.subscribers.size === 0 && this.relay && !this.closed) {
-          this.relay.stop().catch((err) => this.logger.warn(`Closing the change listener failed: ${(err as Error).message}`));
+          this.relay
+            .stop()
+            .catch((err) => this.logger.warn(`Closing the change listener failed: ${(err as Error).message}`));
         }
       };
     });
@@ -78,7 +80,9 @@ export class ChangeHub {
         await this.relay.publish({ conversationId: change.conversationId, type: change.type, count });
       } catch (err) {
         // The write itself succeeded: a lost notification must not fail it.
-        this.logger.warn(`Could not notify other instances of a change to ${JSON.stringify(change.conversationId)}: ${(err as Error).message}`);
+        this.logger.warn(
+          `Could not notify other instances of a change to ${JSON.stringify(change.conversationId)}: ${(err as Error).message}`,
+        );
       }
     }
   }
@@ -127,11 +131,14 @@ export class ChangeHub {
         try {
           items = change.count > 0 ? await this.readNewest(conversationId, change.count) : [];
         } catch (err) {
-          this.logger.warn(`Could not re-read the items added to ${JSON.stringify(conversationId)}: ${(err as Error).message}`);
+          this.logger.warn(
+            `Could not re-read the items added to ${JSON.stringify(conversationId)}: ${(err as Error).message}`,
+          );
         }
         this.deliver({ type: 'added', conversationId, items, count: change.count, origin: 'remote' });
       } else if (change.type === 'popped') {
-        for (let i = 0; i < Math.max(1, change.count); i++) this.deliver({ type: 'popped', conversationId, item: undefined, origin: 'remote' });
+        for (let i = 0; i < Math.max(1, change.count); i++)
+          this.deliver({ type: 'popped', conversationId, item: undefined, origin: 'remote' });
       } else {
         this.deliver({ type: 'cleared', conversationId, origin: 'remote' });
       }

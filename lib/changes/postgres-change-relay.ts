@@ -9,7 +9,9 @@ const KIND_OF: Record<string, RemoteChange['type']> = { a: 'added', p: 'popped',
 
 /** The NOTIFY channel of one pair of tables: every instance on the same tables shares it. @internal */
 export function changeChannel(tables: ResolvedTables): string {
-  const digest = createHash('sha256').update(`${tables.schema ?? ''}.${tables.sessions}.${tables.messages}`).digest('hex');
+  const digest = createHash('sha256')
+    .update(`${tables.schema ?? ''}.${tables.sessions}.${tables.messages}`)
+    .digest('hex');
   return `nsm_changes_${digest.slice(0, 24)}`;
 }
 
@@ -38,7 +40,12 @@ export class PostgresChangeRelay implements ChangeRelay {
   }
 
   async publish(change: RemoteChange): Promise<void> {
-    const payload = JSON.stringify({ i: this.instanceId, c: change.conversationId, k: KINDS[change.type], n: change.count });
+    const payload = JSON.stringify({
+      i: this.instanceId,
+      c: change.conversationId,
+      k: KINDS[change.type],
+      n: change.count,
+    });
     await this.pg.notify(this.channel, payload);
   }
 
@@ -89,7 +96,9 @@ export class PostgresChangeRelay implements ChangeRelay {
     if (this.connection !== attempt) return;
     this.connection = undefined;
     if (!this.wanted) return;
-    this.logger.warn(`The change listener connection failed (${err.message}); reconnecting in ${this.retryDelay} ms. Changes made meanwhile by other instances are not reported.`);
+    this.logger.warn(
+      `The change listener connection failed (${err.message}); reconnecting in ${this.retryDelay} ms. Changes made meanwhile by other instances are not reported.`,
+    );
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.wanted) this.connect();

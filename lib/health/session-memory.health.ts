@@ -16,7 +16,10 @@ interface TerminusHealthIndicatorService {
 }
 
 /** What `isHealthy()` returns: terminus's `HealthIndicatorResult` for `key`. */
-export type SessionMemoryHealthResult<Key extends string = string> = Record<Key, { status: 'up' | 'down' } & Record<string, unknown>>;
+export type SessionMemoryHealthResult<Key extends string = string> = Record<
+  Key,
+  { status: 'up' | 'down' } & Record<string, unknown>
+>;
 
 /** Options of `SessionMemoryHealthIndicator.isHealthy()`. */
 export interface SessionMemoryHealthCheckOptions {
@@ -51,7 +54,6 @@ export class SessionMemoryHealthIndicator {
   constructor(private readonly moduleRef: ModuleRef) {
     let terminus: { HealthIndicatorService?: new () => TerminusHealthIndicatorService };
     try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
       terminus = require('@nestjs/terminus');
     } catch (err) {
       throw new SessionMemoryConfigurationError(
@@ -71,12 +73,17 @@ export class SessionMemoryHealthIndicator {
    * Checks that the session store's database answers.
    * @param key the key of this indicator in the health check's result (e.g. `'sessions'`).
    */
-  async isHealthy<const Key extends string>(key: Key, options: SessionMemoryHealthCheckOptions = {}): Promise<SessionMemoryHealthResult<Key>> {
+  async isHealthy<const Key extends string>(
+    key: Key,
+    options: SessionMemoryHealthCheckOptions = {},
+  ): Promise<SessionMemoryHealthResult<Key>> {
     const indicator = this.healthIndicators().check(key);
     const timeoutMs = options.timeoutMs ?? 1000;
     let service: SessionMemoryService;
     try {
-      service = this.moduleRef.get<SessionMemoryService>(getSessionMemoryToken(options.instance) as string, { strict: false });
+      service = this.moduleRef.get<SessionMemoryService>(getSessionMemoryToken(options.instance) as string, {
+        strict: false,
+      });
     } catch {
       throw new SessionMemoryConfigurationError(
         `SessionMemoryHealthIndicator: no SessionMemoryModule instance${options.instance ? ` named "${options.instance}"` : ''} is registered. Import SessionMemoryModule.forRoot(${options.instance ? `{ name: '${options.instance}', ... }` : '...'}) in the application.`,

@@ -17,7 +17,9 @@ export async function applyHistoryTransaction(
 ): Promise<HistoryTransactionResult> {
   const plan = planHistoryTransaction(args, context.limits);
   await context.optionalTables.require('operations');
-  const outcome = await context.gate.run('applyHistoryTransaction', () => context.store.applyHistory(conversationId, plan));
+  const outcome = await context.gate.guard('applyHistoryTransaction', () =>
+    context.store.applyHistory(conversationId, plan),
+  );
   switch (outcome.status) {
     case 'replayed':
       return 'replayed';
@@ -28,8 +30,12 @@ export async function applyHistoryTransaction(
   }
   const { changes } = context;
   if (changes.wants(conversationId)) {
-    for (const row of outcome.removed) await changes.itemPopped(conversationId, parseJsonObject(row.message_data) as SessionItem | undefined);
-    await changes.itemsAdded(conversationId, plan.append.map((json) => JSON.parse(json) as SessionItem));
+    for (const row of outcome.removed)
+      await changes.itemPopped(conversationId, parseJsonObject(row.message_data) as SessionItem | undefined);
+    await changes.itemsAdded(
+      conversationId,
+      plan.append.map((json) => JSON.parse(json) as SessionItem),
+    );
   }
   return 'applied';
 }

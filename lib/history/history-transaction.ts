@@ -12,6 +12,7 @@ export type HistoryTransactionResult = 'applied' | 'replayed';
 /**
  * JSON text with object keys sorted at every level: two transactions that compare equal structurally
  * (the Agents SDK's notion of "the same transaction") have the same canonical text.
+ * @internal
  */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(JSON.parse(JSON.stringify(value))));
@@ -29,7 +30,9 @@ function sortKeys(value: unknown): unknown {
 
 function encode(items: unknown, field: string, limits: ItemLimits): string[] {
   if (!Array.isArray(items)) {
-    throw new InvalidHistoryTransactionError(`transaction.${field} must be an array of items, got ${items === null ? 'null' : typeof items}.`);
+    throw new InvalidHistoryTransactionError(
+      `transaction.${field} must be an array of items, got ${items === null ? 'null' : typeof items}.`,
+    );
   }
   try {
     return encodeItems(items, limits);
@@ -45,6 +48,7 @@ function encode(items: unknown, field: string, limits: ItemLimits): string[] {
  * Checks the arguments of `applyHistoryTransaction` and turns them into what the store runs: the
  * encoded items, the transaction's SHA-256 over its canonical JSON, and the suffix check.
  * @throws InvalidHistoryTransactionError before anything is read or written.
+ * @internal
  */
 export function planHistoryTransaction(args: unknown, limits: ItemLimits): HistoryPlan {
   if (args === null || typeof args !== 'object') {
@@ -52,7 +56,9 @@ export function planHistoryTransaction(args: unknown, limits: ItemLimits): Histo
   }
   const { operationId, transaction } = args as { operationId?: unknown; transaction?: unknown };
   if (typeof operationId !== 'string' || operationId.trim().length === 0) {
-    throw new InvalidHistoryTransactionError('operationId must be a non-empty string that stays the same when the transaction is retried.');
+    throw new InvalidHistoryTransactionError(
+      'operationId must be a non-empty string that stays the same when the transaction is retried.',
+    );
   }
   if (operationId.length > MAX_OPERATION_ID_LENGTH || operationId.includes('\u0000')) {
     throw new InvalidHistoryTransactionError(
@@ -60,7 +66,9 @@ export function planHistoryTransaction(args: unknown, limits: ItemLimits): Histo
     );
   }
   if (transaction === null || typeof transaction !== 'object') {
-    throw new InvalidHistoryTransactionError('transaction must be an object: { type: "append_items", items } or { type: "replace_suffix", expectedSuffix, replacement }.');
+    throw new InvalidHistoryTransactionError(
+      'transaction must be an object: { type: "append_items", items } or { type: "replace_suffix", expectedSuffix, replacement }.',
+    );
   }
   const t = transaction as { type?: unknown; items?: unknown; expectedSuffix?: unknown; replacement?: unknown };
   let append: string[];

@@ -19,11 +19,7 @@ export interface SessionMemoryTablesOptions {
 export type ConversationIdResolver = (request: any) => string | undefined | null | Promise<string | undefined | null>;
 
 /** Where the request-scoped session and `@Conversation()` find the conversation id. */
-export type ConversationIdSource =
-  | { header: string }
-  | { param: string }
-  | { query: string }
-  | ConversationIdResolver;
+export type ConversationIdSource = { header: string } | { param: string } | { query: string } | ConversationIdResolver;
 
 /** Size limits checked before anything is written. */
 export interface SessionMemoryLimitsOptions {

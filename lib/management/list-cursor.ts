@@ -8,7 +8,9 @@ export interface ListPosition {
 
 /** The `nextCursor` of a page that ended at `position`, in `order`. @internal */
 export function encodeListCursor(order: 'asc' | 'desc', position: ListPosition): string {
-  return Buffer.from(JSON.stringify([order === 'desc' ? 'd' : 'a', position.key, position.id]), 'utf8').toString('base64url');
+  return Buffer.from(JSON.stringify([order === 'desc' ? 'd' : 'a', position.key, position.id]), 'utf8').toString(
+    'base64url',
+  );
 }
 
 /**

@@ -3,9 +3,12 @@ import type { SessionMemoryContext } from '../session-memory.context';
 import { SessionMetadata, decodeMetadata, encodeMetadata } from './session-metadata';
 
 /** The metadata of a conversation, or `undefined` when it has none. @internal */
-export async function getMetadata(context: SessionMemoryContext, conversationId: string): Promise<SessionMetadata | undefined> {
+export async function getMetadata(
+  context: SessionMemoryContext,
+  conversationId: string,
+): Promise<SessionMetadata | undefined> {
   await context.optionalTables.require('metadata');
-  return decodeMetadata(await context.gate.run('getMetadata', () => context.store.readMetadata(conversationId)));
+  return decodeMetadata(await context.gate.guard('getMetadata', () => context.store.readMetadata(conversationId)));
 }
 
 /**
@@ -20,6 +23,6 @@ export async function setMetadata(
 ): Promise<void> {
   const json = metadata === null ? null : encodeMetadata(metadata);
   await context.optionalTables.require('metadata');
-  await context.gate.run('setMetadata', () => context.store.writeMetadata(conversationId, json, items.encoded));
+  await context.gate.guard('setMetadata', () => context.store.writeMetadata(conversationId, json, items.encoded));
   await context.changes.itemsAdded(conversationId, items.decoded);
 }

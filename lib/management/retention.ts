@@ -19,20 +19,25 @@ export interface PurgeExpiredOptions {
  * batch limit is reached or the module shuts down. Returns how many were deleted. @internal
  */
 export async function purgeExpired(context: SessionMemoryContext, options: PurgeExpiredOptions): Promise<number> {
-  if (options === null || typeof options !== 'object') throw new InvalidManagementOptionsError('purgeExpired expects { idleFor }.');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidManagementOptionsError('purgeExpired expects { idleFor }.');
   const idleForMs = toMilliseconds(options.idleFor, 'purgeExpired idleFor');
   const batchSize = options.batchSize ?? PURGE_BATCH.default;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > PURGE_BATCH.max) {
-    throw new InvalidManagementOptionsError(`purgeExpired batchSize must be a whole number from 1 to ${PURGE_BATCH.max}, got ${String(batchSize)}.`);
+    throw new InvalidManagementOptionsError(
+      `purgeExpired batchSize must be a whole number from 1 to ${PURGE_BATCH.max}, got ${String(batchSize)}.`,
+    );
   }
   const maxBatches = options.maxBatches ?? Infinity;
   if (maxBatches !== Infinity && (!Number.isSafeInteger(maxBatches) || maxBatches < 1)) {
-    throw new InvalidManagementOptionsError(`purgeExpired maxBatches must be a whole number >= 1, got ${String(maxBatches)}.`);
+    throw new InvalidManagementOptionsError(
+      `purgeExpired maxBatches must be a whole number >= 1, got ${String(maxBatches)}.`,
+    );
   }
   const { store, gate, optionalTables, changes } = context;
   let total = 0;
   for (let batch = 0; batch < maxBatches && !gate.isClosing; batch++) {
-    const ids = await gate.run('purgeExpired', () => store.purgeIdle(idleForMs, batchSize, optionalTables.current));
+    const ids = await gate.guard('purgeExpired', () => store.purgeIdle(idleForMs, batchSize, optionalTables.current));
     total += ids.length;
     for (const conversationId of ids) await changes.conversationCleared(conversationId);
     if (ids.length < batchSize) break;
@@ -71,10 +76,13 @@ export class RetentionTimer {
     const { logger } = this.context;
     this.running = purgeExpired(this.context, { idleFor: idleForMs, batchSize })
       .then((n) => {
-        if (n > 0) logger.log(`${SESSION_MEMORY}: ttl deleted ${n} conversation(s) idle for more than ${idleForMs} ms.`);
+        if (n > 0)
+          logger.log(`${SESSION_MEMORY}: ttl deleted ${n} conversation(s) idle for more than ${idleForMs} ms.`);
       })
       .catch((err) =>
-        logger.warn(`${SESSION_MEMORY}: ttl could not purge idle conversations (${(err as Error).message}); retrying in ${everyMs} ms.`),
+        logger.warn(
+          `${SESSION_MEMORY}: ttl could not purge idle conversations (${(err as Error).message}); retrying in ${everyMs} ms.`,
+        ),
       )
       .finally(() => {
         this.running = undefined;

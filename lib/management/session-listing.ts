@@ -9,39 +9,66 @@ const DEFAULT_PAGE = 50;
 const MAX_PAGE = 1000;
 
 /** One page of conversations (`SessionMemoryService.listSessions`). @internal */
-export async function listSessions(context: SessionMemoryContext, options: ListSessionsOptions = {}): Promise<SessionPage> {
+export async function listSessions(
+  context: SessionMemoryContext,
+  options: ListSessionsOptions = {},
+): Promise<SessionPage> {
   const query = toQuery(options);
   const { store, gate, optionalTables } = context;
   if (query.metadata.length > 0) await optionalTables.require('metadata');
   // One row more than the page: whether there is a next page.
-  const rows = await gate.run('listSessions', () => store.listSessions({ ...query, limit: query.limit + 1 }, optionalTables.current));
+  const rows = await gate.guard('listSessions', () =>
+    store.listSessions({ ...query, limit: query.limit + 1 }, optionalTables.current),
+  );
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
   return {
     sessions: page.map((row) => toSummary(row, query.includeItemCount)),
-    nextCursor: rows.length > query.limit && last ? encodeListCursor(query.order, { key: String(last.time_key), id: last.session_id }) : undefined,
+    nextCursor:
+      rows.length > query.limit && last
+        ? encodeListCursor(query.order, { key: String(last.time_key), id: last.session_id })
+        : undefined,
   };
 }
 
 /** One conversation's summary with its item count, or `undefined` when it does not exist. @internal */
-export async function getSessionSummary(context: SessionMemoryContext, conversationId: string): Promise<SessionSummary | undefined> {
-  const query: SessionListQuery = { limit: 1, order: 'desc', includeItemCount: true, metadata: [], sessionId: conversationId };
+export async function getSessionSummary(
+  context: SessionMemoryContext,
+  conversationId: string,
+): Promise<SessionSummary | undefined> {
+  const query: SessionListQuery = {
+    limit: 1,
+    order: 'desc',
+    includeItemCount: true,
+    metadata: [],
+    sessionId: conversationId,
+  };
   const { store, gate, optionalTables } = context;
-  const [row] = await gate.run('getSession', () => store.listSessions(query, optionalTables.current));
+  const [row] = await gate.guard('getSession', () => store.listSessions(query, optionalTables.current));
   return row && toSummary(row, true);
 }
 
 function toQuery(options: ListSessionsOptions): SessionListQuery {
-  if (options === null || typeof options !== 'object') throw new InvalidManagementOptionsError('listSessions expects an options object.');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidManagementOptionsError('listSessions expects an options object.');
   const limit = options.limit ?? DEFAULT_PAGE;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-    throw new InvalidManagementOptionsError(`listSessions limit must be a whole number from 1 to ${MAX_PAGE}, got ${String(limit)}.`);
+    throw new InvalidManagementOptionsError(
+      `listSessions limit must be a whole number from 1 to ${MAX_PAGE}, got ${String(limit)}.`,
+    );
   }
   const order = options.order ?? 'desc';
   if (order !== 'asc' && order !== 'desc') {
-    throw new InvalidManagementOptionsError(`listSessions order must be 'asc' or 'desc', got ${JSON.stringify(order)}.`);
+    throw new InvalidManagementOptionsError(
+      `listSessions order must be 'asc' or 'desc', got ${JSON.stringify(order)}.`,
+    );
   }
-  const query: SessionListQuery = { limit, order, includeItemCount: options.includeItemCount === true, metadata: metadataConditions(options.metadata) };
+  const query: SessionListQuery = {
+    limit,
+    order,
+    includeItemCount: options.includeItemCount === true,
+    metadata: metadataConditions(options.metadata),
+  };
   if (options.cursor !== undefined) query.after = decodeListCursor(options.cursor, order);
   if (options.updatedBefore !== undefined) query.updatedBeforeMs = toEpoch(options.updatedBefore, 'updatedBefore');
   if (options.updatedAfter !== undefined) query.updatedAfterMs = toEpoch(options.updatedAfter, 'updatedAfter');

@@ -20,10 +20,18 @@ export function encodeMetadata(metadata: unknown): string {
     );
   }
   try {
-    return encodeItems([metadata], { maxItemBytes: MAX_METADATA_BYTES, maxItemsPerCall: 1, maxDepth: MAX_METADATA_DEPTH })[0];
+    return encodeItems([metadata], {
+      maxItemBytes: MAX_METADATA_BYTES,
+      maxItemsPerCall: 1,
+      maxDepth: MAX_METADATA_DEPTH,
+    })[0];
   } catch (err) {
     if (err instanceof InvalidSessionItemsError) {
-      throw new InvalidSessionMetadataError(err.message.replace(/^items\[0\]/, 'metadata').replace('(limits.maxItemBytes)', `(metadata is limited to ${MAX_METADATA_BYTES} bytes)`));
+      throw new InvalidSessionMetadataError(
+        err.message
+          .replace(/^items\[0\]/, 'metadata')
+          .replace('(limits.maxItemBytes)', `(metadata is limited to ${MAX_METADATA_BYTES} bytes)`),
+      );
     }
     throw err;
   }
@@ -49,7 +57,9 @@ export interface MetadataCondition {
 export function metadataConditions(filter: unknown): MetadataCondition[] {
   if (filter === undefined) return [];
   if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
-    throw new InvalidSessionMetadataError('listSessions({ metadata }) must be an object of top-level keys and the values they must equal.');
+    throw new InvalidSessionMetadataError(
+      'listSessions({ metadata }) must be an object of top-level keys and the values they must equal.',
+    );
   }
   const conditions: MetadataCondition[] = [];
   for (const [key, value] of Object.entries(filter as Record<string, unknown>)) {

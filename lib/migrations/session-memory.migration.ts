@@ -52,7 +52,11 @@ interface Plan {
 }
 
 function plan(options: SessionMemoryMigrationOptions, kind: string, defaultTimestamp: number): Plan {
-  if (options.schema !== undefined && options.tables?.schema !== undefined && options.schema !== options.tables.schema) {
+  if (
+    options.schema !== undefined &&
+    options.tables?.schema !== undefined &&
+    options.schema !== options.tables.schema
+  ) {
     throw new SessionMemoryConfigurationError(
       `${SESSION_MEMORY} migration: schema "${options.schema}" and tables.schema "${options.tables.schema}" differ. Give only one.`,
     );
@@ -112,7 +116,11 @@ export function createSessionMemoryMigration(options: SessionMemoryMigrationOpti
     class implements MigrationInterface {
       async up(queryRunner: QueryRunner): Promise<void> {
         const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
-        await runStatements(queryRunner, [...ddl.createCoreTables, ...ddl.createOptionalTables, ddl.createUpdatedIndex]);
+        await runStatements(queryRunner, [
+          ...ddl.createCoreTables,
+          ...ddl.createOptionalTables,
+          ddl.createUpdatedIndex,
+        ]);
       }
 
       async down(queryRunner: QueryRunner): Promise<void> {
@@ -140,7 +148,9 @@ export function createSessionMemoryMigration(options: SessionMemoryMigrationOpti
  * Fails with `SessionMemoryConfigurationError` when the tables do not exist (use
  * `createSessionMemoryMigration` for a fresh database).
  */
-export function createSessionMemoryUpgradeMigration(options: SessionMemoryMigrationOptions = {}): SessionMemoryMigrationClass {
+export function createSessionMemoryUpgradeMigration(
+  options: SessionMemoryMigrationOptions = {},
+): SessionMemoryMigrationClass {
   const p = plan(options, 'UpgradePythonTables', DEFAULT_UPGRADE_TIMESTAMP);
   const messagesPath = tablePath(p.tables, p.tables.messages);
   const sessionsPath = tablePath(p.tables, p.tables.sessions);
@@ -170,7 +180,8 @@ export function createSessionMemoryUpgradeMigration(options: SessionMemoryMigrat
         if (optionalTables) {
           await runStatements(queryRunner, ddl.createOptionalTables);
           // Without IF NOT EXISTS on MySQL: skip the index when it is there already.
-          if (!(await hasIndex(queryRunner, sessionsPath, updatedIndex))) await runStatements(queryRunner, [ddl.createUpdatedIndex]);
+          if (!(await hasIndex(queryRunner, sessionsPath, updatedIndex)))
+            await runStatements(queryRunner, [ddl.createUpdatedIndex]);
         }
       }
 
@@ -178,7 +189,8 @@ export function createSessionMemoryUpgradeMigration(options: SessionMemoryMigrat
         const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
         if (optionalTables) {
           await runStatements(queryRunner, ddl.dropOptionalTables);
-          if (await hasIndex(queryRunner, sessionsPath, updatedIndex)) await queryRunner.dropIndex(sessionsPath, updatedIndex);
+          if (await hasIndex(queryRunner, sessionsPath, updatedIndex))
+            await queryRunner.dropIndex(sessionsPath, updatedIndex);
         }
         if (await hasIdIndex(queryRunner)) await runStatements(queryRunner, ddl.dropIdIndex);
       }

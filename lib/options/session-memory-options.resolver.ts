@@ -5,7 +5,7 @@ import { toMilliseconds } from '../management/duration';
 import type { ResolvedTables } from '../storage/session-store';
 import { DEFAULT_ITEM_LIMITS, ItemLimits, assertIdentifier, assertLimit } from '../validation';
 
-/** Resolved time limits, in ms (0 = off). See `SessionMemoryTimeoutsOptions`. @internal */
+/** Resolved time limits, in ms (0 = off). See `SessionMemoryTimeoutsOptions`. */
 export interface ResolvedTimeouts {
   statementMs: number;
   lockMs: number;
@@ -13,7 +13,11 @@ export interface ResolvedTimeouts {
 }
 
 /** Defaults of `SessionMemoryTimeoutsOptions`. */
-export const DEFAULT_TIMEOUTS: Readonly<ResolvedTimeouts> = Object.freeze({ statementMs: 30_000, lockMs: 5_000, connectMs: 5_000 });
+export const DEFAULT_TIMEOUTS: Readonly<ResolvedTimeouts> = Object.freeze({
+  statementMs: 30_000,
+  lockMs: 5_000,
+  connectMs: 5_000,
+});
 
 /** Resolved `ttl` option. @internal */
 export interface ResolvedTtl {
@@ -57,7 +61,9 @@ export function resolveLimits(options: Pick<SessionMemoryModuleOptions, 'limits'
   for (const key of Object.keys(DEFAULT_ITEM_LIMITS) as (keyof ItemLimits)[]) {
     const v = limits[key];
     if (!Number.isSafeInteger(v) || v <= 0) {
-      throw new SessionMemoryConfigurationError(`${SESSION_MEMORY}: option limits.${key} is ${String(v)}: it must be a whole number > 0.`);
+      throw new SessionMemoryConfigurationError(
+        `${SESSION_MEMORY}: option limits.${key} is ${String(v)}: it must be a whole number > 0.`,
+      );
     }
   }
   return limits;
@@ -90,10 +96,13 @@ export function resolveTtl(options: Pick<SessionMemoryModuleOptions, 'ttl'>): Re
   const ttl: unknown = options.ttl;
   if (ttl === undefined || ttl === null || ttl === false) return undefined;
   return asConfigurationError(() => {
-    const o = typeof ttl === 'object' ? (ttl as { idleFor?: unknown; every?: unknown; batchSize?: unknown }) : { idleFor: ttl };
+    const o =
+      typeof ttl === 'object' ? (ttl as { idleFor?: unknown; every?: unknown; batchSize?: unknown }) : { idleFor: ttl };
     const idleForMs = toMilliseconds(o.idleFor, 'Option ttl.idleFor');
     const everyMs =
-      o.every === undefined ? Math.min(Math.max(Math.round(idleForMs / 10), 60_000), 3_600_000) : toMilliseconds(o.every, 'Option ttl.every');
+      o.every === undefined
+        ? Math.min(Math.max(Math.round(idleForMs / 10), 60_000), 3_600_000)
+        : toMilliseconds(o.every, 'Option ttl.every');
     const batchSize = o.batchSize === undefined ? PURGE_BATCH.default : Number(o.batchSize);
     if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > PURGE_BATCH.max) {
       throw new InvalidManagementOptionsError(

@@ -77,11 +77,14 @@ export function dataSourceOptionsFromUrl(
 
 function sqlitePath(url: string): string {
   let rest = url.slice('sqlite:'.length);
-  if (rest.startsWith('///')) rest = rest.slice(3); // SQLAlchemy style: sqlite:///relative.db, sqlite:////abs.db
+  if (rest.startsWith('///'))
+    rest = rest.slice(3); // SQLAlchemy style: sqlite:///relative.db, sqlite:////abs.db
   else if (rest.startsWith('//')) rest = rest.slice(2);
   if (rest === ':memory:' || rest === '') {
     if (rest === '') {
-      throw new SessionMemoryConfigurationError(`${SESSION_MEMORY}: the sqlite: url has no path. Use sqlite:path/to/file.db or sqlite::memory:.`);
+      throw new SessionMemoryConfigurationError(
+        `${SESSION_MEMORY}: the sqlite: url has no path. Use sqlite:path/to/file.db or sqlite::memory:.`,
+      );
     }
     return ':memory:';
   }

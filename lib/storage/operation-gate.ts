@@ -17,7 +17,8 @@ export class OperationGate {
     return this.closing;
   }
 
-  async run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  /** Runs one store operation, named `operation` in its errors; refused once `drain()` was called. */
+  async guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
     if (this.closing) {
       throw new SessionStorageUnavailableError(
         `${operation} refused: the application is shutting down and SessionMemoryModule no longer takes new operations.`,
@@ -31,11 +32,6 @@ export class OperationGate {
     } finally {
       if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
     }
-  }
-
-  /** How many operations are running now. */
-  get running(): number {
-    return this.inFlight;
   }
 
   /** Stops taking operations and resolves when none is running (every caller of `drain` is resolved). */

@@ -8,8 +8,8 @@ import { SESSION_MEMORY } from '../exceptions/message-prefix';
  * unnamed one). `@nestjs/typeorm` is an optional peer: it is loaded only when a DataSource is reused by name.
  * @internal
  */
-export function typeOrmDataSourceToken(name: string): string | Function {
-  let typeorm: { getDataSourceToken(name?: string): string | Function };
+export function typeOrmDataSourceToken(name: string): unknown {
+  let typeorm: { getDataSourceToken(name?: string): unknown };
   try {
     typeorm = require('@nestjs/typeorm');
   } catch (err) {

@@ -70,7 +70,8 @@ export async function createSessionStore(
       return new MysqlSessionStore(connection, tables, collation);
     }
     case 'sqlite':
-      if (type === 'better-sqlite3') return new SqliteSessionStore(new SqliteConnection(driver.databaseConnection!), tables);
+      if (type === 'better-sqlite3')
+        return new SqliteSessionStore(new SqliteConnection(driver.databaseConnection!), tables);
   }
   throw new SessionMemoryConfigurationError(
     `${SESSION_MEMORY}: TypeORM DataSource type "${type}" is not supported. Use postgres, mysql, mariadb or better-sqlite3.`,

@@ -73,7 +73,11 @@ export interface NotificationChannel {
    * Listens on `channel` on a connection of its own. `onError` is called once if that connection
    * fails later; `close()` ends it.
    */
-  listen(channel: string, onNotification: (payload: string) => void, onError: (err: Error) => void): Promise<{ close(): Promise<void> }>;
+  listen(
+    channel: string,
+    onNotification: (payload: string) => void,
+    onError: (err: Error) => void,
+  ): Promise<{ close(): Promise<void> }>;
 }
 
 /**

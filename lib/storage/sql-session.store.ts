@@ -78,16 +78,16 @@ export abstract class SqlSessionStore implements SessionStore {
   ) {
     this.names = tableNames(tables, syntax.quote);
     this.placeholder = syntax.placeholder;
-    const p = syntax.placeholder;
-    const sessionP = syntax.sessionPlaceholder ?? p;
-    const where = sessionIdRange(sessionP(1), sessionP(2));
+    const param = syntax.placeholder;
+    const sessionParam = syntax.sessionPlaceholder ?? param;
+    const where = sessionIdRange(sessionParam(1), sessionParam(2));
     const { messages } = this.names;
     this.reads = {
       all: `SELECT id, message_data FROM ${messages} WHERE ${where} ${OLDEST_FIRST}`,
-      newest: `SELECT id, message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${p(3)}`,
-      newestBefore: `SELECT id, message_data FROM ${messages} WHERE ${where} AND id < ${p(3)} ${NEWEST_FIRST} LIMIT ${p(4)}`,
+      newest: `SELECT id, message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(3)}`,
+      newestBefore: `SELECT id, message_data FROM ${messages} WHERE ${where} AND id < ${param(3)} ${NEWEST_FIRST} LIMIT ${param(4)}`,
       allData: `SELECT message_data FROM ${messages} WHERE ${where} ${OLDEST_FIRST}`,
-      newestData: `SELECT message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${p(3)}`,
+      newestData: `SELECT message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(3)}`,
     };
   }
 
@@ -214,17 +214,23 @@ export abstract class SqlSessionStore implements SessionStore {
       `${this.timeKey('s.updated_at')} AS time_key`,
     ];
     if (tables.metadata) columns.push('md.metadata AS metadata');
-    if (q.includeItemCount) columns.push(`(SELECT COUNT(*) FROM ${messages} m WHERE m.session_id = s.session_id) AS item_count`);
+    if (q.includeItemCount)
+      columns.push(`(SELECT COUNT(*) FROM ${messages} m WHERE m.session_id = s.session_id) AS item_count`);
     let sql = `SELECT ${columns.join(', ')} FROM ${sessions} s`;
-    if (tables.metadata) sql += ` ${q.metadata.length > 0 ? 'JOIN' : 'LEFT JOIN'} ${metadata} md ON md.session_id = s.session_id`;
+    if (tables.metadata)
+      sql += ` ${q.metadata.length > 0 ? 'JOIN' : 'LEFT JOIN'} ${metadata} md ON md.session_id = s.session_id`;
     const where: string[] = [];
     if (q.after) {
       const key1 = this.timeKeyParam(bind(q.after.key));
       const key2 = this.timeKeyParam(bind(q.after.key));
-      where.push(`(s.updated_at ${cmp} ${key1} OR (s.updated_at = ${key2} AND s.session_id ${cmp} ${bind(q.after.id)}))`);
+      where.push(
+        `(s.updated_at ${cmp} ${key1} OR (s.updated_at = ${key2} AND s.session_id ${cmp} ${bind(q.after.id)}))`,
+      );
     }
-    if (q.updatedBeforeMs !== undefined) where.push(`s.updated_at < ${this.epochMsParam(bind(this.epochMsValue(q.updatedBeforeMs)))}`);
-    if (q.updatedAfterMs !== undefined) where.push(`s.updated_at > ${this.epochMsParam(bind(this.epochMsValue(q.updatedAfterMs)))}`);
+    if (q.updatedBeforeMs !== undefined)
+      where.push(`s.updated_at < ${this.epochMsParam(bind(this.epochMsValue(q.updatedBeforeMs)))}`);
+    if (q.updatedAfterMs !== undefined)
+      where.push(`s.updated_at > ${this.epochMsParam(bind(this.epochMsValue(q.updatedAfterMs)))}`);
     if (q.sessionId !== undefined) where.push(`s.session_id = ${bind(q.sessionId)}`);
     for (const c of q.metadata) where.push(this.metadataEquals(bind(this.metadataKeyValue(c.key)), bind(c.json)));
     if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
@@ -247,20 +253,22 @@ export abstract class SqlSessionStore implements SessionStore {
    * outcome is `applied` (the caller rolls back otherwise).
    */
   protected *historySteps(sessionId: string, plan: HistoryPlan): Generator<SqlStep, HistoryOutcome, unknown[]> {
-    const p = this.placeholder;
+    const param = this.placeholder;
     const { messages, operations } = this.names;
     const existing = (yield {
-      sql: `SELECT transaction_hash FROM ${operations} WHERE session_id = ${p(1)} AND operation_id = ${p(2)}`,
+      sql: `SELECT transaction_hash FROM ${operations} WHERE session_id = ${param(1)} AND operation_id = ${param(2)}`,
       params: [sessionId, plan.operationId],
       returnsRows: true,
     }) as { transaction_hash: string }[];
     if (existing.length > 0) {
-      return String(existing[0].transaction_hash).trim() === plan.hash ? { status: 'replayed' } : { status: 'conflict' };
+      return String(existing[0].transaction_hash).trim() === plan.hash
+        ? { status: 'replayed' }
+        : { status: 'conflict' };
     }
     let removed: StoredRow[] = [];
     if (plan.replace && plan.replace.count > 0) {
       const rows = (yield {
-        sql: `SELECT id, message_data FROM ${messages} WHERE session_id = ${p(1)} ORDER BY id DESC LIMIT ${p(2)}${this.lockRowsSuffix}`,
+        sql: `SELECT id, message_data FROM ${messages} WHERE session_id = ${param(1)} ORDER BY id DESC LIMIT ${param(2)}${this.lockRowsSuffix}`,
         params: [sessionId, plan.replace.count],
         returnsRows: true,
       }) as StoredRow[];
@@ -271,7 +279,7 @@ export abstract class SqlSessionStore implements SessionStore {
     if (plan.append.length > 0) for (const step of this.insertMessages(sessionId, plan.append)) yield step;
     yield { sql: this.touchSession, params: [sessionId], returnsRows: false };
     yield {
-      sql: `INSERT INTO ${operations} (session_id, operation_id, transaction_hash) VALUES (${p(1)}, ${p(2)}, ${p(3)})`,
+      sql: `INSERT INTO ${operations} (session_id, operation_id, transaction_hash) VALUES (${param(1)}, ${param(2)}, ${param(3)})`,
       params: [sessionId, plan.operationId, plan.hash],
       returnsRows: false,
     };

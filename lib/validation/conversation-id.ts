@@ -23,7 +23,9 @@ export function assertConversationId(id: unknown): asserts id is string {
     );
   }
   if (id.includes('\u0000')) {
-    throw new InvalidConversationIdError('The conversation id contains a NUL character (U+0000), which databases cannot store. Remove it.');
+    throw new InvalidConversationIdError(
+      'The conversation id contains a NUL character (U+0000), which databases cannot store. Remove it.',
+    );
   }
   if (!id.isWellFormed()) {
     throw new InvalidConversationIdError(

@@ -21,7 +21,9 @@ export const DEFAULT_ITEM_LIMITS: Readonly<ItemLimits> = Object.freeze({
  */
 export function encodeItems(items: unknown, limits: ItemLimits): string[] {
   if (!Array.isArray(items)) {
-    throw new InvalidSessionItemsError(`addItems expects an array of items, got ${kindOf(items)}. Wrap a single item in an array.`);
+    throw new InvalidSessionItemsError(
+      `addItems expects an array of items, got ${kindOf(items)}. Wrap a single item in an array.`,
+    );
   }
   if (items.length > limits.maxItemsPerCall) {
     throw new InvalidSessionItemsError(
@@ -34,7 +36,9 @@ export function encodeItems(items: unknown, limits: ItemLimits): string[] {
     const item = items[i];
     const path = `items[${i}]`;
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-      throw new InvalidSessionItemsError(`${path} must be a plain object (an Agents SDK input item), got ${kindOf(item)}.`);
+      throw new InvalidSessionItemsError(
+        `${path} must be a plain object (an Agents SDK input item), got ${kindOf(item)}.`,
+      );
     }
     checkValue(item, path, 0, ancestors, limits.maxDepth);
     const json = JSON.stringify(item);
@@ -59,13 +63,17 @@ function checkValue(value: unknown, path: string, depth: number, ancestors: obje
       return;
     case 'number':
       if (!Number.isFinite(value)) {
-        throw new InvalidSessionItemsError(`${path} is ${value}, which JSON cannot represent. Use a finite number, a string or null.`);
+        throw new InvalidSessionItemsError(
+          `${path} is ${value}, which JSON cannot represent. Use a finite number, a string or null.`,
+        );
       }
       return;
     case 'undefined':
       return; // only reached for object properties: JSON leaves them out, as the Agents SDK expects
     case 'bigint':
-      throw new InvalidSessionItemsError(`${path} is a bigint, which JSON cannot represent. Convert it to a string or a number.`);
+      throw new InvalidSessionItemsError(
+        `${path} is a bigint, which JSON cannot represent. Convert it to a string or a number.`,
+      );
     case 'function':
       throw new InvalidSessionItemsError(`${path} is a function, which cannot be stored. Remove it from the item.`);
     case 'symbol':
@@ -74,17 +82,23 @@ function checkValue(value: unknown, path: string, depth: number, ancestors: obje
   if (value === null) return;
   const obj = value as object;
   if (depth >= maxDepth) {
-    throw new InvalidSessionItemsError(`${path} is nested deeper than ${maxDepth} levels (limits.maxDepth). Flatten the item or store the payload as a string.`);
+    throw new InvalidSessionItemsError(
+      `${path} is nested deeper than ${maxDepth} levels (limits.maxDepth). Flatten the item or store the payload as a string.`,
+    );
   }
   if (ancestors.includes(obj)) {
-    throw new InvalidSessionItemsError(`${path} refers back to one of its own parents (a cycle), which JSON cannot represent. Remove the cycle.`);
+    throw new InvalidSessionItemsError(
+      `${path} refers back to one of its own parents (a cycle), which JSON cannot represent. Remove the cycle.`,
+    );
   }
   ancestors.push(obj);
   if (Array.isArray(obj)) {
     for (let i = 0; i < obj.length; i++) {
       const element = obj[i];
       if (element === undefined || typeof element === 'function' || typeof element === 'symbol') {
-        throw new InvalidSessionItemsError(`${path}[${i}] is ${typeof element}, which JSON would turn into null. Remove it or use null.`);
+        throw new InvalidSessionItemsError(
+          `${path}[${i}] is ${typeof element}, which JSON would turn into null. Remove it or use null.`,
+        );
       }
       checkValue(element, `${path}[${i}]`, depth + 1, ancestors, maxDepth);
     }

@@ -27,7 +27,9 @@ export class ConversationsController {
   async send(@Conversation() session: ConversationSession, @Body() body: SendMessageBody) {
     const text = body?.text;
     if (typeof text !== 'string' || text.trim() === '' || text.length > MAX_TEXT_LENGTH) {
-      throw new BadRequestException(`Send a JSON body {"text": "..."} with a non-empty text of at most ${MAX_TEXT_LENGTH} characters.`);
+      throw new BadRequestException(
+        `Send a JSON body {"text": "..."} with a non-empty text of at most ${MAX_TEXT_LENGTH} characters.`,
+      );
     }
     const reply = await this.assistant.reply(session, text);
     return { conversationId: session.conversationId, reply };

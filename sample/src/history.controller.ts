@@ -20,7 +20,9 @@ export class HistoryController {
   async popLast() {
     const item = await this.history.popLast();
     if (item === undefined) {
-      throw new NotFoundException(`Conversation ${JSON.stringify(this.history.conversationId)} has no items to remove.`);
+      throw new NotFoundException(
+        `Conversation ${JSON.stringify(this.history.conversationId)} has no items to remove.`,
+      );
     }
     return { conversationId: this.history.conversationId, removed: item };
   }

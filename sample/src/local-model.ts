@@ -142,7 +142,9 @@ export function textOf(item: AgentInputItem): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content
-      .map((part: { type?: string; text?: string }) => (part.type === 'input_text' || part.type === 'output_text' ? part.text ?? '' : ''))
+      .map((part: { type?: string; text?: string }) =>
+        part.type === 'input_text' || part.type === 'output_text' ? (part.text ?? '') : '',
+      )
       .join('');
   }
   return '';

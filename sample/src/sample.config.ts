@@ -30,7 +30,9 @@ export function readSampleConfig(config: ConfigService): SampleConfig {
   const rawPort = config.get<string>('PORT');
   const port = rawPort === undefined || rawPort === '' ? DEFAULT_SAMPLE_PORT : Number(rawPort);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`PORT is ${JSON.stringify(rawPort)}: set it to a port number (0-65535), or leave it unset for ${DEFAULT_SAMPLE_PORT}.`);
+    throw new Error(
+      `PORT is ${JSON.stringify(rawPort)}: set it to a port number (0-65535), or leave it unset for ${DEFAULT_SAMPLE_PORT}.`,
+    );
   }
   return {
     databaseUrl: config.get<string>('SESSION_MEMORY_URL') || DEFAULT_SAMPLE_DATABASE_URL,

@@ -19,7 +19,9 @@ describe('addItems accepts plain objects from another realm', () => {
   it('stores items made by structuredClone and by a vm context, nested objects included', async () => {
     const session = memory.memory.session('realms');
     const cloned = structuredClone({ role: 'user', content: [{ type: 'input_text', text: 'cloned' }] });
-    const foreign = runInNewContext('({ role: "user", content: [{ type: "input_text", text: "foreign" }], extra: { a: Object.create(null) } })');
+    const foreign = runInNewContext(
+      '({ role: "user", content: [{ type: "input_text", text: "foreign" }], extra: { a: Object.create(null) } })',
+    );
     expect(Object.getPrototypeOf(foreign)).not.toBe(Object.prototype);
     await session.addItems([cloned, foreign]);
     expect(await session.getItems()).toEqual([
@@ -37,7 +39,9 @@ describe('addItems accepts plain objects from another realm', () => {
     const foreignDate = runInNewContext('({ role: "user", content: "x", at: new Date(0) })');
     await expect(session.addItems([foreignDate])).rejects.toThrow(/items\[0\]\.at is an instance of Date/);
     const fakeObject = Object.create(Object.create(null, { constructor: { value: function Object() {} } }));
-    await expect(session.addItems([{ role: 'user', content: 'x', nested: fakeObject } as any])).rejects.toThrow(InvalidSessionItemsError);
+    await expect(session.addItems([{ role: 'user', content: 'x', nested: fakeObject } as any])).rejects.toThrow(
+      InvalidSessionItemsError,
+    );
     expect(await session.getItems()).toEqual([]);
   });
 });

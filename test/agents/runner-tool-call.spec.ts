@@ -121,7 +121,10 @@ describeEachDialect('Agents SDK runner with a tool call', (dialect, baseUrl) => 
     expect(text).toBe('Tool shout returned: STREAMED');
     expect(model.calls.every((c) => c.streamed)).toBe(true);
     expect(describeItems(model.calls[0].input)).toHaveLength(9);
-    expect(describeItems(model.calls[0].input).slice(-2)).toEqual(['assistant: Tool shout returned: AGAIN', 'user: streamed']);
+    expect(describeItems(model.calls[0].input).slice(-2)).toEqual([
+      'assistant: Tool shout returned: AGAIN',
+      'user: streamed',
+    ]);
     expect(describeItems(await storedRows('tool-run')).slice(8)).toEqual([
       'user: streamed',
       'function_call shout {"text":"streamed"}',
@@ -133,7 +136,9 @@ describeEachDialect('Agents SDK runner with a tool call', (dialect, baseUrl) => 
   it('another conversation run at the same time keeps its own tool calls', async () => {
     model.reset();
     const ids = ['tool-a', 'tool-b', 'tool-c', 'tool-d'];
-    const results = await Promise.all(ids.map((id) => run(agent, `text ${id}`, { session: memory.memory.session(id) })));
+    const results = await Promise.all(
+      ids.map((id) => run(agent, `text ${id}`, { session: memory.memory.session(id) })),
+    );
     expect(results.map((r) => r.finalOutput)).toEqual(ids.map((id) => `Tool shout returned: TEXT ${id.toUpperCase()}`));
     for (const id of ids) {
       const rows = await storedRows(id);
@@ -148,7 +153,11 @@ describeEachDialect('Agents SDK runner with a tool call', (dialect, baseUrl) => 
       const seen = model.calls.map((c) => describeItems(c.input)).filter((lines) => lines[0] === `user: text ${id}`);
       expect(seen).toEqual([
         [`user: text ${id}`],
-        [`user: text ${id}`, `function_call shout {"text":"text ${id}"}`, `function_call_result shout: TEXT ${id.toUpperCase()}`],
+        [
+          `user: text ${id}`,
+          `function_call shout {"text":"text ${id}"}`,
+          `function_call_result shout: TEXT ${id.toUpperCase()}`,
+        ],
       ]);
     }
     expect(model.calls).toHaveLength(ids.length * 2);

@@ -46,7 +46,10 @@ describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
     await s.addItems([msg('a'), msg('b')]);
     expect(await s.popItem()).toEqual(msg('b'));
     await s.addItems([msg('c')], { metadata: { userId: 'u1' } });
-    await s.applyHistoryTransaction({ operationId: 'op', transaction: { type: 'replace_suffix', expectedSuffix: [msg('c')], replacement: [msg('d')] } });
+    await s.applyHistoryTransaction({
+      operationId: 'op',
+      transaction: { type: 'replace_suffix', expectedSuffix: [msg('c')], replacement: [msg('d')] },
+    });
     await s.clearSession();
     await s.addItems([msg('e')]);
     await m.memory.deleteSession(id);
@@ -65,7 +68,10 @@ describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
     const other = await startMemory(urlFor(dialect, baseUrl));
     const id = `purged-${Date.now()}`;
     await other.memory.session(id).addItems([msg('x')]);
-    await other.sql(`UPDATE ${other.tables.sessions} SET updated_at = ? WHERE session_id = ?`, ['2001-01-01 00:00:00', id]);
+    await other.sql(`UPDATE ${other.tables.sessions} SET updated_at = ? WHERE session_id = ?`, [
+      '2001-01-01 00:00:00',
+      id,
+    ]);
     const events: ConversationChange[] = [];
     let completed = false;
     other.memory.changes$(id).subscribe({ next: (e) => events.push(e), complete: () => (completed = true) });
@@ -86,32 +92,43 @@ describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
     }
     const suffix = uniqueSuffix();
     @Module({
-      imports: [SessionMemoryModule.forRoot({ url: urlFor(dialect, baseUrl), createTables: true, tables: { sessions: `t_sse_s_${suffix}`, messages: `t_sse_m_${suffix}` } })],
+      imports: [
+        SessionMemoryModule.forRoot({
+          url: urlFor(dialect, baseUrl),
+          createTables: true,
+          tables: { sessions: `t_sse_s_${suffix}`, messages: `t_sse_m_${suffix}` },
+        }),
+      ],
       controllers: [ChangesController],
     })
     class AppModule {}
-    const app: INestApplication = (await Test.createTestingModule({ imports: [AppModule] }).compile()).createNestApplication();
+    const app: INestApplication = (
+      await Test.createTestingModule({ imports: [AppModule] }).compile()
+    ).createNestApplication();
     await app.listen(0);
     const memory = app.get(SessionMemoryService);
     try {
       const port = (app.getHttpServer().address() as AddressInfo).port;
       const body = await new Promise<string>((resolve, reject) => {
-        const req = get({ port, path: '/conversations/sse-1/changes', headers: { accept: 'text/event-stream' } }, (res) => {
-          expect(res.headers['content-type']).toMatch(/text\/event-stream/);
-          let text = '';
-          res.on('data', (chunk) => {
-            text += chunk;
-            if (text.includes('event: popped')) {
-              req.destroy();
-              resolve(text);
-            }
-          });
-          // The stream is open (headers sent): write to the conversation.
-          void (async () => {
-            await memory.session('sse-1').addItems([msg('hello SSE')]);
-            await memory.session('sse-1').popItem();
-          })().catch(reject);
-        });
+        const req = get(
+          { port, path: '/conversations/sse-1/changes', headers: { accept: 'text/event-stream' } },
+          (res) => {
+            expect(res.headers['content-type']).toMatch(/text\/event-stream/);
+            let text = '';
+            res.on('data', (chunk) => {
+              text += chunk;
+              if (text.includes('event: popped')) {
+                req.destroy();
+                resolve(text);
+              }
+            });
+            // The stream is open (headers sent): write to the conversation.
+            void (async () => {
+              await memory.session('sse-1').addItems([msg('hello SSE')]);
+              await memory.session('sse-1').popItem();
+            })().catch(reject);
+          },
+        );
         req.on('error', (err) => (err.message.includes('socket hang up') ? undefined : reject(err)));
       });
       expect(body).toContain('event: added');
@@ -128,7 +145,9 @@ describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
 
   if (dialect !== 'postgres') {
     it('refuses changes.notify (PostgreSQL only) at startup with a fix-it message', async () => {
-      await expect(startMemory(urlFor(dialect, baseUrl), { changes: { notify: true } })).rejects.toBeInstanceOf(SessionMemoryConfigurationError);
+      await expect(startMemory(urlFor(dialect, baseUrl), { changes: { notify: true } })).rejects.toBeInstanceOf(
+        SessionMemoryConfigurationError,
+      );
     });
   }
 });
@@ -181,8 +200,16 @@ describeEachDialect(
           items: [msg('from b 1'), msg('from b 2')],
           origin: 'remote',
         });
-        expect(await step(() => b.memory.session(id).popItem())).toEqual({ type: 'popped', item: undefined, origin: 'remote' });
-        expect(await step(() => a.memory.session(id).addItems([msg('from a')]))).toEqual({ type: 'added', items: [msg('from a')], origin: 'local' });
+        expect(await step(() => b.memory.session(id).popItem())).toEqual({
+          type: 'popped',
+          item: undefined,
+          origin: 'remote',
+        });
+        expect(await step(() => a.memory.session(id).addItems([msg('from a')]))).toEqual({
+          type: 'added',
+          items: [msg('from a')],
+          origin: 'local',
+        });
         expect(await step(() => b.memory.session(id).clearSession())).toEqual({ type: 'cleared', origin: 'remote' });
         expect(await step(() => b.memory.session(id).addItems([msg('after clear')]))).toEqual({
           type: 'added',
@@ -208,10 +235,17 @@ describeEachDialect(
       // Backends whose last statement was LISTEN on this tables' channel: the dedicated connections.
       const listen = `LISTEN "${changeChannel({ ...a.tables })}"`;
       const channelListeners = async () =>
-        Number((await a.sql(`SELECT COUNT(*) AS n FROM pg_stat_activity WHERE query = ? AND pid <> pg_backend_pid()`, [listen]))[0].n);
+        Number(
+          (
+            await a.sql(`SELECT COUNT(*) AS n FROM pg_stat_activity WHERE query = ? AND pid <> pg_backend_pid()`, [
+              listen,
+            ])
+          )[0].n,
+        );
       // Connections close asynchronously on the server side: wait (bounded) for the count to settle.
       const waitFor = async (want: number) => {
-        for (let i = 0; i < 200 && (await channelListeners()) !== want; i++) await new Promise((r) => setTimeout(r, 10));
+        for (let i = 0; i < 200 && (await channelListeners()) !== want; i++)
+          await new Promise((r) => setTimeout(r, 10));
         return channelListeners();
       };
       const c = await startMemory(TEST_URLS.postgres, { changes: { notify: true } }, a.tables);

@@ -9,7 +9,9 @@ import { describeEachDialect } from '../support/databases';
 import { startMemory, TestMemory, urlFor } from '../support/memory';
 
 const msg = (text: string, role: 'user' | 'assistant' = 'user'): SessionItem =>
-  role === 'user' ? { role, content: text } : ({ role, status: 'completed', content: [{ type: 'output_text', text }] } as SessionItem);
+  role === 'user'
+    ? { role, content: text }
+    : ({ role, status: 'completed', content: [{ type: 'output_text', text }] } as SessionItem);
 
 const texts = (items: SessionItem[]) => items.map((i) => (i as any).content as string);
 
@@ -36,8 +38,14 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
     for (let i = 0; i < 12; i++) await s.addItems([msg(`single ${i}`)]);
     await s.addItems(Array.from({ length: 8 }, (_, i) => msg(`batch ${i}`)));
     // Make every created_at equal: only the row id can give the order now.
-    await a.sql(`UPDATE ${a.tables.messages} SET created_at = ? WHERE session_id = ?`, ['2020-01-01 00:00:00', s.conversationId]);
-    const expected = [...Array.from({ length: 12 }, (_, i) => `single ${i}`), ...Array.from({ length: 8 }, (_, i) => `batch ${i}`)];
+    await a.sql(`UPDATE ${a.tables.messages} SET created_at = ? WHERE session_id = ?`, [
+      '2020-01-01 00:00:00',
+      s.conversationId,
+    ]);
+    const expected = [
+      ...Array.from({ length: 12 }, (_, i) => `single ${i}`),
+      ...Array.from({ length: 8 }, (_, i) => `batch ${i}`),
+    ];
     expect(texts(await s.getItems())).toEqual(expected);
     expect(texts(await s.getItems(5))).toEqual(expected.slice(-5));
   });
@@ -53,10 +61,13 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
     expect(await fresh().getItems(3)).toEqual([]);
   });
 
-  it.each([-1, 1.5, Number.NaN, Infinity, '2' as unknown as number])('refuses limit %p with InvalidLimitError', async (limit) => {
-    const s = fresh();
-    await expect(s.getItems(limit)).rejects.toBeInstanceOf(InvalidLimitError);
-  });
+  it.each([-1, 1.5, Number.NaN, Infinity, '2' as unknown as number])(
+    'refuses limit %p with InvalidLimitError',
+    async (limit) => {
+      const s = fresh();
+      await expect(s.getItems(limit)).rejects.toBeInstanceOf(InvalidLimitError);
+    },
+  );
 
   it('keeps conversations apart, and ids are exact (case, trailing space)', async () => {
     const stamp = Date.now();
@@ -84,7 +95,9 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
   it('60 concurrent pops on 40 items: 40 distinct items and 20 undefined', async () => {
     const id = fresh().conversationId;
     await a.memory.session(id).addItems(Array.from({ length: 40 }, (_, i) => msg(`item ${i}`)));
-    const popped = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? b : a).memory.session(id).popItem()));
+    const popped = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? b : a).memory.session(id).popItem()),
+    );
     const got = texts(popped.filter((x): x is SessionItem => x !== undefined));
     expect(new Set(got).size).toBe(40);
     expect(popped.filter((x) => x === undefined)).toHaveLength(20);
@@ -100,7 +113,9 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
 
   it('25 concurrent first writes to a new conversation lose nothing', async () => {
     const id = fresh().conversationId;
-    await Promise.all(Array.from({ length: 25 }, (_, i) => (i % 2 ? b : a).memory.session(id).addItems([msg(`w${i}`)])));
+    await Promise.all(
+      Array.from({ length: 25 }, (_, i) => (i % 2 ? b : a).memory.session(id).addItems([msg(`w${i}`)])),
+    );
     const got = texts(await a.memory.session(id).getItems());
     expect(got.sort()).toEqual(Array.from({ length: 25 }, (_, i) => `w${i}`).sort());
     const sessions = await a.sql(`SELECT session_id FROM ${a.tables.sessions} WHERE session_id = ?`, [id]);
@@ -126,8 +141,13 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
     const s = fresh();
     const item = {
       role: 'user',
-      content: 'Grüße, Привет, 日本語, emoji 😀🌧, RTL שלום, combining é, \u2028\u2029, tab\t, nl\n, NUL \u0000, lone \ud800 and \udfff, quote " backslash \\',
-      extra: { "'; DROP TABLE x; --": '{"not":"json"}', __proto__x: 1, nested: [1.5, -0.25, true, null, { deep: ['✓'] }] },
+      content:
+        'Grüße, Привет, 日本語, emoji 😀🌧, RTL שלום, combining é, \u2028\u2029, tab\t, nl\n, NUL \u0000, lone \ud800 and \udfff, quote " backslash \\',
+      extra: {
+        "'; DROP TABLE x; --": '{"not":"json"}',
+        __proto__x: 1,
+        nested: [1.5, -0.25, true, null, { deep: ['✓'] }],
+      },
     } as unknown as SessionItem;
     await s.addItems([item]);
     const [back] = await s.getItems();
@@ -138,7 +158,10 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
   it('skips a corrupt stored row and counts only valid items towards limit', async () => {
     const s = fresh();
     await s.addItems([msg('one'), msg('two')]);
-    await a.sql(`INSERT INTO ${a.tables.messages} (session_id, message_data) VALUES (?, ?)`, [s.conversationId, '{not json']);
+    await a.sql(`INSERT INTO ${a.tables.messages} (session_id, message_data) VALUES (?, ?)`, [
+      s.conversationId,
+      '{not json',
+    ]);
     await a.sql(`INSERT INTO ${a.tables.messages} (session_id, message_data) VALUES (?, ?)`, [s.conversationId, '42']);
     await s.addItems([msg('three')]);
     expect(texts(await s.getItems())).toEqual(['one', 'two', 'three']);
@@ -190,7 +213,9 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
       const s = small.memory.session(`caps-${Date.now()}`);
       await expect(s.addItems([{ role: 'user', content: 'x'.repeat(200) }])).rejects.toThrow(/limits\.maxItemBytes/);
       await expect(s.addItems([{ role: 'user', content: 'é'.repeat(40) } as SessionItem])).rejects.toThrow(/bytes/); // 80 chars of UTF-8 + keys > 100
-      await expect(s.addItems([{ a: { b: { c: { d: { e: 1 } } } } } as unknown as SessionItem])).rejects.toThrow(/limits\.maxDepth/);
+      await expect(s.addItems([{ a: { b: { c: { d: { e: 1 } } } } } as unknown as SessionItem])).rejects.toThrow(
+        /limits\.maxDepth/,
+      );
       expect(await s.getItems()).toEqual([]);
     } finally {
       await small.close();
@@ -198,7 +223,14 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
   });
 
   it('refuses bad conversation ids before any I/O', () => {
-    for (const id of ['', 'x'.repeat(256), 'a\u0000b', 'lone \ud800', 42 as unknown as string, undefined as unknown as string]) {
+    for (const id of [
+      '',
+      'x'.repeat(256),
+      'a\u0000b',
+      'lone \ud800',
+      42 as unknown as string,
+      undefined as unknown as string,
+    ]) {
       expect(() => a.memory.session(id)).toThrow(InvalidConversationIdError);
     }
     expect(a.memory.session('x'.repeat(255)).conversationId).toHaveLength(255);
@@ -218,7 +250,10 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
   it('uses the custom table names it was given', async () => {
     const s = fresh();
     await s.addItems([msg('where')]);
-    const rows = await a.sql<{ message_data: string }>(`SELECT message_data FROM ${a.tables.messages} WHERE session_id = ?`, [s.conversationId]);
+    const rows = await a.sql<{ message_data: string }>(
+      `SELECT message_data FROM ${a.tables.messages} WHERE session_id = ?`,
+      [s.conversationId],
+    );
     expect(rows.map((r) => JSON.parse(r.message_data))).toEqual([msg('where')]);
     expect(a.tables.messages).toMatch(/^t_msg_/);
   });
@@ -226,7 +261,10 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
   it('moves updated_at forward on a write', async () => {
     const s = fresh();
     await s.addItems([msg('1')]);
-    await a.sql(`UPDATE ${a.tables.sessions} SET updated_at = ? WHERE session_id = ?`, ['2001-01-01 00:00:00', s.conversationId]);
+    await a.sql(`UPDATE ${a.tables.sessions} SET updated_at = ? WHERE session_id = ?`, [
+      '2001-01-01 00:00:00',
+      s.conversationId,
+    ]);
     await s.addItems([msg('2')]);
     const [row] = await a.sql(`SELECT updated_at FROM ${a.tables.sessions} WHERE session_id = ?`, [s.conversationId]);
     expect(new Date(row.updated_at).getUTCFullYear()).toBeGreaterThan(2001);

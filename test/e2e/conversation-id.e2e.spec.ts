@@ -1,4 +1,14 @@
-import { Body, Controller, ForbiddenException, Get, INestApplication, Injectable, Module, Post, Scope } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  ForbiddenException,
+  Get,
+  INestApplication,
+  Injectable,
+  Module,
+  Post,
+  Scope,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
@@ -62,7 +72,8 @@ async function startApp(conversationId: ConversationIdSource | undefined): Promi
 /** A resolver that reads `x-tenant` and `x-conv` asynchronously and refuses tenant `intruder` with 403. */
 const tenantResolver: ConversationIdSource = async (req: any) => {
   await new Promise((resolve) => setImmediate(resolve));
-  if (req.headers['x-tenant'] === 'intruder') throw new ForbiddenException('This conversation belongs to another tenant.');
+  if (req.headers['x-tenant'] === 'intruder')
+    throw new ForbiddenException('This conversation belongs to another tenant.');
   const conv = req.headers['x-conv'];
   return conv === undefined ? undefined : `${req.headers['x-tenant']}/${conv}`;
 };
@@ -79,12 +90,44 @@ interface SourceCase {
 }
 
 const cases: SourceCase[] = [
-  { title: 'default header x-conversation-id', source: undefined, carry: (id) => ({ path: '', headers: { 'X-Conversation-Id': id } }), expected: (id) => id },
-  { title: 'custom header', source: { header: 'X-Chat' }, carry: (id) => ({ path: '', headers: { 'x-chat': id } }), expected: (id) => id },
-  { title: 'route param', source: { param: 'cid' }, carry: (id) => ({ path: `/${encodeURIComponent(id)}`, headers: {} }), expected: (id) => id, unicode: true },
-  { title: 'query parameter', source: { query: 'conversation' }, carry: (id) => ({ path: `?conversation=${encodeURIComponent(id)}`, headers: {} }), expected: (id) => id, unicode: true },
-  { title: 'sync resolver', source: (req: any) => (req.headers['x-user'] ? `user-${req.headers['x-user']}` : undefined), carry: (id) => ({ path: '', headers: { 'x-user': id } }), expected: (id) => `user-${id}` },
-  { title: 'async resolver', source: tenantResolver, carry: (id) => ({ path: '', headers: { 'x-tenant': 'acme', 'x-conv': id } }), expected: (id) => `acme/${id}` },
+  {
+    title: 'default header x-conversation-id',
+    source: undefined,
+    carry: (id) => ({ path: '', headers: { 'X-Conversation-Id': id } }),
+    expected: (id) => id,
+  },
+  {
+    title: 'custom header',
+    source: { header: 'X-Chat' },
+    carry: (id) => ({ path: '', headers: { 'x-chat': id } }),
+    expected: (id) => id,
+  },
+  {
+    title: 'route param',
+    source: { param: 'cid' },
+    carry: (id) => ({ path: `/${encodeURIComponent(id)}`, headers: {} }),
+    expected: (id) => id,
+    unicode: true,
+  },
+  {
+    title: 'query parameter',
+    source: { query: 'conversation' },
+    carry: (id) => ({ path: `?conversation=${encodeURIComponent(id)}`, headers: {} }),
+    expected: (id) => id,
+    unicode: true,
+  },
+  {
+    title: 'sync resolver',
+    source: (req: any) => (req.headers['x-user'] ? `user-${req.headers['x-user']}` : undefined),
+    carry: (id) => ({ path: '', headers: { 'x-user': id } }),
+    expected: (id) => `user-${id}`,
+  },
+  {
+    title: 'async resolver',
+    source: tenantResolver,
+    carry: (id) => ({ path: '', headers: { 'x-tenant': 'acme', 'x-conv': id } }),
+    expected: (id) => `acme/${id}`,
+  },
 ];
 
 describe.each(cases)('conversation id from $title', ({ source, carry, expected, unicode }) => {
@@ -96,72 +139,93 @@ describe.each(cases)('conversation id from $title', ({ source, carry, expected, 
     await app.close();
   });
 
-  it.each(['scoped', 'decorated'])('%s: each request reaches the conversation it names, written and read back', async (route) => {
-    const ids = [`${route}-Conv-1`, `${route}-conv-1`, unicode ? `${route}-é 中文/x` : `${route}-a.b_c:d`];
-    for (const id of ids) {
-      const { path, headers } = carry(id);
-      const res = await request(app.getHttpServer()).post(`/${route}${path}`).set(headers).send({ text: `hello ${id}` });
-      expect(res.status).toBe(201);
-      expect(res.body).toEqual({ conversationId: expected(id) });
-    }
-    for (const id of ids) {
-      const { path, headers } = carry(id);
+  it.each(['scoped', 'decorated'])(
+    '%s: each request reaches the conversation it names, written and read back',
+    async (route) => {
+      const ids = [`${route}-Conv-1`, `${route}-conv-1`, unicode ? `${route}-é 中文/x` : `${route}-a.b_c:d`];
+      for (const id of ids) {
+        const { path, headers } = carry(id);
+        const res = await request(app.getHttpServer())
+          .post(`/${route}${path}`)
+          .set(headers)
+          .send({ text: `hello ${id}` });
+        expect(res.status).toBe(201);
+        expect(res.body).toEqual({ conversationId: expected(id) });
+      }
+      for (const id of ids) {
+        const { path, headers } = carry(id);
+        const res = await request(app.getHttpServer()).get(`/${route}${path}`).set(headers);
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ conversationId: expected(id), items: [{ role: 'user', content: `hello ${id}` }] });
+      }
+    },
+  );
+
+  it.each(['scoped', 'decorated'])(
+    '%s: a request without the id answers 400 and says where the id is read',
+    async (route) => {
+      const res = await request(app.getHttpServer()).get(`/${route}`);
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/^Missing conversation id: set /);
+    },
+  );
+
+  it.each(['scoped', 'decorated'])(
+    '%s: an id longer than 255 characters answers 400 with the reason',
+    async (route) => {
+      const { path, headers } = carry('x'.repeat(300));
       const res = await request(app.getHttpServer()).get(`/${route}${path}`).set(headers);
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({ conversationId: expected(id), items: [{ role: 'user', content: `hello ${id}` }] });
-    }
-  });
-
-  it.each(['scoped', 'decorated'])('%s: a request without the id answers 400 and says where the id is read', async (route) => {
-    const res = await request(app.getHttpServer()).get(`/${route}`);
-    expect(res.status).toBe(400);
-    expect(res.body.message).toMatch(/^Missing conversation id: set /);
-  });
-
-  it.each(['scoped', 'decorated'])('%s: an id longer than 255 characters answers 400 with the reason', async (route) => {
-    const { path, headers } = carry('x'.repeat(300));
-    const res = await request(app.getHttpServer()).get(`/${route}${path}`).set(headers);
-    expect(res.status).toBe(400);
-    expect(res.body.message).toMatch(/^Invalid conversation id in .*at most 255/);
-  });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/^Invalid conversation id in .*at most 255/);
+    },
+  );
 });
 
 describe('conversation id edge cases over HTTP', () => {
-  it.each(['scoped', 'decorated'])('%s: the async resolver refusing with ForbiddenException answers 403 with its message', async (route) => {
-    const app = await startApp(tenantResolver);
-    try {
-      const res = await request(app.getHttpServer()).get(`/${route}`).set({ 'x-tenant': 'intruder', 'x-conv': 'c1' });
-      expect(res.status).toBe(403);
-      expect(res.body.message).toBe('This conversation belongs to another tenant.');
-      const missing = await request(app.getHttpServer()).get(`/${route}`).set({ 'x-tenant': 'acme' });
-      expect(missing.status).toBe(400);
-      expect(missing.body.message).toBe('Missing conversation id: set the conversation id resolver.');
-    } finally {
-      await app.close();
-    }
-  });
+  it.each(['scoped', 'decorated'])(
+    '%s: the async resolver refusing with ForbiddenException answers 403 with its message',
+    async (route) => {
+      const app = await startApp(tenantResolver);
+      try {
+        const res = await request(app.getHttpServer()).get(`/${route}`).set({ 'x-tenant': 'intruder', 'x-conv': 'c1' });
+        expect(res.status).toBe(403);
+        expect(res.body.message).toBe('This conversation belongs to another tenant.');
+        const missing = await request(app.getHttpServer()).get(`/${route}`).set({ 'x-tenant': 'acme' });
+        expect(missing.status).toBe(400);
+        expect(missing.body.message).toBe('Missing conversation id: set the conversation id resolver.');
+      } finally {
+        await app.close();
+      }
+    },
+  );
 
-  it.each(['scoped', 'decorated'])('%s: a repeated query parameter answers 400 instead of picking one', async (route) => {
-    const app = await startApp({ query: 'conversation' });
-    try {
-      const res = await request(app.getHttpServer()).get(`/${route}?conversation=a&conversation=b`);
-      expect(res.status).toBe(400);
-      expect(res.body.message).toBe('Give exactly one conversation id in query parameter conversation.');
-    } finally {
-      await app.close();
-    }
-  });
+  it.each(['scoped', 'decorated'])(
+    '%s: a repeated query parameter answers 400 instead of picking one',
+    async (route) => {
+      const app = await startApp({ query: 'conversation' });
+      try {
+        const res = await request(app.getHttpServer()).get(`/${route}?conversation=a&conversation=b`);
+        expect(res.status).toBe(400);
+        expect(res.body.message).toBe('Give exactly one conversation id in query parameter conversation.');
+      } finally {
+        await app.close();
+      }
+    },
+  );
 
-  it.each(['scoped', 'decorated'])('%s: a route without the configured param answers 400 naming the param', async (route) => {
-    const app = await startApp({ param: 'cid' });
-    try {
-      const res = await request(app.getHttpServer()).get(`/${route}`);
-      expect(res.status).toBe(400);
-      expect(res.body.message).toBe('Missing conversation id: set route parameter :cid.');
-    } finally {
-      await app.close();
-    }
-  });
+  it.each(['scoped', 'decorated'])(
+    '%s: a route without the configured param answers 400 naming the param',
+    async (route) => {
+      const app = await startApp({ param: 'cid' });
+      try {
+        const res = await request(app.getHttpServer()).get(`/${route}`);
+        expect(res.status).toBe(400);
+        expect(res.body.message).toBe('Missing conversation id: set route parameter :cid.');
+      } finally {
+        await app.close();
+      }
+    },
+  );
 
   it('a resolver that throws a plain error answers 500, not 400', async () => {
     const app = await startApp(() => {

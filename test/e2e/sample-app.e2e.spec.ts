@@ -28,7 +28,11 @@ afterAll(() => {
 });
 
 /** Starts the sample's AppModule on `databaseUrl`, with `model` as the assistant's model when given. */
-async function startSample(databaseUrl: string, model?: LocalModel, env: Record<string, string> = {}): Promise<INestApplication> {
+async function startSample(
+  databaseUrl: string,
+  model?: LocalModel,
+  env: Record<string, string> = {},
+): Promise<INestApplication> {
   process.env.SESSION_MEMORY_URL = databaseUrl;
   delete process.env.OPENAI_API_KEY;
   delete process.env.OPENAI_MODEL;
@@ -56,7 +60,9 @@ function callFor(model: LocalModel, text: string): LocalModelCall {
 }
 
 function say(app: INestApplication, conversationId: string, text: string) {
-  return request(app.getHttpServer()).post(`/conversations/${encodeURIComponent(conversationId)}/messages`).send({ text });
+  return request(app.getHttpServer())
+    .post(`/conversations/${encodeURIComponent(conversationId)}/messages`)
+    .send({ text });
 }
 
 describe('sample app: conversations with the Agents SDK runner on SQLite', () => {
@@ -104,10 +110,15 @@ describe('sample app: conversations with the Agents SDK runner on SQLite', () =>
   it('a second conversation starts empty and stays separate (ids are case-sensitive)', async () => {
     const res = await say(app, 'ada', 'Hello from the other one.');
     expect(res.status).toBe(200);
-    expect(describeItems(callFor(model, 'Hello from the other one.').input)).toEqual(['user: Hello from the other one.']);
+    expect(describeItems(callFor(model, 'Hello from the other one.').input)).toEqual([
+      'user: Hello from the other one.',
+    ]);
 
     const other = await request(app.getHttpServer()).get('/conversations/ada/items');
-    expect(describeItems(other.body.items)).toEqual(['user: Hello from the other one.', `assistant: ${res.body.reply}`]);
+    expect(describeItems(other.body.items)).toEqual([
+      'user: Hello from the other one.',
+      `assistant: ${res.body.reply}`,
+    ]);
     const ada = await request(app.getHttpServer()).get('/conversations/Ada/items');
     expect(ada.body.items).toHaveLength(4);
   });
@@ -158,7 +169,10 @@ describe('sample app: conversations with the Agents SDK runner on SQLite', () =>
     expect(deleted.status).toBe(200);
     expect(deleted.body).toEqual({ conversationId: 'Ada', deleted: true });
     expect((await request(app.getHttpServer()).get('/conversations/Ada/items')).body.items).toEqual([]);
-    expect((await request(app.getHttpServer()).delete('/conversations/Ada')).body).toEqual({ conversationId: 'Ada', deleted: false });
+    expect((await request(app.getHttpServer()).delete('/conversations/Ada')).body).toEqual({
+      conversationId: 'Ada',
+      deleted: false,
+    });
 
     const empty = await request(app.getHttpServer()).delete('/conversations/Ada/items/last');
     expect(empty.status).toBe(404);
@@ -190,7 +204,9 @@ describe('sample app: conversations with the Agents SDK runner on SQLite', () =>
       responses.forEach((res, i) => {
         expect(res.status).toBe(200);
         expect(res.body.conversationId).toBe(ids[i]);
-        expect(res.body.reply).toBe(`You said "message for ${ids[i]}". I have seen 1 user message in this conversation; the first was "message for ${ids[i]}".`);
+        expect(res.body.reply).toBe(
+          `You said "message for ${ids[i]}". I have seen 1 user message in this conversation; the first was "message for ${ids[i]}".`,
+        );
         replies.set(ids[i], res.body.reply);
       });
       for (const id of ids) {
@@ -203,10 +219,15 @@ describe('sample app: conversations with the Agents SDK runner on SQLite', () =>
       reads.forEach((res, i) => {
         expect(res.status).toBe(200);
         expect(res.body.conversationId).toBe(ids[i]);
-        expect(describeItems(res.body.items)).toEqual([`user: message for ${ids[i]}`, `assistant: ${replies.get(ids[i])}`]);
+        expect(describeItems(res.body.items)).toEqual([
+          `user: message for ${ids[i]}`,
+          `assistant: ${replies.get(ids[i])}`,
+        ]);
       });
 
-      const pops = await Promise.all(ids.map((id) => request(app.getHttpServer()).delete(`/conversations/${id}/items/last`)));
+      const pops = await Promise.all(
+        ids.map((id) => request(app.getHttpServer()).delete(`/conversations/${id}/items/last`)),
+      );
       pops.forEach((res, i) => {
         expect(res.status).toBe(200);
         expect(res.body.conversationId).toBe(ids[i]);
@@ -226,7 +247,9 @@ describe('sample app: model wiring from the environment', () => {
       expect(model).toBeInstanceOf(LocalModel);
       const res = await say(app, 'offline', 'ping');
       expect(res.status).toBe(200);
-      expect(res.body.reply).toBe('You said "ping". I have seen 1 user message in this conversation; the first was "ping".');
+      expect(res.body.reply).toBe(
+        'You said "ping". I have seen 1 user message in this conversation; the first was "ping".',
+      );
       expect(describeItems((model as LocalModel).calls[0].input)).toEqual(['user: ping']);
     } finally {
       await app.close();
@@ -234,7 +257,10 @@ describe('sample app: model wiring from the environment', () => {
   });
 
   it('with OPENAI_API_KEY the assistant is given the OpenAI model named by OPENAI_MODEL (no request is made here)', async () => {
-    const app = await startSample('sqlite::memory:', undefined, { OPENAI_API_KEY: 'sk-test-not-used', OPENAI_MODEL: 'gpt-4.1-mini' });
+    const app = await startSample('sqlite::memory:', undefined, {
+      OPENAI_API_KEY: 'sk-test-not-used',
+      OPENAI_MODEL: 'gpt-4.1-mini',
+    });
     try {
       expect(app.get(ASSISTANT_MODEL)).toBe('gpt-4.1-mini');
     } finally {

@@ -1,4 +1,10 @@
-import { Agent, OutputGuardrailTripwireTriggered, isSessionHistoryTransactionAwareSession, run, tool } from '@openai/agents-core';
+import {
+  Agent,
+  OutputGuardrailTripwireTriggered,
+  isSessionHistoryTransactionAwareSession,
+  run,
+  tool,
+} from '@openai/agents-core';
 import { z } from 'zod';
 import type { AgentInputItem, SessionHistoryTransactionArgs } from '@openai/agents-core';
 import {
@@ -22,9 +28,12 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
   let n = 0;
   const fresh = (): ConversationSession => a.memory.session(`hist-${++n}-${Date.now()}`);
   const operations = async (sessionId: string) =>
-    (await a.sql(`SELECT operation_id FROM ${a.tables.messages}_operations WHERE session_id = ? ORDER BY operation_id`, [sessionId])).map(
-      (r: any) => r.operation_id,
-    );
+    (
+      await a.sql(
+        `SELECT operation_id FROM ${a.tables.messages}_operations WHERE session_id = ? ORDER BY operation_id`,
+        [sessionId],
+      )
+    ).map((r: any) => r.operation_id);
 
   beforeAll(async () => {
     const url = urlFor(dialect, baseUrl);
@@ -43,11 +52,20 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
   it('append_items: applied once; a replay with the same transaction (keys in another order) changes nothing', async () => {
     const s = fresh();
     await s.addItems([msg('before')]);
-    const args: SessionHistoryTransactionArgs = { operationId: 'run-1:1:append', transaction: { type: 'append_items', items: [msg('a'), msg('b')] } };
+    const args: SessionHistoryTransactionArgs = {
+      operationId: 'run-1:1:append',
+      transaction: { type: 'append_items', items: [msg('a'), msg('b')] },
+    };
     await s.applyHistoryTransaction(args);
     await s.applyHistoryTransaction(structuredClone(args));
     await b.memory.session(s.conversationId).applyHistoryTransaction({
-      transaction: { items: [{ content: 'a', role: 'user' }, { content: 'b', role: 'user' }], type: 'append_items' },
+      transaction: {
+        items: [
+          { content: 'a', role: 'user' },
+          { content: 'b', role: 'user' },
+        ],
+        type: 'append_items',
+      },
       operationId: 'run-1:1:append',
     } as SessionHistoryTransactionArgs);
     expect(texts(await s.getItems())).toEqual(['before', 'a', 'b']);
@@ -61,7 +79,9 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
       transaction: { type: 'append_items', items: [msg('x1'), msg('x2'), msg('x3')] },
     };
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => (i % 2 ? b : a).memory.session(s.conversationId).applyHistoryTransaction(structuredClone(args))),
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? b : a).memory.session(s.conversationId).applyHistoryTransaction(structuredClone(args)),
+      ),
     );
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
     expect(texts(await s.getItems())).toEqual(['x1', 'x2', 'x3']);
@@ -73,10 +93,16 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
     await s.addItems([msg('keep 1'), msg('keep 2'), msg('draft 1'), msg('draft 2')]);
     const args: SessionHistoryTransactionArgs = {
       operationId: 'replace-1',
-      transaction: { type: 'replace_suffix', expectedSuffix: [msg('draft 1'), msg('draft 2')], replacement: [msg('final')] },
+      transaction: {
+        type: 'replace_suffix',
+        expectedSuffix: [msg('draft 1'), msg('draft 2')],
+        replacement: [msg('final')],
+      },
     };
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => (i % 2 ? b : a).memory.session(s.conversationId).applyHistoryTransaction(structuredClone(args))),
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? b : a).memory.session(s.conversationId).applyHistoryTransaction(structuredClone(args)),
+      ),
     );
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
     expect(texts(await s.getItems())).toEqual(['keep 1', 'keep 2', 'final']);
@@ -101,22 +127,30 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
     // On a conversation that does not exist: refused, and the conversation is still not created.
     const none = fresh();
     await expect(
-      none.applyHistoryTransaction({ operationId: 'x', transaction: { type: 'replace_suffix', expectedSuffix: [msg('a')], replacement: [] } }),
+      none.applyHistoryTransaction({
+        operationId: 'x',
+        transaction: { type: 'replace_suffix', expectedSuffix: [msg('a')], replacement: [] },
+      }),
     ).rejects.toBeInstanceOf(HistorySuffixMismatchError);
-    expect((await a.memory.listSessions({ limit: 1000 })).sessions.map((x) => x.conversationId)).not.toContain(none.conversationId);
+    expect((await a.memory.listSessions({ limit: 1000 })).sessions.map((x) => x.conversationId)).not.toContain(
+      none.conversationId,
+    );
   });
 
   it('a reused operation id with a different transaction fails with HistoryOperationConflictError and changes nothing', async () => {
     const s = fresh();
-    await s.applyHistoryTransaction({ operationId: 'op', transaction: { type: 'append_items', items: [msg('first')] } });
+    await s.applyHistoryTransaction({
+      operationId: 'op',
+      transaction: { type: 'append_items', items: [msg('first')] },
+    });
     for (const transaction of [
       { type: 'append_items', items: [msg('second')] },
       { type: 'append_items', items: [msg('first'), msg('first')] },
       { type: 'replace_suffix', expectedSuffix: [msg('first')], replacement: [msg('first')] },
     ] as SessionHistoryTransactionArgs['transaction'][]) {
-      await expect(b.memory.session(s.conversationId).applyHistoryTransaction({ operationId: 'op', transaction })).rejects.toBeInstanceOf(
-        HistoryOperationConflictError,
-      );
+      await expect(
+        b.memory.session(s.conversationId).applyHistoryTransaction({ operationId: 'op', transaction }),
+      ).rejects.toBeInstanceOf(HistoryOperationConflictError);
     }
     expect(texts(await s.getItems())).toEqual(['first']);
   });
@@ -124,7 +158,10 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
   it('operation ids are exact strings (case, trailing space)', async () => {
     const s = fresh();
     for (const [i, operationId] of ['Op', 'op', 'op ', 'op  '].entries()) {
-      await s.applyHistoryTransaction({ operationId, transaction: { type: 'append_items', items: [msg(`item ${i}`)] } });
+      await s.applyHistoryTransaction({
+        operationId,
+        transaction: { type: 'append_items', items: [msg(`item ${i}`)] },
+      });
     }
     expect(texts(await s.getItems())).toEqual(['item 0', 'item 1', 'item 2', 'item 3']);
     expect((await operations(s.conversationId)).sort()).toEqual(['Op', 'op', 'op ', 'op  '].sort());
@@ -142,11 +179,12 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
       { operationId: 'ok', transaction: { type: 'append_items', items: [{ role: 'user', content: 1n }] } },
       { operationId: 'ok', transaction: { type: 'replace_suffix', expectedSuffix: [msg('a')] } },
     ];
-    for (const args of bad) await expect(s.applyHistoryTransaction(args as any)).rejects.toBeInstanceOf(InvalidHistoryTransactionError);
+    for (const args of bad)
+      await expect(s.applyHistoryTransaction(args as any)).rejects.toBeInstanceOf(InvalidHistoryTransactionError);
     expect(await s.getItems()).toEqual([]);
   });
 
-  it('clearSession and deleteSession also forget the conversation\'s operation ids', async () => {
+  it("clearSession and deleteSession also forget the conversation's operation ids", async () => {
     const s = fresh();
     await s.applyHistoryTransaction({ operationId: 'op', transaction: { type: 'append_items', items: [msg('x')] } });
     await s.clearSession();
@@ -173,7 +211,9 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
       instructions: 'Answer.',
       model: new LocalModel(),
       tools: [shout],
-      outputGuardrails: [{ name: 'no-output', execute: async () => ({ tripwireTriggered: true, outputInfo: 'blocked by test' }) }],
+      outputGuardrails: [
+        { name: 'no-output', execute: async () => ({ tripwireTriggered: true, outputInfo: 'blocked by test' }) },
+      ],
     });
     const err = await run(agent, 'hello there', { session: s }).catch((e) => e);
     expect(err).toBeInstanceOf(OutputGuardrailTripwireTriggered);
@@ -183,7 +223,11 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
     expect(addItems).not.toHaveBeenCalled();
     // What the runner asked to store is what is stored, once, with its operation id recorded.
     const stored = await s.getItems();
-    expect(describeItems(stored)).toEqual(['user: hello there', 'function_call shout {"text":"hello there"}', 'function_call_result shout: HELLO THERE']);
+    expect(describeItems(stored)).toEqual([
+      'user: hello there',
+      'function_call shout {"text":"hello there"}',
+      'function_call_result shout: HELLO THERE',
+    ]);
     expect(stored).toEqual(JSON.parse(JSON.stringify((call.transaction as { items: AgentInputItem[] }).items)));
     expect(await operations(s.conversationId)).toEqual([call.operationId]);
     // A retry of the same operation (as after a crash before the runner saw the answer) is a no-op.
@@ -211,10 +255,16 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
     const other = await startMemory(urlFor(dialect, baseUrl));
     try {
       await other.sql(`DROP TABLE ${other.tables.messages}_operations`);
-      const plain = await startMemory(dialect === 'sqlite' ? `sqlite:${(other.memory.dataSource.options as any).database}` : url, { createTables: false }, other.tables);
+      const plain = await startMemory(
+        dialect === 'sqlite' ? `sqlite:${(other.memory.dataSource.options as any).database}` : url,
+        { createTables: false },
+        other.tables,
+      );
       try {
         await expect(
-          plain.memory.session('x').applyHistoryTransaction({ operationId: 'o', transaction: { type: 'append_items', items: [msg('x')] } }),
+          plain.memory
+            .session('x')
+            .applyHistoryTransaction({ operationId: 'o', transaction: { type: 'append_items', items: [msg('x')] } }),
         ).rejects.toBeInstanceOf(SessionMemoryConfigurationError);
         expect(await plain.memory.session('x').getItems()).toEqual([]);
       } finally {

@@ -1,16 +1,14 @@
-import {
-  InvalidManagementOptionsError,
-  SessionItem,
-  SessionMemoryConfigurationError,
-  SessionSummary,
-} from '../../lib';
+import { InvalidManagementOptionsError, SessionItem, SessionMemoryConfigurationError, SessionSummary } from '../../lib';
 import { describeEachDialect } from '../support/databases';
 import { TestMemory, startMemory, urlFor } from '../support/memory';
 
 const msg = (text: string): SessionItem => ({ role: 'user', content: text });
 
 /** Every page of a listing, following nextCursor. */
-async function listAll(m: TestMemory, options: Parameters<TestMemory['memory']['listSessions']>[0] = {}): Promise<SessionSummary[]> {
+async function listAll(
+  m: TestMemory,
+  options: Parameters<TestMemory['memory']['listSessions']>[0] = {},
+): Promise<SessionSummary[]> {
   const all: SessionSummary[] = [];
   let cursor: string | undefined;
   for (let guard = 0; guard < 1000; guard++) {
@@ -49,7 +47,9 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
     for (const [i, id] of ids.entries()) await a.memory.session(id).addItems([msg(`x${i}`)]);
     // Groups of three share one timestamp: only session_id can order them.
     for (const [i, id] of ids.entries()) await setUpdated(id, Math.floor(i / 3));
-    const expectedDesc = [...ids].sort((x, y) => Math.floor(ids.indexOf(y) / 3) - Math.floor(ids.indexOf(x) / 3) || (x < y ? 1 : -1));
+    const expectedDesc = [...ids].sort(
+      (x, y) => Math.floor(ids.indexOf(y) / 3) - Math.floor(ids.indexOf(x) / 3) || (x < y ? 1 : -1),
+    );
     for (const limit of [1, 4, 7, 50]) {
       const desc = await listAll(a, { limit });
       expect(desc.map((s) => s.conversationId)).toEqual(expectedDesc);
@@ -109,18 +109,32 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
     expect(all[1].createdAt).toBeInstanceOf(Date);
     expect((await listAll(a, { updatedBefore: middle })).map((s) => s.conversationId)).toEqual([ids[0]]);
     expect((await listAll(a, { updatedAfter: middle })).map((s) => s.conversationId)).toEqual([ids[2]]);
-    expect((await listAll(a, { updatedAfter: all[2].updatedAt, updatedBefore: all[0].updatedAt })).map((s) => s.conversationId)).toEqual([ids[1]]);
+    expect(
+      (await listAll(a, { updatedAfter: all[2].updatedAt, updatedBefore: all[0].updatedAt })).map(
+        (s) => s.conversationId,
+      ),
+    ).toEqual([ids[1]]);
   });
 
   it('refuses bad options with InvalidManagementOptionsError', async () => {
-    for (const options of [{ limit: 0 }, { limit: 1001 }, { limit: 1.5 }, { order: 'up' }, { cursor: 'garbage' }, { updatedBefore: new Date(NaN) }, { updatedAfter: '2020-01-01' }]) {
+    for (const options of [
+      { limit: 0 },
+      { limit: 1001 },
+      { limit: 1.5 },
+      { order: 'up' },
+      { cursor: 'garbage' },
+      { updatedBefore: new Date(NaN) },
+      { updatedAfter: '2020-01-01' },
+    ]) {
       await expect(a.memory.listSessions(options as any)).rejects.toBeInstanceOf(InvalidManagementOptionsError);
     }
     const id = `cursor-${prefix}`;
     await a.memory.session(`${id}-1`).addItems([msg('x')]);
     await a.memory.session(`${id}-2`).addItems([msg('x')]);
     const page = await a.memory.listSessions({ limit: 1 });
-    await expect(a.memory.listSessions({ limit: 1, cursor: page.nextCursor, order: 'asc' })).rejects.toThrow(/same order/);
+    await expect(a.memory.listSessions({ limit: 1, cursor: page.nextCursor, order: 'asc' })).rejects.toThrow(
+      /same order/,
+    );
     for (const idleFor of [0, -5, 'soon', '10', undefined]) {
       await expect(a.memory.purgeExpired({ idleFor } as any)).rejects.toBeInstanceOf(InvalidManagementOptionsError);
     }
@@ -131,7 +145,9 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
     const fresh = Array.from({ length: 3 }, (_, i) => `fresh-${prefix}-${i}`);
     for (const id of [...old, ...fresh]) {
       await a.memory.session(id).addItems([msg('a'), msg('b')], { metadata: { kind: id.split('-')[0] } });
-      await a.memory.session(id).applyHistoryTransaction({ operationId: `op-${id}`, transaction: { type: 'append_items', items: [msg('c')] } });
+      await a.memory
+        .session(id)
+        .applyHistoryTransaction({ operationId: `op-${id}`, transaction: { type: 'append_items', items: [msg('c')] } });
     }
     for (const id of old) await setUpdated(id, 0);
     expect(await a.memory.purgeExpired({ idleFor: '1d', batchSize: 3 })).toBe(7);
@@ -167,7 +183,11 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
     for (const id of old) await setUpdated(id, 0);
     await a.memory.session(`ttl-${prefix}-fresh`).addItems([msg('y')]);
     const url = dialect === 'sqlite' ? (a.memory.dataSource.options as any).database : baseUrl;
-    const withTtl = await startMemory(dialect === 'sqlite' ? `sqlite:${url}` : url, { ttl: { idleFor: '7d', every: '1h' } }, a.tables);
+    const withTtl = await startMemory(
+      dialect === 'sqlite' ? `sqlite:${url}` : url,
+      { ttl: { idleFor: '7d', every: '1h' } },
+      a.tables,
+    );
     await withTtl.close(); // shutdown waits for the run the timer started
     expect((await listAll(a)).map((s) => s.conversationId)).toEqual([`ttl-${prefix}-fresh`]);
   });
@@ -175,6 +195,8 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
   it('refuses a bad ttl at startup with SessionMemoryConfigurationError', async () => {
     const url = dialect === 'sqlite' ? 'sqlite::memory:' : baseUrl;
     await expect(startMemory(url, { ttl: 'often' })).rejects.toBeInstanceOf(SessionMemoryConfigurationError);
-    await expect(startMemory(url, { ttl: { idleFor: '1d', batchSize: 0 } })).rejects.toBeInstanceOf(SessionMemoryConfigurationError);
+    await expect(startMemory(url, { ttl: { idleFor: '1d', batchSize: 0 } })).rejects.toBeInstanceOf(
+      SessionMemoryConfigurationError,
+    );
   });
 });

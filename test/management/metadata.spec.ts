@@ -24,8 +24,15 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
     const s = m.memory.session(id('meta'));
     expect(await s.getMetadata()).toBeUndefined();
     await s.setMetadata({ userId: 'u1', title: 'Ünïcode ✓', tags: ['a', 'b'], nested: { deep: [1, { x: null }] } });
-    expect(await s.getMetadata()).toEqual({ userId: 'u1', title: 'Ünïcode ✓', tags: ['a', 'b'], nested: { deep: [1, { x: null }] } });
-    expect((await m.memory.listSessions({ limit: 1000 })).sessions.find((x) => x.conversationId === s.conversationId)).toBeDefined();
+    expect(await s.getMetadata()).toEqual({
+      userId: 'u1',
+      title: 'Ünïcode ✓',
+      tags: ['a', 'b'],
+      nested: { deep: [1, { x: null }] },
+    });
+    expect(
+      (await m.memory.listSessions({ limit: 1000 })).sessions.find((x) => x.conversationId === s.conversationId),
+    ).toBeDefined();
     await m.memory.setMetadata(s.conversationId, { userId: 'u2' });
     expect(await m.memory.getMetadata(s.conversationId)).toEqual({ userId: 'u2' });
     await s.setMetadata(null);
@@ -38,7 +45,9 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
     await s.addItems([msg('one'), msg('two')], { metadata: { userId: 'u7' } });
     expect(await s.getItems()).toEqual([msg('one'), msg('two')]);
     expect(await s.getMetadata()).toEqual({ userId: 'u7' });
-    await expect(s.addItems([msg('three'), { role: 'user', content: 1n } as any], { metadata: { userId: 'other' } })).rejects.toThrow();
+    await expect(
+      s.addItems([msg('three'), { role: 'user', content: 1n } as any], { metadata: { userId: 'other' } }),
+    ).rejects.toThrow();
     expect(await s.getMetadata()).toEqual({ userId: 'u7' });
     expect(await s.getItems()).toHaveLength(2);
     // Not a plain options object (e.g. a RunContext passed along): ignored, plain append.
@@ -81,7 +90,9 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
       await expect(s.setMetadata(bad as any)).rejects.toBeInstanceOf(InvalidSessionMetadataError);
     }
     await expect(m.memory.listSessions({ metadata: { 'a.b': 1 } })).rejects.toBeInstanceOf(InvalidSessionMetadataError);
-    await expect(m.memory.listSessions({ metadata: { "x'); DROP TABLE y; --": 1 } })).rejects.toBeInstanceOf(InvalidSessionMetadataError);
+    await expect(m.memory.listSessions({ metadata: { "x'); DROP TABLE y; --": 1 } })).rejects.toBeInstanceOf(
+      InvalidSessionMetadataError,
+    );
     expect(await s.getMetadata()).toBeUndefined();
   });
 
@@ -110,10 +121,18 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
     const s = m.memory.session(id('python-reads'));
     await s.addItems([msg('hello')], { metadata: { userId: 'u1' } });
     // What SQLAlchemySession selects and inserts: only these columns exist for it.
-    const rows = await m.sql(`SELECT message_data FROM ${m.tables.messages} WHERE session_id = ? ORDER BY created_at, id`, [s.conversationId]);
+    const rows = await m.sql(
+      `SELECT message_data FROM ${m.tables.messages} WHERE session_id = ? ORDER BY created_at, id`,
+      [s.conversationId],
+    );
     expect(rows.map((r: any) => JSON.parse(r.message_data))).toEqual([msg('hello')]);
-    await m.sql(`INSERT INTO ${m.tables.messages} (session_id, message_data) VALUES (?, ?)`, [s.conversationId, '{"role":"user","content":"from python"}']);
-    await m.sql(`UPDATE ${m.tables.sessions} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = ?`, [s.conversationId]);
+    await m.sql(`INSERT INTO ${m.tables.messages} (session_id, message_data) VALUES (?, ?)`, [
+      s.conversationId,
+      '{"role":"user","content":"from python"}',
+    ]);
+    await m.sql(`UPDATE ${m.tables.sessions} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = ?`, [
+      s.conversationId,
+    ]);
     expect(await s.getItems()).toEqual([msg('hello'), msg('from python')]);
     expect(await s.getMetadata()).toEqual({ userId: 'u1' });
   });
@@ -122,10 +141,16 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
     const other = await startMemory(urlFor(dialect, baseUrl));
     try {
       await other.sql(`DROP TABLE ${other.tables.sessions}_metadata`);
-      const plain = await startMemory(dialect === 'sqlite' ? `sqlite:${(other.memory.dataSource.options as any).database}` : baseUrl, { createTables: false }, other.tables);
+      const plain = await startMemory(
+        dialect === 'sqlite' ? `sqlite:${(other.memory.dataSource.options as any).database}` : baseUrl,
+        { createTables: false },
+        other.tables,
+      );
       try {
         await plain.memory.session('x').addItems([msg('still works')]);
-        await expect(plain.memory.session('x').setMetadata({ a: 1 })).rejects.toBeInstanceOf(SessionMemoryConfigurationError);
+        await expect(plain.memory.session('x').setMetadata({ a: 1 })).rejects.toBeInstanceOf(
+          SessionMemoryConfigurationError,
+        );
         await expect(plain.memory.listSessions({ metadata: { a: 1 } })).rejects.toThrow(/createTables: true/);
         expect((await plain.memory.listSessions()).sessions.map((s) => s.conversationId)).toEqual(['x']);
       } finally {

@@ -28,16 +28,27 @@ describeEachDialect(
         try {
           const s = m.memory.session('py-1');
           await s.addItems([{ role: 'user', content: 'hi' }], { metadata: { userId: 'u1' } });
-          await s.applyHistoryTransaction({ operationId: 'op', transaction: { type: 'append_items', items: [{ role: 'user', content: 'again' }] } });
+          await s.applyHistoryTransaction({
+            operationId: 'op',
+            transaction: { type: 'append_items', items: [{ role: 'user', content: 'again' }] },
+          });
           expect(await s.getMetadata()).toEqual({ userId: 'u1' });
-          expect((await m.memory.listSessions({ metadata: { userId: 'u1' }, includeItemCount: true })).sessions.map((x) => [x.conversationId, x.itemCount])).toEqual([
-            ['py-1', 2],
-          ]);
+          expect(
+            (await m.memory.listSessions({ metadata: { userId: 'u1' }, includeItemCount: true })).sessions.map((x) => [
+              x.conversationId,
+              x.itemCount,
+            ]),
+          ).toEqual([['py-1', 2]]);
         } finally {
           await m.close();
         }
       } finally {
-        for (const t of [`${tables.sessions}_metadata`, `${tables.messages}_operations`, tables.messages, tables.sessions]) {
+        for (const t of [
+          `${tables.sessions}_metadata`,
+          `${tables.messages}_operations`,
+          tables.messages,
+          tables.sessions,
+        ]) {
           await admin.sql(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
         }
         await admin.close();

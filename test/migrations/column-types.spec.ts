@@ -33,7 +33,8 @@ describeEachDialect('conversation ids at the length limit', (dialect, baseUrl) =
       'b'.repeat(254),
     ];
     for (const [i, id] of ids.entries()) await m.memory.session(id).addItems([{ role: 'user', content: `#${i}` }]);
-    for (const [i, id] of ids.entries()) expect(await m.memory.session(id).getItems()).toEqual([{ role: 'user', content: `#${i}` }]);
+    for (const [i, id] of ids.entries())
+      expect(await m.memory.session(id).getItems()).toEqual([{ role: 'user', content: `#${i}` }]);
     const stored = await m.sql<{ session_id: string }>(`SELECT session_id FROM ${m.tables.sessions}`);
     expect(stored.map((r) => r.session_id).sort()).toEqual([...ids].sort());
     expect(() => m.memory.session('c'.repeat(256))).toThrow(InvalidConversationIdError);
@@ -47,7 +48,8 @@ describeEachDialect('conversation ids at the length limit', (dialect, baseUrl) =
         [m.tables.sessions, m.tables.messages],
       );
       expect(columns).toHaveLength(2);
-      for (const c of columns) expect(c).toMatchObject({ type: 'varchar(255)', charset: 'utf8mb4', collation: 'utf8mb4_nopad_bin' });
+      for (const c of columns)
+        expect(c).toMatchObject({ type: 'varchar(255)', charset: 'utf8mb4', collation: 'utf8mb4_nopad_bin' });
     });
   }
 });

@@ -72,7 +72,9 @@ function shape(table: Table | undefined, tables: Tables) {
       charset: c.charset,
     })),
     // Column order is checked with indexColumns(); getTable reports it in no fixed order on PostgreSQL.
-    indices: table!.indices.map((i) => ({ name: anon(i.name), columns: [...i.columnNames].sort(), unique: i.isUnique })).sort((a, b) => a.name.localeCompare(b.name)),
+    indices: table!.indices
+      .map((i) => ({ name: anon(i.name), columns: [...i.columnNames].sort(), unique: i.isUnique }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
     foreignKeys: table!.foreignKeys.map((f) => ({
       columns: f.columnNames,
       references: anon(f.referencedTableName),
@@ -84,16 +86,28 @@ function shape(table: Table | undefined, tables: Tables) {
 
 /** The columns of an index, in index order (TypeORM's getTable does not keep that order on PostgreSQL). */
 async function indexColumns(ds: DataSource, messages: string, index: string): Promise<string[] | undefined> {
-  if (ds.options.type !== 'postgres') return (await getTable(ds, messages))?.indices.find((i) => i.name === index)?.columnNames;
+  if (ds.options.type !== 'postgres')
+    return (await getTable(ds, messages))?.indices.find((i) => i.name === index)?.columnNames;
   const schema = messages.includes('.') ? messages.split('.')[0] : 'public';
-  const [row] = await rawQuery<{ indexdef: string }>(ds, `SELECT indexdef FROM pg_indexes WHERE schemaname = ? AND indexname = ?`, [schema, index]);
-  return row && /\(([^)]*)\)\s*$/.exec(row.indexdef)![1].split(',').map((c) => c.trim());
+  const [row] = await rawQuery<{ indexdef: string }>(
+    ds,
+    `SELECT indexdef FROM pg_indexes WHERE schemaname = ? AND indexname = ?`,
+    [schema, index],
+  );
+  return (
+    row &&
+    /\(([^)]*)\)\s*$/
+      .exec(row.indexdef)![1]
+      .split(',')
+      .map((c) => c.trim())
+  );
 }
 
 /** Something that changes when a table is rewritten (PostgreSQL: its file node) or redefined (SQLite, MySQL: its DDL). */
 async function tableIdentity(ds: DataSource, dialect: TestDialect, table: string): Promise<string> {
   if (dialect === 'postgres') return String((await rawQuery(ds, `SELECT pg_relation_filenode(?) AS n`, [table]))[0].n);
-  if (dialect === 'sqlite') return (await rawQuery(ds, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`, [table]))[0].sql;
+  if (dialect === 'sqlite')
+    return (await rawQuery(ds, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`, [table]))[0].sql;
   return (await ds.query(`SHOW CREATE TABLE ${table}`))[0]['Create Table']
     .replace(/\s*KEY `idx_\w+_session_id` \(`session_id`,`id`\),?/, '')
     .replace(/ AUTO_INCREMENT=\d+/, ''); // the counter moves with every insert
@@ -120,10 +134,15 @@ describe('migration options', () => {
   it('names migrations by kind, tables and timestamp; a subclass keeps its own name', () => {
     expect(new (createSessionMemoryMigration())().constructor.name).toBe('SessionMemoryCreateTables1764115200000');
     expect(createSessionMemoryUpgradeMigration().name).toBe('SessionMemoryUpgradePythonTables1764115200001');
-    expect(createSessionMemoryMigration({ tables: { messages: 'chat_messages', sessions: 'chat_sessions' }, timestamp: 1800000000000 }).name).toBe(
-      'SessionMemoryCreateTables_chat_messages1800000000000',
+    expect(
+      createSessionMemoryMigration({
+        tables: { messages: 'chat_messages', sessions: 'chat_sessions' },
+        timestamp: 1800000000000,
+      }).name,
+    ).toBe('SessionMemoryCreateTables_chat_messages1800000000000');
+    expect(createSessionMemoryMigration({ schema: 'memory' }).name).toBe(
+      'SessionMemoryCreateTables_memory_agent_messages1764115200000',
     );
-    expect(createSessionMemoryMigration({ schema: 'memory' }).name).toBe('SessionMemoryCreateTables_memory_agent_messages1764115200000');
     class AddSessionMemory1800000000001 extends createSessionMemoryMigration() {}
     expect(new AddSessionMemory1800000000001().constructor.name).toBe('AddSessionMemory1800000000001');
   });
@@ -155,16 +174,28 @@ describeEachDialect('createSessionMemoryMigration', (dialect, baseUrl) => {
       for (let i = 0; i < mine.length; i++) {
         expect(shape(await getTable(ds, mine[i]), migrated)).toEqual(shape(await getTable(ds, theirs[i]), created));
       }
-      expect(await indexColumns(ds, migrated.messages, `idx_${migrated.messages}_session_id`)).toEqual(['session_id', 'id']);
-      expect(await indexColumns(ds, migrated.messages, `idx_${migrated.messages}_session_time`)).toEqual(['session_id', 'created_at']);
+      expect(await indexColumns(ds, migrated.messages, `idx_${migrated.messages}_session_id`)).toEqual([
+        'session_id',
+        'id',
+      ]);
+      expect(await indexColumns(ds, migrated.messages, `idx_${migrated.messages}_session_time`)).toEqual([
+        'session_id',
+        'created_at',
+      ]);
 
       const app = await Test.createTestingModule({
         imports: [SessionMemoryModule.forRoot({ url, tables: migrated, createTables: false })],
       }).compile();
       await app.init();
       const session = app.get(SessionMemoryService).session('after-migration');
-      await session.addItems([{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }]);
-      expect(await session.getItems()).toEqual([{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }]);
+      await session.addItems([
+        { role: 'user', content: 'a' },
+        { role: 'user', content: 'b' },
+      ]);
+      expect(await session.getItems()).toEqual([
+        { role: 'user', content: 'a' },
+        { role: 'user', content: 'b' },
+      ]);
       await app.close();
 
       await ds.undoLastMigration();
@@ -180,7 +211,9 @@ describeEachDialect('createSessionMemoryMigration', (dialect, baseUrl) => {
   it('refuses to run on another dialect than the one it was built for', async () => {
     const s = uniqueSuffix();
     const other = dialect === 'postgres' ? 'mysql' : 'postgres';
-    const ds = await migrationDataSource(url, [createSessionMemoryMigration({ tables: { sessions: `x_s_${s}`, messages: `x_m_${s}` }, dialect: other })]);
+    const ds = await migrationDataSource(url, [
+      createSessionMemoryMigration({ tables: { sessions: `x_s_${s}`, messages: `x_m_${s}` }, dialect: other }),
+    ]);
     try {
       await expect(ds.runMigrations()).rejects.toThrow(/built with dialect/);
       expect(await ds.createQueryRunner().hasTable(`x_m_${s}`)).toBe(false);
@@ -197,16 +230,29 @@ describeEachDialect('createSessionMemoryMigration', (dialect, baseUrl) => {
       const ds = await migrationDataSource(url, [createSessionMemoryMigration({ schema })]);
       try {
         await ds.runMigrations();
-        expect(await indexColumns(ds, `${schema}.agent_messages`, 'idx_agent_messages_session_id')).toEqual(['session_id', 'id']);
+        expect(await indexColumns(ds, `${schema}.agent_messages`, 'idx_agent_messages_session_id')).toEqual([
+          'session_id',
+          'id',
+        ]);
         const app = await Test.createTestingModule({
           imports: [SessionMemoryModule.forRoot({ url, tables: { schema }, createTables: false })],
         }).compile();
         await app.init();
-        await app.get(SessionMemoryService).session('in-schema').addItems([{ role: 'user', content: 'x' }]);
+        await app
+          .get(SessionMemoryService)
+          .session('in-schema')
+          .addItems([{ role: 'user', content: 'x' }]);
         await app.close();
-        expect(await rawQuery(ds, `SELECT session_id FROM ${schema}.agent_messages`)).toEqual([{ session_id: 'in-schema' }]);
+        expect(await rawQuery(ds, `SELECT session_id FROM ${schema}.agent_messages`)).toEqual([
+          { session_id: 'in-schema' },
+        ]);
         await ds.undoLastMigration();
-        for (const table of ['agent_sessions', 'agent_messages', 'agent_sessions_metadata', 'agent_messages_operations']) {
+        for (const table of [
+          'agent_sessions',
+          'agent_messages',
+          'agent_sessions_metadata',
+          'agent_messages_operations',
+        ]) {
           expect(await ds.createQueryRunner().hasTable(`${schema}.${table}`)).toBe(false);
         }
       } finally {
@@ -238,10 +284,16 @@ describeEachDialect('createSessionMemoryUpgradeMigration on a Python-created lay
     if (dialect === 'postgres') {
       pg = await loadPostgresFixture(baseUrl);
       url = pg.url;
-      pairs.push({ sessions: 'agent_sessions', messages: 'agent_messages' }, { sessions: 'chat_sessions', messages: 'chat_messages' });
+      pairs.push(
+        { sessions: 'agent_sessions', messages: 'agent_messages' },
+        { sessions: 'chat_sessions', messages: 'chat_messages' },
+      );
     } else if (dialect === 'sqlite') {
       url = `sqlite:${copySqliteFixture()}`;
-      pairs.push({ sessions: 'agent_sessions', messages: 'agent_messages' }, { sessions: 'chat_sessions', messages: 'chat_messages' });
+      pairs.push(
+        { sessions: 'agent_sessions', messages: 'agent_messages' },
+        { sessions: 'chat_sessions', messages: 'chat_messages' },
+      );
     } else {
       url = baseUrl;
       const s = uniqueSuffix();
@@ -269,14 +321,20 @@ describeEachDialect('createSessionMemoryUpgradeMigration on a Python-created lay
 
   it('up adds only the (session_id, id) index without rewriting the tables; the module reads and writes; down removes it', async () => {
     const keys = Object.keys(EXPECTED);
-    const migrations = pairs.map((tables, i) => createSessionMemoryUpgradeMigration({ tables, timestamp: 1764115200001 + i }));
+    const migrations = pairs.map((tables, i) =>
+      createSessionMemoryUpgradeMigration({ tables, timestamp: 1764115200001 + i }),
+    );
     const ds = await migrationDataSource(url, migrations);
     try {
       const before = new Map<string, { identity: string; rows: unknown[]; shape: unknown }>();
       for (const t of pairs) {
         expect(await indexColumns(ds, t.messages, `idx_${t.messages}_session_id`)).toBeUndefined();
         for (const table of [t.sessions, t.messages]) {
-          before.set(table, { identity: await tableIdentity(ds, dialect, table), rows: await rowsOf(ds, table), shape: shape(await getTable(ds, table), t) });
+          before.set(table, {
+            identity: await tableIdentity(ds, dialect, table),
+            rows: await rowsOf(ds, table),
+            shape: shape(await getTable(ds, table), t),
+          });
         }
       }
 
@@ -288,13 +346,17 @@ describeEachDialect('createSessionMemoryUpgradeMigration on a Python-created lay
           expect(await tableIdentity(ds, dialect, table)).toBe(was.identity);
           expect(await rowsOf(ds, table)).toEqual(was.rows);
           const now = shape(await getTable(ds, table), t) as typeof was.shape & { indices: { name: string }[] };
-          expect({ ...now, indices: now.indices.filter((i) => i.name !== 'idx_<messages>_session_id') }).toEqual(was.shape);
+          expect({ ...now, indices: now.indices.filter((i) => i.name !== 'idx_<messages>_session_id') }).toEqual(
+            was.shape,
+          );
         }
       }
 
       // Running the same migrations again on another DataSource finds the index and does nothing.
       for (const [i, t] of pairs.entries()) {
-        const again = await migrationDataSource(url, [createSessionMemoryUpgradeMigration({ tables: t, timestamp: 1764115200001 + i })]);
+        const again = await migrationDataSource(url, [
+          createSessionMemoryUpgradeMigration({ tables: t, timestamp: 1764115200001 + i }),
+        ]);
         try {
           expect(await again.runMigrations()).toHaveLength(1);
         } finally {
@@ -304,7 +366,9 @@ describeEachDialect('createSessionMemoryUpgradeMigration on a Python-created lay
       }
 
       for (const [i, t] of pairs.entries()) {
-        const app = await Test.createTestingModule({ imports: [SessionMemoryModule.forRoot({ url, tables: t, createTables: false })] }).compile();
+        const app = await Test.createTestingModule({
+          imports: [SessionMemoryModule.forRoot({ url, tables: t, createTables: false })],
+        }).compile();
         await app.init();
         const memory = app.get(SessionMemoryService);
         for (const [sessionId, expected] of Object.entries(EXPECTED[keys[i]])) {
@@ -333,7 +397,9 @@ describeEachDialect('createSessionMemoryUpgradeMigration on a Python-created lay
   it('optionalTables: true also creates the management tables beside the Python ones; metadata works; down removes them', async () => {
     const t = pairs[0];
     const optional = [`${t.sessions}_metadata`, `${t.messages}_operations`];
-    const ds = await migrationDataSource(url, [createSessionMemoryUpgradeMigration({ tables: t, optionalTables: true })]);
+    const ds = await migrationDataSource(url, [
+      createSessionMemoryUpgradeMigration({ tables: t, optionalTables: true }),
+    ]);
     try {
       const identity = await tableIdentity(ds, dialect, t.messages);
       await ds.runMigrations();
@@ -341,7 +407,9 @@ describeEachDialect('createSessionMemoryUpgradeMigration on a Python-created lay
       expect(await indexColumns(ds, t.sessions, `idx_${t.sessions}_updated`)).toEqual(['updated_at', 'session_id']);
       expect(await tableIdentity(ds, dialect, t.messages)).toBe(identity);
 
-      const app = await Test.createTestingModule({ imports: [SessionMemoryModule.forRoot({ url, tables: t, createTables: false })] }).compile();
+      const app = await Test.createTestingModule({
+        imports: [SessionMemoryModule.forRoot({ url, tables: t, createTables: false })],
+      }).compile();
       await app.init();
       const session = app.get(SessionMemoryService).session('with-metadata');
       await session.setMetadata({ owner: 'python-and-node' });
@@ -362,7 +430,9 @@ describeEachDialect('createSessionMemoryUpgradeMigration on a Python-created lay
 
   it('refuses tables that do not exist, naming the create migration', async () => {
     const s = uniqueSuffix();
-    const ds = await migrationDataSource(url, [createSessionMemoryUpgradeMigration({ tables: { sessions: `none_s_${s}`, messages: `none_m_${s}` } })]);
+    const ds = await migrationDataSource(url, [
+      createSessionMemoryUpgradeMigration({ tables: { sessions: `none_s_${s}`, messages: `none_m_${s}` } }),
+    ]);
     try {
       await expect(ds.runMigrations()).rejects.toThrow(/does not exist.*createSessionMemoryMigration/);
     } finally {

@@ -80,7 +80,8 @@ describe("the module's own DataSource never replaces the application's default o
       try {
         expect(appDs).toBeInstanceOf(DataSource);
         expect(appDs.options.type).toBe(c.appType);
-        if (appOptions.type === 'better-sqlite3') expect(appDs.options).toMatchObject({ database: appOptions.database });
+        if (appOptions.type === 'better-sqlite3')
+          expect(appDs.options).toMatchObject({ database: appOptions.database });
         expect(memory.dataSource.options.type).toBe(c.memoryType);
 
         expect(memory.dataSource).not.toBe(appDs);

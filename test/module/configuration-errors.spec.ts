@@ -88,16 +88,27 @@ describe('bad options are refused at startup with SessionMemoryConfigurationErro
   });
 
   it('forRootAsync without useFactory, useClass or useExisting throws at once', () => {
-    expect(() => SessionMemoryModule.forRootAsync({} as SessionMemoryModuleAsyncOptions)).toThrow(SessionMemoryConfigurationError);
-    expect(() => SessionMemoryModule.forRootAsync({} as SessionMemoryModuleAsyncOptions)).toThrow(/useFactory, useClass or useExisting/);
+    expect(() => SessionMemoryModule.forRootAsync({} as SessionMemoryModuleAsyncOptions)).toThrow(
+      SessionMemoryConfigurationError,
+    );
+    expect(() => SessionMemoryModule.forRootAsync({} as SessionMemoryModuleAsyncOptions)).toThrow(
+      /useFactory, useClass or useExisting/,
+    );
   });
 
   it('a factory returning bad options is refused the same way', async () => {
     const err = await Test.createTestingModule({
-      imports: [SessionMemoryModule.forRootAsync({ useFactory: async () => ({ url: sqlite(), tables: { messages: 'x; DROP TABLE y' } }) })],
+      imports: [
+        SessionMemoryModule.forRootAsync({
+          useFactory: async () => ({ url: sqlite(), tables: { messages: 'x; DROP TABLE y' } }),
+        }),
+      ],
     })
       .compile()
-      .then(() => undefined, (e: Error) => e);
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
     expect(err).toBeInstanceOf(SessionMemoryConfigurationError);
     expect(err!.message).toContain('tables.messages');
   });
@@ -112,16 +123,19 @@ describe('createTables: false with missing tables', () => {
     ['mariadb', () => TEST_URLS.mariadb, isAvailable('mariadb')],
   ];
   for (const [dialect, url, available] of dialects) {
-    (available ? it : it.skip)(`[${dialect}] is refused with a message naming the fix, and closes the DataSource it opened`, async () => {
-      const destroy = jest.spyOn(DataSource.prototype, 'destroy');
-      const tables = uniqueTables('missing');
-      const err = await startupError({ url: url(), tables, createTables: false });
-      expect(err).toBeInstanceOf(SessionMemoryConfigurationError);
-      expect(err.message).toContain(tables.sessions);
-      expect(err.message).toMatch(/createTables: true/);
-      expect(err.message).toMatch(/migration/);
-      expect(destroy).toHaveBeenCalledTimes(1);
-      expect((destroy.mock.contexts[0] as DataSource).isInitialized).toBe(false);
-    });
+    (available ? it : it.skip)(
+      `[${dialect}] is refused with a message naming the fix, and closes the DataSource it opened`,
+      async () => {
+        const destroy = jest.spyOn(DataSource.prototype, 'destroy');
+        const tables = uniqueTables('missing');
+        const err = await startupError({ url: url(), tables, createTables: false });
+        expect(err).toBeInstanceOf(SessionMemoryConfigurationError);
+        expect(err.message).toContain(tables.sessions);
+        expect(err.message).toMatch(/createTables: true/);
+        expect(err.message).toMatch(/migration/);
+        expect(destroy).toHaveBeenCalledTimes(1);
+        expect((destroy.mock.contexts[0] as DataSource).isInitialized).toBe(false);
+      },
+    );
   }
 });

@@ -81,23 +81,26 @@ describe('shutdown of the DataSource the module owns', () => {
     await expectEverythingRefused(two);
   });
 
-  (isAvailable('postgres') ? it : it.skip)('on PostgreSQL: close() ends the owned pool and later calls are refused, not left pending', async () => {
-    const tables = uniqueTables('life');
-    const module = await Test.createTestingModule({
-      imports: [SessionMemoryModule.forRoot({ url: TEST_URLS.postgres, tables, createTables: true })],
-    }).compile();
-    await module.init();
-    const memory = module.get(SessionMemoryService);
-    try {
-      await memory.session('pg').addItems([user('a'), user('b')]);
-      expect(await memory.session('pg').popItem()).toEqual(user('b'));
-      const pool = (memory.dataSource.driver as any).master as { ending?: boolean; ended?: boolean };
-      await module.close();
-      expect(memory.dataSource.isInitialized).toBe(false);
-      expect(pool.ending || pool.ended).toBe(true);
-      await expectEverythingRefused(memory);
-    } finally {
-      await dropTablesAt(TEST_URLS.postgres, tables);
-    }
-  });
+  (isAvailable('postgres') ? it : it.skip)(
+    'on PostgreSQL: close() ends the owned pool and later calls are refused, not left pending',
+    async () => {
+      const tables = uniqueTables('life');
+      const module = await Test.createTestingModule({
+        imports: [SessionMemoryModule.forRoot({ url: TEST_URLS.postgres, tables, createTables: true })],
+      }).compile();
+      await module.init();
+      const memory = module.get(SessionMemoryService);
+      try {
+        await memory.session('pg').addItems([user('a'), user('b')]);
+        expect(await memory.session('pg').popItem()).toEqual(user('b'));
+        const pool = (memory.dataSource.driver as any).master as { ending?: boolean; ended?: boolean };
+        await module.close();
+        expect(memory.dataSource.isInitialized).toBe(false);
+        expect(pool.ending || pool.ended).toBe(true);
+        await expectEverythingRefused(memory);
+      } finally {
+        await dropTablesAt(TEST_URLS.postgres, tables);
+      }
+    },
+  );
 });

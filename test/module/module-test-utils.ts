@@ -36,7 +36,11 @@ export async function dropTablesAt(url: string, tables: { sessions: string; mess
 }
 
 /** Counts the stored messages of one conversation by reading the module's own tables directly. */
-export async function countMessages(memory: SessionMemoryService, table: string, conversationId: string): Promise<number> {
+export async function countMessages(
+  memory: SessionMemoryService,
+  table: string,
+  conversationId: string,
+): Promise<number> {
   const rows = await rawQuery<{ n: number | string }>(
     memory.dataSource,
     `SELECT COUNT(*) AS n FROM ${table} WHERE session_id = ?`,

@@ -176,18 +176,25 @@ describe('isGlobal', () => {
 
   it.each([
     ['forRoot', () => SessionMemoryModule.forRoot({ url: `sqlite:${tempSqliteFile()}`, isGlobal: true })],
-    ['forRootAsync', () => SessionMemoryModule.forRootAsync({ isGlobal: true, useFactory: () => ({ url: `sqlite:${tempSqliteFile()}` }) })],
-  ])('%s({ isGlobal: true }) lets a feature module that does not import it inject SessionMemoryService', async (_, memoryModule) => {
-    const module = await Test.createTestingModule({ imports: [memoryModule(), FeatureModule] }).compile();
-    try {
-      const feature = module.get(FeatureService);
-      expect(feature.memory).toBeInstanceOf(SessionMemoryService);
-      expect(feature.memory).toBe(module.get(SessionMemoryService));
-      expect(await roundTrip(feature.memory, 'global')).toEqual(['one', 'two']);
-    } finally {
-      await module.close();
-    }
-  });
+    [
+      'forRootAsync',
+      () =>
+        SessionMemoryModule.forRootAsync({ isGlobal: true, useFactory: () => ({ url: `sqlite:${tempSqliteFile()}` }) }),
+    ],
+  ])(
+    '%s({ isGlobal: true }) lets a feature module that does not import it inject SessionMemoryService',
+    async (_, memoryModule) => {
+      const module = await Test.createTestingModule({ imports: [memoryModule(), FeatureModule] }).compile();
+      try {
+        const feature = module.get(FeatureService);
+        expect(feature.memory).toBeInstanceOf(SessionMemoryService);
+        expect(feature.memory).toBe(module.get(SessionMemoryService));
+        expect(await roundTrip(feature.memory, 'global')).toEqual(['one', 'two']);
+      } finally {
+        await module.close();
+      }
+    },
+  );
 
   it('without isGlobal the same feature module cannot resolve SessionMemoryService', async () => {
     await expect(
@@ -216,7 +223,10 @@ describe('named instances', () => {
     const module = await Test.createTestingModule({
       imports: [
         SessionMemoryModule.forRoot({ name: 'alpha', url: `sqlite:${fileA}`, tables: tablesA }),
-        SessionMemoryModule.forRootAsync({ name: 'beta', useFactory: () => ({ url: `sqlite:${fileB}`, tables: tablesB }) }),
+        SessionMemoryModule.forRootAsync({
+          name: 'beta',
+          useFactory: () => ({ url: `sqlite:${fileB}`, tables: tablesB }),
+        }),
       ],
       providers: [TwoStores],
     }).compile();

@@ -73,11 +73,20 @@ function compatTests(dialect: TestDialect, target: (pairKey: string) => Target):
         const expected = EXPECTED[pair.key][first];
         // Wall-clock timestamps of the fixture are from the machine that wrote it; pin them in the
         // past so that Python's ORDER BY created_at, id does not depend on this machine's clock.
-        await rawQuery(t.ds, `UPDATE ${t.tables.messages} SET created_at = ? WHERE session_id = ?`, ['2020-01-01 00:00:00', first]);
+        await rawQuery(t.ds, `UPDATE ${t.tables.messages} SET created_at = ? WHERE session_id = ?`, [
+          '2020-01-01 00:00:00',
+          first,
+        ]);
         await rawQuery(t.ds, `UPDATE ${t.tables.sessions} SET updated_at = ? WHERE session_id = ?`, [EPOCH, first]);
         const added: SessionItem[] = [
           { role: 'user', content: `From Node on ${dialect}: grüß dich 👋, "quotes", \\ and \u2028` },
-          { type: 'function_call', callId: 'call_node_1', name: 'lookup', arguments: '{"q":"Köln"}', status: 'completed' } as SessionItem,
+          {
+            type: 'function_call',
+            callId: 'call_node_1',
+            name: 'lookup',
+            arguments: '{"q":"Köln"}',
+            status: 'completed',
+          } as SessionItem,
         ];
         await t.memory.session(first).addItems(added);
 
@@ -92,7 +101,10 @@ function compatTests(dialect: TestDialect, target: (pairKey: string) => Target):
 
         expect(await pythonView(t, first)).toStrictEqual([...expected.items, ...added]);
         expect(
-          await count(t, `SELECT COUNT(*) AS n FROM ${t.tables.sessions} WHERE session_id = ? AND updated_at > ?`, [first, EPOCH]),
+          await count(t, `SELECT COUNT(*) AS n FROM ${t.tables.sessions} WHERE session_id = ? AND updated_at > ?`, [
+            first,
+            EPOCH,
+          ]),
         ).toBe(1);
         expect(await t.memory.session(first).getItems(3)).toStrictEqual([...expected.items, ...added].slice(-3));
       });
@@ -101,7 +113,11 @@ function compatTests(dialect: TestDialect, target: (pairKey: string) => Target):
         const t = target(pair.key);
         const id = `node-started-${Date.now()}`;
         await t.memory.session(id).addItems([{ role: 'user', content: 'hello' }]);
-        const [s] = await rawQuery(t.ds, `SELECT session_id, created_at, updated_at FROM ${t.tables.sessions} WHERE session_id = ?`, [id]);
+        const [s] = await rawQuery(
+          t.ds,
+          `SELECT session_id, created_at, updated_at FROM ${t.tables.sessions} WHERE session_id = ?`,
+          [id],
+        );
         expect(s.session_id).toBe(id);
         expect(s.created_at).not.toBeNull();
         expect(s.updated_at).not.toBeNull();
@@ -109,7 +125,8 @@ function compatTests(dialect: TestDialect, target: (pairKey: string) => Target):
         expect(m.created_at).not.toBeNull();
         if (dialect === 'sqlite') {
           // SQLAlchemy parses SQLite TIMESTAMP text; CURRENT_TIMESTAMP's format is the one Python wrote.
-          for (const v of [s.created_at, s.updated_at, m.created_at]) expect(v).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+          for (const v of [s.created_at, s.updated_at, m.created_at])
+            expect(v).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
         }
         expect(await pythonView(t, id)).toStrictEqual([{ role: 'user', content: 'hello' }]);
       });
@@ -181,7 +198,9 @@ describeEachDialect(
         const indexes = (
           dialect === 'postgres'
             ? await rawQuery(t.ds, `SELECT indexname AS name FROM pg_indexes WHERE tablename = ?`, [pair.messages])
-            : await rawQuery(t.ds, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, [pair.messages])
+            : await rawQuery(t.ds, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, [
+                pair.messages,
+              ])
         ).map((r: { name: string }) => r.name);
         expect(indexes).toContain(`idx_${pair.messages}_session_time`);
         expect(indexes).not.toContain(`idx_${pair.messages}_session_id`);
@@ -194,26 +213,29 @@ describeEachDialect(
   ['sqlite', 'postgres'],
 );
 
-describeEachDialect('Tables created by this module (createTables: true), holding the Python rows', (dialect, baseUrl) => {
-  const memories = new Map<string, TestMemory>();
+describeEachDialect(
+  'Tables created by this module (createTables: true), holding the Python rows',
+  (dialect, baseUrl) => {
+    const memories = new Map<string, TestMemory>();
 
-  beforeAll(async () => {
-    const url = urlFor(dialect, baseUrl);
-    for (const pair of TABLE_PAIRS) {
-      const m = await startMemory(url);
-      await copyFixtureRows(m.memory.dataSource, pair.key, m.tables);
-      memories.set(pair.key, m);
-    }
-  });
-  afterAll(async () => {
-    for (const m of memories.values()) await m.close();
-  });
+    beforeAll(async () => {
+      const url = urlFor(dialect, baseUrl);
+      for (const pair of TABLE_PAIRS) {
+        const m = await startMemory(url);
+        await copyFixtureRows(m.memory.dataSource, pair.key, m.tables);
+        memories.set(pair.key, m);
+      }
+    });
+    afterAll(async () => {
+      for (const m of memories.values()) await m.close();
+    });
 
-  compatTests(dialect, (key) => {
-    const m = memories.get(key)!;
-    return { memory: m.memory, ds: m.memory.dataSource, tables: m.tables };
-  });
-});
+    compatTests(dialect, (key) => {
+      const m = memories.get(key)!;
+      return { memory: m.memory, ds: m.memory.dataSource, tables: m.tables };
+    });
+  },
+);
 
 describeEachDialect(
   'MySQL tables in the layout newer Python releases create (VARCHAR(190) utf8mb4_bin, INT ids, TIMESTAMP), holding the Python rows',

@@ -71,7 +71,9 @@ export async function loadPostgresFixture(baseUrl: string): Promise<PostgresFixt
   const dump = readFileSync(join(FIXTURE_DIR, 'postgres.sql'), 'utf8').replace(/^\\(un)?restrict .*$/gm, '');
   const file = join(mkdtempSync(join(tmpdir(), 'nsm-pyfix-')), 'postgres.sql');
   writeFileSync(file, dump);
-  const psql = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url.toString(), '-f', file], { encoding: 'utf8' });
+  const psql = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url.toString(), '-f', file], {
+    encoding: 'utf8',
+  });
   if (psql.error || psql.status !== 0) {
     await drop();
     throw new Error(
@@ -101,7 +103,9 @@ export async function copyFixtureRows(
     }
   }
   if (ds.options.type === 'postgres') {
-    await ds.query(`SELECT setval(pg_get_serial_sequence('${into.messages}', 'id'), (SELECT MAX(id) FROM ${into.messages}))`);
+    await ds.query(
+      `SELECT setval(pg_get_serial_sequence('${into.messages}', 'id'), (SELECT MAX(id) FROM ${into.messages}))`,
+    );
   }
 }
 
@@ -111,7 +115,10 @@ export async function copyFixtureRows(
  * out here by hand, so that reads, writes and the upgrade migration are tested on what a Python service
  * would have left on MariaDB.
  */
-export async function createPythonLayoutOnMysql(ds: DataSource, t: { sessions: string; messages: string }): Promise<void> {
+export async function createPythonLayoutOnMysql(
+  ds: DataSource,
+  t: { sessions: string; messages: string },
+): Promise<void> {
   await ds.query(
     `CREATE TABLE ${t.sessions} (session_id VARCHAR(190) COLLATE utf8mb4_bin NOT NULL, ` +
       `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +

@@ -23,9 +23,12 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
 
   /** Rows of a conversation, read on a connection of the test's own (not the module's pool). */
   const stored = async (id: string) =>
-    (await cluster.query<{ message_data: string }>(`SELECT message_data FROM ${m.tables.messages} WHERE session_id = $1 ORDER BY id`, [id])).map(
-      (r) => JSON.parse(r.message_data) as SessionItem,
-    );
+    (
+      await cluster.query<{ message_data: string }>(
+        `SELECT message_data FROM ${m.tables.messages} WHERE session_id = $1 ORDER BY id`,
+        [id],
+      )
+    ).map((r) => JSON.parse(r.message_data) as SessionItem);
 
   /** Our module's backends, by state. */
   const backends = (where: string) =>
@@ -92,7 +95,10 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
         if (outcome.kind === 'ok') acknowledged.push(`during the kill ${i}`);
         return outcome.kind;
       });
-      const waiting = await waitFor(() => backends(`wait_event_type = 'Lock'`), (rows) => rows.length >= 5);
+      const waiting = await waitFor(
+        () => backends(`wait_event_type = 'Lock'`),
+        (rows) => rows.length >= 5,
+      );
       expect(await cluster.terminateBackends(APP)).toBeGreaterThanOrEqual(waiting.length);
       await locker.query('COMMIT');
       outcomes = await Promise.all(pending);
@@ -124,7 +130,10 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
       await locker.query('BEGIN');
       await locker.query(`SELECT 1 FROM ${m.tables.sessions} WHERE session_id = $1 FOR UPDATE`, [id]);
       const pending = settle(session.addItems([user('blocked 1'), user('blocked 2')]));
-      const [waiting] = await waitFor(() => backends(`wait_event_type = 'Lock'`), (rows) => rows.length === 1);
+      const [waiting] = await waitFor(
+        () => backends(`wait_event_type = 'Lock'`),
+        (rows) => rows.length === 1,
+      );
       await cluster.query('SELECT pg_terminate_backend($1)', [waiting.pid]);
       expect((await pending).kind).toBe('unavailable');
     } finally {
@@ -159,7 +168,11 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
       { ...user('batch 5'), slow: true } as unknown as SessionItem,
       ...Array.from({ length: 4 }, (_, i) => user(`batch ${6 + i}`)),
     ];
-    const sleepingBackend = () => waitFor(() => backends(`wait_event = 'PgSleep'`), (rows) => rows.length === 1);
+    const sleepingBackend = () =>
+      waitFor(
+        () => backends(`wait_event = 'PgSleep'`),
+        (rows) => rows.length === 1,
+      );
 
     it('killed backend: none of it', async () => {
       const id = conv();
@@ -201,14 +214,19 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
   });
 
   it('statement timeout: a statement running longer than timeouts.statementMs fails with the typed error', async () => {
-    const slow = await startMemory(cluster.url, { timeouts: { statementMs: 300 }, dataSourceOptions: { applicationName: APP } });
+    const slow = await startMemory(cluster.url, {
+      timeouts: { statementMs: 300 },
+      dataSourceOptions: { applicationName: APP },
+    });
     try {
       const id = conv();
       await slow.memory.session(id).addItems([user('ok')]);
       await cluster.query(`
         CREATE OR REPLACE FUNCTION nsm_slow_read() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN PERFORM pg_sleep(30); RETURN NEW; END $$`);
-      await cluster.query(`CREATE TRIGGER nsm_slow_all BEFORE INSERT ON ${slow.tables.messages} FOR EACH ROW EXECUTE FUNCTION nsm_slow_read()`);
+      await cluster.query(
+        `CREATE TRIGGER nsm_slow_all BEFORE INSERT ON ${slow.tables.messages} FOR EACH ROW EXECUTE FUNCTION nsm_slow_read()`,
+      );
       const outcome = await settle(slow.memory.session(id).addItems([user('too slow')]));
       expect(outcome.kind).toBe('unavailable');
       expect(((outcome as { error: Error }).error.cause as { code?: string }).code).toBe('57014'); // query_canceled by statement_timeout
@@ -221,7 +239,10 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
   it('a network partition (no answer, no reset) makes calls fail after the timeouts instead of hanging; they work again once it heals', async () => {
     const proxy = await FreezableProxy.start(cluster.port);
     const url = `postgres://postgres@127.0.0.1:${proxy.port}/postgres`;
-    const cut = await startMemory(url, { timeouts: { statementMs: 300, connectMs: 300 }, dataSourceOptions: { applicationName: APP } });
+    const cut = await startMemory(url, {
+      timeouts: { statementMs: 300, connectMs: 300 },
+      dataSourceOptions: { applicationName: APP },
+    });
     try {
       const id = conv();
       const session = cut.memory.session(id);
@@ -239,7 +260,10 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
       expect(outcomes.map((o) => o.kind)).toEqual(Array(15).fill('unavailable'));
 
       proxy.thaw();
-      await waitFor(() => settle(cut.memory.ping()), (o) => o.kind === 'ok');
+      await waitFor(
+        () => settle(cut.memory.ping()),
+        (o) => o.kind === 'ok',
+      );
       await session.addItems([user('after the partition')]);
       const contents = (await cut.memory.session(id).getItems()).map((r) => (r as { content: string }).content);
       expect(contents[0]).toBe('before the partition');
@@ -254,7 +278,13 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
     await cluster.stop('fast');
     try {
       const attempt = Test.createTestingModule({
-        imports: [SessionMemoryModule.forRoot({ url: cluster.url, createTables: true, tables: { sessions: 'never_s', messages: 'never_m' } })],
+        imports: [
+          SessionMemoryModule.forRoot({
+            url: cluster.url,
+            createTables: true,
+            tables: { sessions: 'never_s', messages: 'never_m' },
+          }),
+        ],
       }).compile();
       await expect(attempt).rejects.toBeInstanceOf(SessionStorageUnavailableError);
       await expect(attempt).rejects.toThrow(/Check that the database is running/);
@@ -281,13 +311,24 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
     try {
       // The pool's only connection waits for the row lock; five more calls wait for that connection.
       const holder = settle(tiny.memory.session(id).addItems([user('holder')]));
-      await waitFor(() => backends(`wait_event_type = 'Lock'`), (rows) => rows.length === 1);
-      const waiters = Array.from({ length: 5 }, (_, i) => settle(tiny.memory.session(`${id}-other-${i}`).addItems([user(`waiter ${i}`)])));
-      await waitFor(async () => pool.waitingCount, (count) => count === 5);
+      await waitFor(
+        () => backends(`wait_event_type = 'Lock'`),
+        (rows) => rows.length === 1,
+      );
+      const waiters = Array.from({ length: 5 }, (_, i) =>
+        settle(tiny.memory.session(`${id}-other-${i}`).addItems([user(`waiter ${i}`)])),
+      );
+      await waitFor(
+        async () => pool.waitingCount,
+        (count) => count === 5,
+      );
 
       const closing = tiny.module.close().then(() => (closed = true));
       const gate = (tiny.memory as any).context.gate as { isClosing: boolean };
-      await waitFor(async () => gate.isClosing, (v) => v);
+      await waitFor(
+        async () => gate.isClosing,
+        (v) => v,
+      );
       // Refused now that the module is draining ...
       expect((await settle(tiny.memory.session(id).getItems())).kind).toBe('unavailable');
       // ... and close() waits for the calls already running.
@@ -304,7 +345,10 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
     const rows = await cluster.query<{ session_id: string; message_data: string }>(
       `SELECT session_id, message_data FROM ${tiny.tables.messages} ORDER BY id`,
     );
-    expect(rows.filter((r) => r.session_id === id).map((r) => JSON.parse(r.message_data))).toEqual([user('first'), user('holder')]);
+    expect(rows.filter((r) => r.session_id === id).map((r) => JSON.parse(r.message_data))).toEqual([
+      user('first'),
+      user('holder'),
+    ]);
     expect(rows.filter((r) => r.session_id !== id)).toHaveLength(5);
   });
 });
@@ -339,26 +383,34 @@ describeEachDialect(
     const sleeper = () =>
       waitFor(
         async () =>
-          (await admin.query(`SELECT ID AS id FROM information_schema.PROCESSLIST WHERE STATE = 'User sleep' AND INFO LIKE ?`, [
-            `%${m.tables.messages}%`,
-          ]))[0] as { id: number }[],
+          (
+            await admin.query(
+              `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE STATE = 'User sleep' AND INFO LIKE ?`,
+              [`%${m.tables.messages}%`],
+            )
+          )[0] as { id: number }[],
         (rows) => rows.length === 1,
       );
     const batch = () =>
-      Array.from({ length: 10 }, (_, i) => (i === 5 ? ({ ...user(`batch ${i}`), slow: true } as unknown as SessionItem) : user(`batch ${i}`)));
+      Array.from({ length: 10 }, (_, i) =>
+        i === 5 ? ({ ...user(`batch ${i}`), slow: true } as unknown as SessionItem) : user(`batch ${i}`),
+      );
 
-    it.each(['KILL CONNECTION', 'KILL QUERY'])('%s in the middle of a batch: typed error, none of it is written, then writes work', async (kill) => {
-      const id = `killed-${++n}`;
-      const session = m.memory.session(id);
-      await session.addItems([user('history')]);
-      const pending = settle(session.addItems(batch()));
-      const [{ id: connectionId }] = await sleeper();
-      await admin.query(`${kill} ${Number(connectionId)}`);
-      expect((await pending).kind).toBe('unavailable');
-      expect(await session.getItems()).toEqual([user('history')]);
-      await session.addItems([user('after')]);
-      expect(await session.getItems()).toEqual([user('history'), user('after')]);
-    });
+    it.each(['KILL CONNECTION', 'KILL QUERY'])(
+      '%s in the middle of a batch: typed error, none of it is written, then writes work',
+      async (kill) => {
+        const id = `killed-${++n}`;
+        const session = m.memory.session(id);
+        await session.addItems([user('history')]);
+        const pending = settle(session.addItems(batch()));
+        const [{ id: connectionId }] = await sleeper();
+        await admin.query(`${kill} ${Number(connectionId)}`);
+        expect((await pending).kind).toBe('unavailable');
+        expect(await session.getItems()).toEqual([user('history')]);
+        await session.addItems([user('after')]);
+        expect(await session.getItems()).toEqual([user('history'), user('after')]);
+      },
+    );
   },
   ['mariadb'],
 );

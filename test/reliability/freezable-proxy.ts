@@ -27,7 +27,11 @@ export class FreezableProxy {
   }
 
   private accept(client: Socket, host: string, port: number): void {
-    const link = new Link(client, () => createConnection({ host, port }), () => this.links.delete(link));
+    const link = new Link(
+      client,
+      () => createConnection({ host, port }),
+      () => this.links.delete(link),
+    );
     this.links.add(link);
     if (!this.frozen) link.open();
   }

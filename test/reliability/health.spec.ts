@@ -19,7 +19,10 @@ class HealthController {
   @Get()
   @HealthCheck()
   check() {
-    return this.health.check([() => this.sessions.isHealthy('sessions'), () => this.sessions.isHealthy('archive', { instance: 'archive' })]);
+    return this.health.check([
+      () => this.sessions.isHealthy('sessions'),
+      () => this.sessions.isHealthy('archive', { instance: 'archive' }),
+    ]);
   }
 }
 
@@ -48,7 +51,10 @@ describe('SessionMemoryHealthIndicator', () => {
       const up = await request(app.getHttpServer()).get('/health');
       expect(up.status).toBe(200);
       expect(up.body.status).toBe('ok');
-      expect(up.body.info).toEqual({ sessions: { status: 'up', dialect: 'sqlite' }, archive: { status: 'up', dialect: 'sqlite' } });
+      expect(up.body.info).toEqual({
+        sessions: { status: 'up', dialect: 'sqlite' },
+        archive: { status: 'up', dialect: 'sqlite' },
+      });
 
       // The archive's database goes away (here: its connection is closed under it).
       const archive = app.get<SessionMemoryService>('SessionMemoryService:archive');
@@ -57,7 +63,11 @@ describe('SessionMemoryHealthIndicator', () => {
       expect(down.status).toBe(503);
       expect(down.body.status).toBe('error');
       expect(down.body.info).toEqual({ sessions: { status: 'up', dialect: 'sqlite' } });
-      expect(down.body.error.archive).toMatchObject({ status: 'down', dialect: 'sqlite', code: 'SESSION_MEMORY_STORAGE_UNAVAILABLE' });
+      expect(down.body.error.archive).toMatchObject({
+        status: 'down',
+        dialect: 'sqlite',
+        code: 'SESSION_MEMORY_STORAGE_UNAVAILABLE',
+      });
       expect(down.body.error.archive.message).toMatch(/retry/i);
     } finally {
       await app.close();
@@ -74,7 +84,11 @@ describe('SessionMemoryHealthIndicator', () => {
         expect(await indicator.isHealthy('db')).toEqual({ db: { status: 'up', dialect: 'postgres' } });
         await cluster.stop('fast');
         const down = await indicator.isHealthy('db');
-        expect(down.db).toMatchObject({ status: 'down', dialect: 'postgres', code: 'SESSION_MEMORY_STORAGE_UNAVAILABLE' });
+        expect(down.db).toMatchObject({
+          status: 'down',
+          dialect: 'postgres',
+          code: 'SESSION_MEMORY_STORAGE_UNAVAILABLE',
+        });
         await cluster.start();
         expect(await indicator.isHealthy('db')).toEqual({ db: { status: 'up', dialect: 'postgres' } });
       } finally {
@@ -113,7 +127,7 @@ describe('SessionMemoryHealthIndicator', () => {
       jest.doMock('@nestjs/terminus', () => {
         throw new Error("Cannot find module '@nestjs/terminus'");
       });
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+
       const lib = require('../../lib') as typeof import('../../lib');
       expect(typeof lib.SessionMemoryModule).toBe('function');
       let error: unknown;

@@ -38,20 +38,56 @@ const SQLISH = [
 ];
 /** One hostile piece of text: lone surrogates, NUL, BOM, bidi override, combining mark, astral, line separators, SQL. */
 const hostileUnit = fc.oneof(
-  fc.constantFrom('\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\u0000', '\uFEFF', '\u202E', '\u0301', '\u2028', '\u2029', '\uFFFF', '😀', '𝕏', '中', 'é'),
+  fc.constantFrom(
+    '\uD800',
+    '\uDBFF',
+    '\uDC00',
+    '\uDFFF',
+    '\u0000',
+    '\uFEFF',
+    '\u202E',
+    '\u0301',
+    '\u2028',
+    '\u2029',
+    '\uFFFF',
+    '😀',
+    '𝕏',
+    '中',
+    'é',
+  ),
   fc.constantFrom(...SQLISH),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
 );
 const hostileString = fc.string({ unit: hostileUnit, maxLength: 12 });
 const hostileKey = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'then', 'role', 'content', ''),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    'valueOf',
+    '__defineGetter__',
+    'then',
+    'role',
+    'content',
+    '',
+  ),
   hostileString,
 );
 /** A finite double other than -0 (JSON has no -0: it would read back as 0). */
 const number = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
-  fc.constantFrom(Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 63, 1e21, 0.1),
+  fc.constantFrom(
+    Number.MAX_SAFE_INTEGER,
+    Number.MIN_SAFE_INTEGER,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    2 ** 63,
+    1e21,
+    0.1,
+  ),
 );
 
 /**
@@ -67,9 +103,9 @@ const jsonText: fc.Arbitrary<string> = fc.letrec<{ value: string; object: string
     tie('object'),
     tie('array'),
   ),
-  object: fc.array(fc.tuple(hostileKey, tie('value')), { maxLength: 5 }).map(
-    (entries) => `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`,
-  ),
+  object: fc
+    .array(fc.tuple(hostileKey, tie('value')), { maxLength: 5 })
+    .map((entries) => `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`),
   array: fc.array(tie('value'), { maxLength: 5 }).map((values) => `[${values.join(',')}]`),
 })).object;
 
@@ -157,7 +193,9 @@ describeEachDialect('hostile input', (dialect, baseUrl) => {
       return 'stored';
     }
     if (outcome.kind !== 'invalid' || !(outcome.error instanceof InvalidSessionItemsError)) {
-      throw new Error(`expected a round trip or InvalidSessionItemsError, got ${outcome.kind}: ${String((outcome as { error: unknown }).error)}`);
+      throw new Error(
+        `expected a round trip or InvalidSessionItemsError, got ${outcome.kind}: ${String((outcome as { error: unknown }).error)}`,
+      );
     }
     expect(await counts()).toEqual(before);
     expect(exactlyEqual(await session.getItems(), [seed])).toBeUndefined();
@@ -188,7 +226,10 @@ describeEachDialect('hostile input', (dialect, baseUrl) => {
           const fillerBytes = Buffer.byteLength(JSON.stringify(filler), 'utf8') - 2;
           const base = { role: 'user', content: '' };
           const overhead = Buffer.byteLength(JSON.stringify(base), 'utf8');
-          const item = { ...base, content: filler.repeat(Math.max(0, Math.floor((targetBytes - overhead) / fillerBytes))) };
+          const item = {
+            ...base,
+            content: filler.repeat(Math.max(0, Math.floor((targetBytes - overhead) / fillerBytes))),
+          };
           const bytes = Buffer.byteLength(JSON.stringify(item), 'utf8');
           const result = await addAndCheck([item]);
           // The documented limit: the item's JSON text in UTF-8 bytes.
@@ -242,19 +283,26 @@ describeEachDialect('hostile input', (dialect, baseUrl) => {
     );
     // Not an array at all
     expect(await addAndCheck({ role: 'user', content: 'not wrapped' })).toBe('refused');
-    expect(await addAndCheck(JSON.parse('{"length": 1, "0": {"role": "user", "content": "array-like"}}'))).toBe('refused');
+    expect(await addAndCheck(JSON.parse('{"length": 1, "0": {"role": "user", "content": "array-like"}}'))).toBe(
+      'refused',
+    );
   });
 
   describe('conversation ids', () => {
     const hostileId = fc.oneof(
       fc.string({ unit: hostileUnit, maxLength: 40 }),
       fc.constantFrom(...SQLISH),
-      fc.integer({ min: MAX_CONVERSATION_ID_LENGTH - 3, max: MAX_CONVERSATION_ID_LENGTH + 3 }).map((len) => 'x'.repeat(len)),
+      fc
+        .integer({ min: MAX_CONVERSATION_ID_LENGTH - 3, max: MAX_CONVERSATION_ID_LENGTH + 3 })
+        .map((len) => 'x'.repeat(len)),
       fc.integer({ min: 126, max: 129 }).map((pairs) => '😀'.repeat(pairs)), // 2 UTF-16 units each
     );
     /** The documented rules: a non-empty string of at most 255 UTF-16 units, with no NUL and no lone surrogate. */
     const documentedValid = (id: string) =>
-      id.length > 0 && id.length <= MAX_CONVERSATION_ID_LENGTH && !id.includes('\u0000') && (id as unknown as { isWellFormed(): boolean }).isWellFormed();
+      id.length > 0 &&
+      id.length <= MAX_CONVERSATION_ID_LENGTH &&
+      !id.includes('\u0000') &&
+      (id as unknown as { isWellFormed(): boolean }).isWellFormed();
 
     it('each id is stored exactly as given, or refused with InvalidConversationIdError and nothing written', async () => {
       await fc.assert(
@@ -278,7 +326,10 @@ describeEachDialect('hostile input', (dialect, baseUrl) => {
           expect(await session.getSessionId()).toBe(id);
           expect(await session.getItems()).toEqual([item]);
           // Stored exactly: the row's session_id reads back as the same string.
-          const rows = await m.sql<{ session_id: string }>(`SELECT session_id FROM ${m.tables.sessions} WHERE session_id = ?`, [id]);
+          const rows = await m.sql<{ session_id: string }>(
+            `SELECT session_id FROM ${m.tables.sessions} WHERE session_id = ?`,
+            [id],
+          );
           expect(rows.map((r) => r.session_id)).toEqual([id]);
           expect(await m.memory.deleteSession(id)).toBe(true);
           expect(await session.getItems()).toEqual([]);
@@ -291,11 +342,19 @@ describeEachDialect('hostile input', (dialect, baseUrl) => {
       await fc.assert(
         fc.asyncProperty(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }), async (base) => {
           const stem = `v${++n}-${base}é`;
-          const variants = [...new Set([stem, stem.toUpperCase(), `${stem} `, `${stem}  `, stem.normalize('NFD'), stem.normalize('NFC')])].filter(
-            (v) => v.length <= MAX_CONVERSATION_ID_LENGTH,
-          );
+          const variants = [
+            ...new Set([
+              stem,
+              stem.toUpperCase(),
+              `${stem} `,
+              `${stem}  `,
+              stem.normalize('NFD'),
+              stem.normalize('NFC'),
+            ]),
+          ].filter((v) => v.length <= MAX_CONVERSATION_ID_LENGTH);
           for (const v of variants) await m.memory.session(v).addItems([{ role: 'user', content: v }]);
-          for (const v of variants) expect(await m.memory.session(v).getItems()).toEqual([{ role: 'user', content: v }]);
+          for (const v of variants)
+            expect(await m.memory.session(v).getItems()).toEqual([{ role: 'user', content: v }]);
         }),
         { numRuns: Math.min(RUNS, 10) },
       );

@@ -25,7 +25,8 @@ function startOperations(memory: SessionMemoryService, prefix: string) {
   return { outcomes: Promise.all(calls), expected };
 }
 
-const sortByContent = (items: SessionItem[]) => [...items].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+const sortByContent = (items: SessionItem[]) =>
+  [...items].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 
 describeEachDialect('lifecycle with operations in flight', (dialect, baseUrl) => {
   it('close() lets in-flight operations finish, then destroys the DataSource the module owns', async () => {

@@ -73,7 +73,10 @@ export class HarnessLocks {
   private readonly tails = new Map<string, Promise<unknown>>();
   run<T>(key: string, work: () => Promise<T>): Promise<T> {
     const result = (this.tails.get(key) ?? Promise.resolve()).then(work, work);
-    this.tails.set(key, result.catch(() => undefined));
+    this.tails.set(
+      key,
+      result.catch(() => undefined),
+    );
     return result;
   }
 }
@@ -126,7 +129,10 @@ export async function strictClient(o: StrictClientOptions): Promise<void> {
       const started = Date.now();
       try {
         if (roll < 0.45) {
-          const items = Array.from({ length: 1 + o.rng.int(3) }, (): SessionItem => ({ role: 'user', content: `${o.clientId}:${++seq}` }));
+          const items = Array.from({ length: 1 + o.rng.int(3) }, (): SessionItem => ({
+            role: 'user',
+            content: `${o.clientId}:${++seq}`,
+          }));
           await withRetries(o.stats, o.retries ?? 0, () => session.addItems(items));
           expected.push(...items);
           o.stats.adds++;
@@ -135,13 +141,16 @@ export async function strictClient(o: StrictClientOptions): Promise<void> {
           const got = await withRetries(o.stats, o.retries ?? 0, () => session.getItems(limit));
           const want = limit === undefined ? expected : limit === 0 ? [] : expected.slice(-limit);
           if (!same(texts(got), texts(want))) {
-            o.stats.violation(`${conv}: getItems(${limit}) returned ${JSON.stringify(texts(got))}, model has ${JSON.stringify(texts(want))}`);
+            o.stats.violation(
+              `${conv}: getItems(${limit}) returned ${JSON.stringify(texts(got))}, model has ${JSON.stringify(texts(want))}`,
+            );
           }
           o.stats.gets++;
         } else {
           const got = await withRetries(o.stats, o.retries ?? 0, () => session.popItem());
           const want = expected.pop();
-          if (text(got) !== text(want)) o.stats.violation(`${conv}: popItem returned ${text(got)}, model's last is ${text(want)}`);
+          if (text(got) !== text(want))
+            o.stats.violation(`${conv}: popItem returned ${text(got)}, model's last is ${text(want)}`);
           o.stats.pops++;
         }
       } catch (err) {
@@ -208,7 +217,8 @@ export function checkHotConversation(conv: string, stored: string[], ledgers: Ho
   const problems: string[] = [];
   const added = new Map<string, number>();
   for (const ledger of ledgers) {
-    for (const list of Object.values(ledger.added[conv] ?? {})) for (const t of list) added.set(t, (added.get(t) ?? 0) + 1);
+    for (const list of Object.values(ledger.added[conv] ?? {}))
+      for (const t of list) added.set(t, (added.get(t) ?? 0) + 1);
   }
   const seen = new Map<string, number>();
   const popped = ledgers.flatMap((l) => l.popped[conv] ?? []);

@@ -4,7 +4,16 @@ import { join } from 'path';
 import type { SessionItem } from '../../lib';
 import { describeEachDialect, TEST_URLS, isAvailable } from '../support/databases';
 import { startMemory, TestMemory, urlFor } from '../support/memory';
-import { Budget, checkHotConversation, HarnessLocks, HotLedger, hotClient, LoadStats, Rng, strictClient } from './load-model';
+import {
+  Budget,
+  checkHotConversation,
+  HarnessLocks,
+  HotLedger,
+  hotClient,
+  LoadStats,
+  Rng,
+  strictClient,
+} from './load-model';
 
 /**
  * Load: 64 concurrent clients on 200 conversations, through two module instances (two DataSources,
@@ -24,7 +33,6 @@ const SQLITE_WALL_MS = 1500;
 const SEED = Number(process.env.SESSION_MEMORY_LOAD_SEED ?? Date.now() % 100000);
 
 function report(label: string, stats: LoadStats, ms: number): void {
-  // eslint-disable-next-line no-console
   console.log(
     `[load ${label}] seed=${SEED} ops=${stats.operations} (add ${stats.adds}, get ${stats.gets}, pop ${stats.pops}) ` +
       `in ${ms} ms = ${Math.round((stats.operations * 1000) / Math.max(ms, 1))} ops/s; ` +
@@ -47,7 +55,6 @@ describeEachDialect(
     });
 
     it('nothing lost, nothing duplicated, every answer matches the model', async () => {
-      const rng = new Rng(SEED);
       const stamp = `${Date.now().toString(36)}`;
       const strictConvs = Array.from({ length: CONVERSATIONS - HOT_CONVERSATIONS }, (_, i) => `load-${stamp}-${i}`);
       const hotConvs = Array.from({ length: HOT_CONVERSATIONS }, (_, i) => `hot-${stamp}-${i}`);
@@ -61,8 +68,25 @@ describeEachDialect(
       await Promise.all(
         Array.from({ length: CLIENTS }, (_, i) =>
           i < HOT_CLIENTS
-            ? hotClient({ clientId: `h${i}`, sources, conversations: hotConvs, ledger, rng: new Rng(SEED * 131 + i), budget, stats })
-            : strictClient({ clientId: `s${i}`, sources, conversations: strictConvs, model, locks, rng: new Rng(SEED * 131 + i), budget, stats }),
+            ? hotClient({
+                clientId: `h${i}`,
+                sources,
+                conversations: hotConvs,
+                ledger,
+                rng: new Rng(SEED * 131 + i),
+                budget,
+                stats,
+              })
+            : strictClient({
+                clientId: `s${i}`,
+                sources,
+                conversations: strictConvs,
+                model,
+                locks,
+                rng: new Rng(SEED * 131 + i),
+                budget,
+                stats,
+              }),
         ),
       );
       report(dialect, stats, Date.now() - started);
@@ -108,18 +132,33 @@ describeEachDialect(
     const own = Array.from({ length: 40 }, (_, i) => `parent-${stamp}-${i}`);
     const childOwn = Array.from({ length: 40 }, (_, i) => `child-${stamp}-${i}`);
 
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'sqlite-writer.child.ts')], {
-      cwd: join(__dirname, '..', '..'),
-      env: { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', '..', 'tsconfig.json') },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', join(__dirname, 'sqlite-writer.child.ts')],
+      {
+        cwd: join(__dirname, '..', '..'),
+        env: { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', '..', 'tsconfig.json') },
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     const lines = createInterface({ input: child.stdout! });
-    const nextLine = () => new Promise<string>((resolve, reject) => {
-      lines.once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
-    });
+    const nextLine = () =>
+      new Promise<string>((resolve, reject) => {
+        lines.once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
+      });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    child.stdin!.write(JSON.stringify({ url, tables: parent.tables, shared, own: childOwn, seed: SEED, operations: SQLITE_OPERATIONS, wallMs: SQLITE_WALL_MS }) + '\n');
+    child.stdin!.write(
+      JSON.stringify({
+        url,
+        tables: parent.tables,
+        shared,
+        own: childOwn,
+        seed: SEED,
+        operations: SQLITE_OPERATIONS,
+        wallMs: SQLITE_WALL_MS,
+      }) + '\n',
+    );
     expect(await nextLine()).toBe('READY');
 
     const ledger: HotLedger = { added: {}, popped: {} };
@@ -134,14 +173,37 @@ describeEachDialect(
     await Promise.all(
       Array.from({ length: 16 }, (_, i) =>
         i < 8
-          ? hotClient({ clientId: `p${i}`, sources, conversations: shared, ledger, rng: new Rng(SEED + i), budget, stats, retries: 5 })
-          : strictClient({ clientId: `p${i}`, sources, conversations: own, model, locks, rng: new Rng(SEED + i), budget, stats, retries: 5 }),
+          ? hotClient({
+              clientId: `p${i}`,
+              sources,
+              conversations: shared,
+              ledger,
+              rng: new Rng(SEED + i),
+              budget,
+              stats,
+              retries: 5,
+            })
+          : strictClient({
+              clientId: `p${i}`,
+              sources,
+              conversations: own,
+              model,
+              locks,
+              rng: new Rng(SEED + i),
+              budget,
+              stats,
+              retries: 5,
+            }),
       ),
     );
-    const childResult = JSON.parse(await resultLine) as { ledger: HotLedger; model: Record<string, string[]>; stats: { operations: number; retries: number; violations: string[] } };
+    const childResult = JSON.parse(await resultLine) as {
+      ledger: HotLedger;
+      model: Record<string, string[]>;
+      stats: { operations: number; retries: number; violations: string[] };
+    };
     expect(await exited).toBe(0);
     report('sqlite parent', stats, Date.now() - started);
-    // eslint-disable-next-line no-console
+
     console.log(`[load sqlite child] ops=${childResult.stats.operations} retries ${childResult.stats.retries}`);
 
     expect(stats.violations).toEqual([]);
@@ -167,43 +229,67 @@ describeEachDialect(
  * SIGKILL (no shutdown, no rollback of its own); every batch is then entirely there or entirely absent,
  * and the file passes SQLite's integrity check.
  */
-(isAvailable('sqlite') ? describe : describe.skip)('faults [sqlite]: a writer process killed in the middle of a batch', () => {
-  it('leaves every batch whole or absent', async () => {
-    const url = urlFor('sqlite', TEST_URLS.sqlite);
-    const m = await startMemory(url);
-    try {
-      const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'sqlite-writer.child.ts')], {
-        cwd: join(__dirname, '..', '..'),
-        env: { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', '..', 'tsconfig.json') },
-        stdio: ['pipe', 'pipe', 'inherit'],
-      });
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-      const lines = createInterface({ input: child.stdout! });
-      let committed = -1;
-      const killed = new Promise<void>((resolve) =>
-        lines.on('line', (line) => {
-          if (line === 'READY') child.stdin!.write('GO\n');
-          const match = /^COMMITTED (\d+)$/.exec(line);
-          if (match) committed = Number(match[1]);
-          // After a few whole batches, kill it at a moment that is almost always inside the next one.
-          if (committed === 2 && !child.killed) setTimeout(() => resolve(void child.kill('SIGKILL')), Math.random() * 15);
-        }),
-      );
-      child.stdin!.write(JSON.stringify({ mode: 'crash', url, tables: m.tables, shared: ['crash'], own: [], seed: SEED, operations: 0, wallMs: 0 }) + '\n');
-      await killed;
-      expect(await exited).toBe('SIGKILL');
+(isAvailable('sqlite') ? describe : describe.skip)(
+  'faults [sqlite]: a writer process killed in the middle of a batch',
+  () => {
+    it('leaves every batch whole or absent', async () => {
+      const url = urlFor('sqlite', TEST_URLS.sqlite);
+      const m = await startMemory(url);
+      try {
+        const child = spawn(
+          process.execPath,
+          ['-r', 'ts-node/register/transpile-only', join(__dirname, 'sqlite-writer.child.ts')],
+          {
+            cwd: join(__dirname, '..', '..'),
+            env: { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', '..', 'tsconfig.json') },
+            stdio: ['pipe', 'pipe', 'inherit'],
+          },
+        );
+        const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+          child.on('exit', (_code, signal) => resolve(signal)),
+        );
+        const lines = createInterface({ input: child.stdout! });
+        let committed = -1;
+        const killed = new Promise<void>((resolve) =>
+          lines.on('line', (line) => {
+            if (line === 'READY') child.stdin!.write('GO\n');
+            const match = /^COMMITTED (\d+)$/.exec(line);
+            if (match) committed = Number(match[1]);
+            // After a few whole batches, kill it at a moment that is almost always inside the next one.
+            if (committed === 2 && !child.killed)
+              setTimeout(() => resolve(void child.kill('SIGKILL')), Math.random() * 15);
+          }),
+        );
+        child.stdin!.write(
+          JSON.stringify({
+            mode: 'crash',
+            url,
+            tables: m.tables,
+            shared: ['crash'],
+            own: [],
+            seed: SEED,
+            operations: 0,
+            wallMs: 0,
+          }) + '\n',
+        );
+        await killed;
+        expect(await exited).toBe('SIGKILL');
 
-      const rows = await m.sql<{ session_id: string; n: number | string }>(
-        `SELECT session_id, COUNT(*) AS n FROM ${m.tables.messages} GROUP BY session_id`,
-      );
-      const counts = new Map(rows.map((r) => [r.session_id, Number(r.n)]));
-      for (let i = 0; i <= committed; i++) expect(counts.get(`crash-${i}`)).toBe(5000);
-      for (const [id, n] of counts) expect({ id, n }).toEqual({ id, n: 5000 });
-      const items = await m.memory.session('crash-0').getItems(2);
-      expect(items).toEqual([{ role: 'user', content: 'item 4998' }, { role: 'user', content: 'item 4999' }]);
-      expect(await m.sql('PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
-    } finally {
-      await m.close();
-    }
-  });
-});
+        const rows = await m.sql<{ session_id: string; n: number | string }>(
+          `SELECT session_id, COUNT(*) AS n FROM ${m.tables.messages} GROUP BY session_id`,
+        );
+        const counts = new Map(rows.map((r) => [r.session_id, Number(r.n)]));
+        for (let i = 0; i <= committed; i++) expect(counts.get(`crash-${i}`)).toBe(5000);
+        for (const [id, n] of counts) expect({ id, n }).toEqual({ id, n: 5000 });
+        const items = await m.memory.session('crash-0').getItems(2);
+        expect(items).toEqual([
+          { role: 'user', content: 'item 4998' },
+          { role: 'user', content: 'item 4999' },
+        ]);
+        expect(await m.sql('PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+      } finally {
+        await m.close();
+      }
+    });
+  },
+);

@@ -38,11 +38,16 @@ describeEachDialect(
         proxy.freeze();
         const outcomes = await Promise.all(calls);
         expect(outcomes.map((o) => o.kind)).toEqual(Array(calls.length).fill('unavailable'));
-        const codes = outcomes.map((o) => (o.kind === 'unavailable' ? (o.error.cause as { code?: string } | undefined)?.code : undefined));
+        const codes = outcomes.map((o) =>
+          o.kind === 'unavailable' ? (o.error.cause as { code?: string } | undefined)?.code : undefined,
+        );
         expect(codes).toContain('PROTOCOL_SEQUENCE_TIMEOUT'); // the client-side query timeout, not only connection timeouts
 
         proxy.thaw();
-        await waitFor(() => settle(cut.memory.ping()), (o) => o.kind === 'ok');
+        await waitFor(
+          () => settle(cut.memory.ping()),
+          (o) => o.kind === 'ok',
+        );
         await session.addItems([user('after the partition')]);
         // Nothing of what was cut off was committed (its connection was closed before any COMMIT).
         expect(await session.getItems()).toEqual([user('before the partition'), user('after the partition')]);

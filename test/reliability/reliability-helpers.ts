@@ -25,7 +25,12 @@ export async function settle<T>(promise: Promise<T>): Promise<Outcome<T>> {
  * Polls `probe` until `done` accepts its value, and returns that value. Gives up after `attempts`
  * polls (a hang detector, not a speed assertion) with an error naming what never happened.
  */
-export async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, attempts = 400, everyMs = 25): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  attempts = 400,
+  everyMs = 25,
+): Promise<T> {
   let last: T | undefined;
   for (let i = 0; i < attempts; i++) {
     last = await probe();

@@ -51,14 +51,37 @@ async function main(): Promise<void> {
   await Promise.all(
     Array.from({ length: 16 }, (_, i) =>
       i < 8
-        ? hotClient({ clientId: `c${i}`, sources, conversations: config.shared, ledger, rng: new Rng(config.seed * 7 + i), budget, stats, retries: 5 })
-        : strictClient({ clientId: `c${i}`, sources, conversations: config.own, model, locks, rng: new Rng(config.seed * 7 + i), budget, stats, retries: 5 }),
+        ? hotClient({
+            clientId: `c${i}`,
+            sources,
+            conversations: config.shared,
+            ledger,
+            rng: new Rng(config.seed * 7 + i),
+            budget,
+            stats,
+            retries: 5,
+          })
+        : strictClient({
+            clientId: `c${i}`,
+            sources,
+            conversations: config.own,
+            model,
+            locks,
+            rng: new Rng(config.seed * 7 + i),
+            budget,
+            stats,
+            retries: 5,
+          }),
     ),
   );
   const modelOut: Record<string, string[]> = {};
   for (const [conv, items] of model) modelOut[conv] = items.map((i) => (i as { content: string }).content);
   process.stdout.write(
-    JSON.stringify({ ledger, model: modelOut, stats: { operations: stats.operations, retries: stats.retries, violations: stats.violations } }) + '\n',
+    JSON.stringify({
+      ledger,
+      model: modelOut,
+      stats: { operations: stats.operations, retries: stats.retries, violations: stats.violations },
+    }) + '\n',
   );
   lines.close();
   await app.close();

@@ -82,14 +82,28 @@ describeEachDialect('timeouts', (dialect, baseUrl) => {
   it('are set on every connection of the pool the module builds', async () => {
     const driver = m.memory.dataSource.driver as any;
     if (dialect === 'postgres') {
-      const rows = await Promise.all([1, 2, 3].map(() => driver.master.query('SHOW lock_timeout').then((r: any) => r.rows[0].lock_timeout)));
+      const rows = await Promise.all(
+        [1, 2, 3].map(() => driver.master.query('SHOW lock_timeout').then((r: any) => r.rows[0].lock_timeout)),
+      );
       expect(rows).toEqual(['300ms', '300ms', '300ms']);
       expect((await driver.master.query('SHOW statement_timeout')).rows[0].statement_timeout).toBe('20s');
     } else if (dialect === 'mariadb') {
-      const query = (sql: string) => new Promise<any[]>((resolve, reject) => driver.pool.query(sql, [], (e: Error, r: any[]) => (e ? reject(e) : resolve(r))));
+      const query = (sql: string) =>
+        new Promise<any[]>((resolve, reject) =>
+          driver.pool.query(sql, [], (e: Error, r: any[]) => (e ? reject(e) : resolve(r))),
+        );
       // Several at once, so that the pool opens new connections: each gets the settings before its first query.
-      const rows = await Promise.all([1, 2, 3, 4].map(() => query('SELECT @@SESSION.innodb_lock_wait_timeout AS l, @@SESSION.max_statement_time AS s')));
-      expect(rows.map((r) => [Number(r[0].l), Number(r[0].s)])).toEqual([[1, 20], [1, 20], [1, 20], [1, 20]]);
+      const rows = await Promise.all(
+        [1, 2, 3, 4].map(() =>
+          query('SELECT @@SESSION.innodb_lock_wait_timeout AS l, @@SESSION.max_statement_time AS s'),
+        ),
+      );
+      expect(rows.map((r) => [Number(r[0].l), Number(r[0].s)])).toEqual([
+        [1, 20],
+        [1, 20],
+        [1, 20],
+        [1, 20],
+      ]);
     } else {
       expect(driver.databaseConnection.pragma('busy_timeout', { simple: true })).toBe(300);
     }
@@ -106,7 +120,9 @@ describeEachDialect('timeouts', (dialect, baseUrl) => {
       await locker.lock(id);
       // More calls than the pool has connections.
       const calls = dialect === 'mariadb' ? 2 : dialect === 'sqlite' ? 3 : 4; // mariadb: serialised per conversation in-process, 1 s each
-      const outcomes = await Promise.all(Array.from({ length: calls }, (_, i) => settle(session.addItems([user(`blocked ${i}`)]))));
+      const outcomes = await Promise.all(
+        Array.from({ length: calls }, (_, i) => settle(session.addItems([user(`blocked ${i}`)]))),
+      );
       expect(outcomes.map((o) => o.kind)).toEqual(Array(calls).fill('unavailable'));
       const error = (outcomes[0] as { error: SessionStorageUnavailableError }).error;
       expect(error.message).toMatch(/retry/i);
@@ -142,7 +158,9 @@ describeEachDialect(
         const id = `slow-${Date.now()}`;
         await m.memory.session(id).addItems([user('fast')]);
         // Every insert into this test's own table now takes 5 s.
-        await m.sql(`CREATE TRIGGER ${m.tables.messages}_slow BEFORE INSERT ON ${m.tables.messages} FOR EACH ROW SET @nsm_slept = SLEEP(5)`);
+        await m.sql(
+          `CREATE TRIGGER ${m.tables.messages}_slow BEFORE INSERT ON ${m.tables.messages} FOR EACH ROW SET @nsm_slept = SLEEP(5)`,
+        );
         const outcome = await settle(m.memory.session(id).addItems([user('slow')]));
         expect(outcome.kind).toBe('unavailable');
         // ER_STATEMENT_TIMEOUT: cut off by max_statement_time, not some other failure
@@ -157,9 +175,14 @@ describeEachDialect(
 );
 
 describe('timeouts option validation', () => {
-  it.each([{ lockMs: -1 }, { statementMs: 1.5 }, { connectMs: Number.NaN }])('refuses %p at startup with SessionMemoryConfigurationError', async (timeouts) => {
-    const attempt = Test.createTestingModule({ imports: [SessionMemoryModule.forRoot({ url: 'sqlite::memory:', timeouts })] }).compile();
-    await expect(attempt).rejects.toBeInstanceOf(SessionMemoryConfigurationError);
-    await expect(attempt).rejects.toThrow(/timeouts\./);
-  });
+  it.each([{ lockMs: -1 }, { statementMs: 1.5 }, { connectMs: Number.NaN }])(
+    'refuses %p at startup with SessionMemoryConfigurationError',
+    async (timeouts) => {
+      const attempt = Test.createTestingModule({
+        imports: [SessionMemoryModule.forRoot({ url: 'sqlite::memory:', timeouts })],
+      }).compile();
+      await expect(attempt).rejects.toBeInstanceOf(SessionMemoryConfigurationError);
+      await expect(attempt).rejects.toThrow(/timeouts\./);
+    },
+  );
 });

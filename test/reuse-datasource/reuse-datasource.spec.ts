@@ -79,7 +79,12 @@ describeEachDialect('Reusing the application TypeORM DataSource', (dialect, url)
     tables = { sessions: `reuse_s_${s}`, messages: `reuse_m_${s}` };
     created = { sessions: `reuse_cs_${s}`, messages: `reuse_cm_${s}` };
     // The tables most cases use, made beforehand as a deployment's migration would.
-    const ds = new DataSource({ ...(appTypeOrm(dialect, url, sqliteFile) as any), entities: [], synchronize: false, migrations: [createSessionMemoryMigration({ tables })] });
+    const ds = new DataSource({
+      ...(appTypeOrm(dialect, url, sqliteFile) as any),
+      entities: [],
+      synchronize: false,
+      migrations: [createSessionMemoryMigration({ tables })],
+    });
     await ds.initialize();
     await ds.runMigrations({ transaction: 'none' });
     await ds.query(`DROP TABLE ${ds.options.migrationsTableName ?? 'migrations'}`);
@@ -90,7 +95,8 @@ describeEachDialect('Reusing the application TypeORM DataSource', (dialect, url)
     const ds = new DataSource({ ...(appTypeOrm(dialect, url, sqliteFile) as any), entities: [], synchronize: false });
     await ds.initialize();
     for (const t of [tables, created]) {
-      for (const table of [`${t.messages}_operations`, `${t.sessions}_metadata`, t.messages, t.sessions]) await ds.query(`DROP TABLE IF EXISTS ${table}`);
+      for (const table of [`${t.messages}_operations`, `${t.sessions}_metadata`, t.messages, t.sessions])
+        await ds.query(`DROP TABLE IF EXISTS ${table}`);
     }
     await ds.query(`DROP TABLE IF EXISTS ${APP_TABLE}`);
     await ds.destroy();
@@ -143,13 +149,20 @@ describeEachDialect('Reusing the application TypeORM DataSource', (dialect, url)
     await memory.session(conversation).addItems([{ role: 'user', content: unicode }]);
     expect(await memory.session(conversation).getItems()).toEqual([{ role: 'user', content: unicode }]);
     expect((await notes.repo.findOneByOrFail({ id: note.id })).text).toBe(`note for ${conversation}`);
-    const rows = await rawQuery(appDs, `SELECT message_data FROM ${where.messages} WHERE session_id = ?`, [conversation]);
-    expect(rows.map((r: { message_data: string }) => JSON.parse(r.message_data))).toEqual([{ role: 'user', content: unicode }]);
+    const rows = await rawQuery(appDs, `SELECT message_data FROM ${where.messages} WHERE session_id = ?`, [
+      conversation,
+    ]);
+    expect(rows.map((r: { message_data: string }) => JSON.parse(r.message_data))).toEqual([
+      { role: 'user', content: unicode },
+    ]);
   }
 
   it("forRoot({ dataSource: 'default' }) uses the app's default DataSource beside its entities, creates its tables there, never destroys it", async () => {
     const typeOrm = appTypeOrm(dialect, url, sqliteFile);
-    const module = await start(typeOrm, SessionMemoryModule.forRoot({ dataSource: 'default', tables: created, createTables: true }));
+    const module = await start(
+      typeOrm,
+      SessionMemoryModule.forRoot({ dataSource: 'default', tables: created, createTables: true }),
+    );
     const appDs = module.get(DataSource);
     const destroy = jest.spyOn(appDs, 'destroy');
     await checkSideBySide(module, appDs, 'default-1', created);
@@ -159,7 +172,9 @@ describeEachDialect('Reusing the application TypeORM DataSource', (dialect, url)
 
     // Restart the application (synchronize runs again): our tables and rows are untouched by it.
     const again = await start(typeOrm, SessionMemoryModule.forRoot({ dataSource: 'default', tables: created }));
-    expect(await again.get(SessionMemoryService).session('default-1').getItems()).toEqual([{ role: 'user', content: unicode }]);
+    expect(await again.get(SessionMemoryService).session('default-1').getItems()).toEqual([
+      { role: 'user', content: unicode },
+    ]);
     await again.close();
   });
 
@@ -183,22 +198,43 @@ describeEachDialect('Reusing the application TypeORM DataSource', (dialect, url)
 
   it('forRootAsync naming the DataSource beside the factory gets it injected, connected', async () => {
     const typeOrm = appTypeOrm(dialect, url, sqliteFile, 'store2');
-    const memory = SessionMemoryModule.forRootAsync({ name: 'viaName', dataSource: 'store2', useFactory: async () => ({ dataSource: 'store2', tables }) });
+    const memory = SessionMemoryModule.forRootAsync({
+      name: 'viaName',
+      dataSource: 'store2',
+      useFactory: async () => ({ dataSource: 'store2', tables }),
+    });
     const module = await start(typeOrm, memory);
-    await checkSideBySide(module, module.get(getDataSourceToken('store2')), 'async-name-1', tables, module.get(getSessionMemoryToken('viaName')));
+    await checkSideBySide(
+      module,
+      module.get(getDataSourceToken('store2')),
+      'async-name-1',
+      tables,
+      module.get(getSessionMemoryToken('viaName')),
+    );
     await module.close();
   });
 
   it('a DataSource instance passed directly is left open when the application closes', async () => {
-    const ds = new DataSource({ ...(appTypeOrm(dialect, url, sqliteFile) as any), synchronize: false, name: undefined });
+    const ds = new DataSource({
+      ...(appTypeOrm(dialect, url, sqliteFile) as any),
+      synchronize: false,
+      name: undefined,
+    });
     await ds.initialize();
     cleanup.push(() => ds.destroy());
-    const module = await Test.createTestingModule({ imports: [SessionMemoryModule.forRoot({ dataSource: ds, tables })] }).compile();
+    const module = await Test.createTestingModule({
+      imports: [SessionMemoryModule.forRoot({ dataSource: ds, tables })],
+    }).compile();
     await module.init();
-    await module.get(SessionMemoryService).session('instance-1').addItems([{ role: 'user', content: 'x' }]);
+    await module
+      .get(SessionMemoryService)
+      .session('instance-1')
+      .addItems([{ role: 'user', content: 'x' }]);
     await module.close();
     expect(ds.isInitialized).toBe(true);
-    const [{ n }] = await rawQuery(ds, `SELECT COUNT(*) AS n FROM ${tables.messages} WHERE session_id = ?`, ['instance-1']);
+    const [{ n }] = await rawQuery(ds, `SELECT COUNT(*) AS n FROM ${tables.messages} WHERE session_id = ?`, [
+      'instance-1',
+    ]);
     expect(Number(n)).toBe(1);
   });
 
@@ -218,7 +254,11 @@ describeEachDialect('Reusing the application TypeORM DataSource', (dialect, url)
       SessionMemoryModule.forRoot({ dataSource: 'nosuch', tables }),
       SessionMemoryModule.forRootAsync({ useFactory: () => ({ dataSource: 'nosuch', tables }) }),
     ]) {
-      await expectStartupFailure(typeOrm, memory, /no TypeORM DataSource named "nosuch".*TypeOrmModule\.forRoot\(\{ name: 'nosuch'/s);
+      await expectStartupFailure(
+        typeOrm,
+        memory,
+        /no TypeORM DataSource named "nosuch".*TypeOrmModule\.forRoot\(\{ name: 'nosuch'/s,
+      );
     }
   });
 });

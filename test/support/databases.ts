@@ -29,7 +29,9 @@ export function describeEachDialect(
 ): void {
   for (const dialect of dialects) {
     if (isAvailable(dialect)) describe(`${title} [${dialect}]`, () => fn(dialect, TEST_URLS[dialect]));
-    else describe.skip(`${title} [${dialect}: SKIPPED, server not reachable, see README "Running the tests"]`, () => fn(dialect, TEST_URLS[dialect]));
+    else
+      describe.skip(`${title} [${dialect}: SKIPPED, server not reachable, see README "Running the tests"]`, () =>
+        fn(dialect, TEST_URLS[dialect]));
   }
 }
 

@@ -10,17 +10,23 @@ export default async function globalSetup(): Promise<void> {
   const available: string[] = [];
   const missing: string[] = [];
   const probes: [string, () => Promise<void>][] = [
-    ['postgres', async () => {
-      const c = new Client({ connectionString: TEST_URLS.postgres, connectionTimeoutMillis: 3000 });
-      await c.connect();
-      await c.query('SELECT 1');
-      await c.end();
-    }],
-    ['mariadb', async () => {
-      const c = await createConnection({ uri: TEST_URLS.mariadb, connectTimeout: 3000 });
-      await c.query('SELECT 1');
-      await c.end();
-    }],
+    [
+      'postgres',
+      async () => {
+        const c = new Client({ connectionString: TEST_URLS.postgres, connectionTimeoutMillis: 3000 });
+        await c.connect();
+        await c.query('SELECT 1');
+        await c.end();
+      },
+    ],
+    [
+      'mariadb',
+      async () => {
+        const c = await createConnection({ uri: TEST_URLS.mariadb, connectTimeout: 3000 });
+        await c.query('SELECT 1');
+        await c.end();
+      },
+    ],
   ];
   for (const [name, probe] of probes) {
     try {
@@ -35,9 +41,13 @@ export default async function globalSetup(): Promise<void> {
     const help =
       'Start the server(s), or point SESSION_MEMORY_TEST_POSTGRES_URL / SESSION_MEMORY_TEST_MYSQL_URL at one (see README "Running the tests").';
     if (process.env.SESSION_MEMORY_REQUIRE_ALL_DIALECTS === '1') {
-      throw new Error(`SESSION_MEMORY_REQUIRE_ALL_DIALECTS=1 but these databases are unreachable:\n  ${missing.join('\n  ')}\n${help}`);
+      throw new Error(
+        `SESSION_MEMORY_REQUIRE_ALL_DIALECTS=1 but these databases are unreachable:\n  ${missing.join('\n  ')}\n${help}`,
+      );
     }
-    // eslint-disable-next-line no-console
-    console.warn(`\n[nestjs-session-memory] Skipping the suites of unreachable databases:\n  ${missing.join('\n  ')}\n${help}\n`);
+
+    console.warn(
+      `\n[nestjs-session-memory] Skipping the suites of unreachable databases:\n  ${missing.join('\n  ')}\n${help}\n`,
+    );
   }
 }

@@ -16,13 +16,16 @@ export type { LocalModelCall, LocalModelOptions } from '../../sample/src/local-m
 export function describeItems(items: readonly AgentInputItem[]): string[] {
   return items.map((item) => {
     const role = (item as { role?: string }).role;
-    if ((item.type === undefined || item.type === 'message') && (role === 'user' || role === 'assistant' || role === 'system')) {
+    if (
+      (item.type === undefined || item.type === 'message') &&
+      (role === 'user' || role === 'assistant' || role === 'system')
+    ) {
       return `${role}: ${textOf(item)}`;
     }
     if (item.type === 'function_call') return `function_call ${item.name} ${item.arguments}`;
     if (item.type === 'function_call_result') {
       const output = item.output as unknown;
-      const text = typeof output === 'string' ? output : (output as { text?: string }).text ?? JSON.stringify(output);
+      const text = typeof output === 'string' ? output : ((output as { text?: string }).text ?? JSON.stringify(output));
       return `function_call_result ${item.name}: ${text}`;
     }
     return String(item.type);

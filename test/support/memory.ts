@@ -31,7 +31,14 @@ export async function startMemory(
   const suffix = uniqueSuffix();
   const names = tables ?? { sessions: `t_sess_${suffix}`, messages: `t_msg_${suffix}` };
   const module = await Test.createTestingModule({
-    imports: [SessionMemoryModule.forRoot({ url, createTables: true, ...options, tables: { ...names, ...(options.tables ?? {}) } })],
+    imports: [
+      SessionMemoryModule.forRoot({
+        url,
+        createTables: true,
+        ...options,
+        tables: { ...names, ...(options.tables ?? {}) },
+      }),
+    ],
   }).compile();
   await module.init();
   const memory = module.get(SessionMemoryService);

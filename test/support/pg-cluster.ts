@@ -42,7 +42,10 @@ export class PgCluster {
   /** Creates and starts a cluster. Throws when PostgreSQL's server binaries are not installed. */
   static async create(): Promise<PgCluster> {
     const binDir = PgCluster.findBinDir();
-    if (!binDir) throw new Error('No PostgreSQL server binaries (initdb) under /usr/lib/postgresql/*/bin; set SESSION_MEMORY_TEST_PG_BIN.');
+    if (!binDir)
+      throw new Error(
+        'No PostgreSQL server binaries (initdb) under /usr/lib/postgresql/*/bin; set SESSION_MEMORY_TEST_PG_BIN.',
+      );
     const dir = mkdtempSync(join(tmpdir(), 'nsm-pg-'));
     let runAs: { uid: number; gid: number } | undefined;
     if (process.getuid?.() === 0) {
@@ -53,7 +56,18 @@ export class PgCluster {
       runAs = { uid, gid };
     }
     const cluster = new PgCluster(binDir, dir, await freePort(), runAs);
-    cluster.exec('initdb', ['-D', cluster.dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+    cluster.exec('initdb', [
+      '-D',
+      cluster.dataDir,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '--no-sync',
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ]);
     await cluster.start();
     return cluster;
   }
@@ -74,7 +88,18 @@ export class PgCluster {
       `-c max_connections=60`,
       `-c shared_buffers=16MB`,
     ].join(' ');
-    this.exec('pg_ctl', ['-D', this.dataDir, '-l', join(this.dir, 'server.log'), '-o', options, '-w', '-t', '30', 'start']);
+    this.exec('pg_ctl', [
+      '-D',
+      this.dataDir,
+      '-l',
+      join(this.dir, 'server.log'),
+      '-o',
+      options,
+      '-w',
+      '-t',
+      '30',
+      'start',
+    ]);
   }
 
   /** Stops the server (`fast`: terminates sessions, rolls back open transactions). */

@@ -19,8 +19,12 @@ type Assert<T extends true> = T;
 type IsAssignable<A, B> = [A] extends [B] ? true : false;
 
 export type ConversationSessionIsASession = Assert<IsAssignable<ConversationSession, Session>>;
-export type ItemsAreAgentInputItems = Assert<IsAssignable<Awaited<ReturnType<ConversationSession['getItems']>>, AgentInputItem[]>>;
-export type PopGivesAnItemOrUndefined = Assert<IsAssignable<Awaited<ReturnType<ConversationSession['popItem']>>, AgentInputItem | undefined>>;
+export type ItemsAreAgentInputItems = Assert<
+  IsAssignable<Awaited<ReturnType<ConversationSession['getItems']>>, AgentInputItem[]>
+>;
+export type PopGivesAnItemOrUndefined = Assert<
+  IsAssignable<Awaited<ReturnType<ConversationSession['popItem']>>, AgentInputItem | undefined>
+>;
 export type SessionMemoryHandsOutSessions = Assert<IsAssignable<ReturnType<SessionMemoryService['session']>, Session>>;
 
 /** The assignment itself, as application code writes it. */

@@ -86,12 +86,17 @@ export class MysqlSessionStore extends SqlSessionStore {
     return [{ sql, params, returnsRows: false }];
   }
   protected deleteMessageIds(ids: (number | string)[]): SqlStep {
-    return { sql: `DELETE FROM ${this.names.messages} WHERE id IN (${ids.map(() => '?').join(', ')})`, params: ids, returnsRows: false };
+    return {
+      sql: `DELETE FROM ${this.names.messages} WHERE id IN (${ids.map(() => '?').join(', ')})`,
+      params: ids,
+      returnsRows: false,
+    };
   }
 
   async createTables(): Promise<void> {
     const ddl = mysqlSchemaDdl(this.tables, this.idCollation);
-    for (const statement of [...ddl.createCoreTables, ...ddl.createOptionalTables]) await this.connection.query(statement, []);
+    for (const statement of [...ddl.createCoreTables, ...ddl.createOptionalTables])
+      await this.connection.query(statement, []);
     const found = await this.connection.query<unknown[]>(
       'SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?',
       [this.tables.sessions, this.names.index.updated],

@@ -106,9 +106,7 @@ export class MysqlConnection {
    * which cannot destroy a connection its query timed out on.
    */
   query<T = any>(sql: string, values: unknown[]): Promise<T> {
-    return this.acquire().then((conn) =>
-      conn.query<T>(sql, values).finally(() => conn.release()),
-    );
+    return this.acquire().then((conn) => conn.query<T>(sql, values).finally(() => conn.release()));
   }
 
   /**
@@ -117,7 +115,10 @@ export class MysqlConnection {
    * reports a deadlock. A connection that timed out or broke is destroyed without a ROLLBACK (the
    * server rolls back when it goes).
    */
-  async transaction<T>(work: (tx: MysqlTransaction) => Promise<T>, keep: (result: T) => boolean = () => true): Promise<T> {
+  async transaction<T>(
+    work: (tx: MysqlTransaction) => Promise<T>,
+    keep: (result: T) => boolean = () => true,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const conn = await this.acquire();
       try {
@@ -151,10 +152,13 @@ export class MysqlConnection {
     if (timeouts.statementMs > 0) {
       // MariaDB bounds every statement (seconds); MySQL only bounds SELECTs (ms).
       settings.push(
-        /mariadb/i.test(String(v)) ? `max_statement_time = ${timeouts.statementMs / 1000}` : `max_execution_time = ${Math.ceil(timeouts.statementMs)}`,
+        /mariadb/i.test(String(v))
+          ? `max_statement_time = ${timeouts.statementMs / 1000}`
+          : `max_execution_time = ${Math.ceil(timeouts.statementMs)}`,
       );
     }
-    if (timeouts.lockMs > 0) settings.push(`innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(timeouts.lockMs / 1000))}`);
+    if (timeouts.lockMs > 0)
+      settings.push(`innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(timeouts.lockMs / 1000))}`);
     if (settings.length === 0) return;
     const sql = `SET SESSION ${settings.join(', ')}`;
     const configured = new WeakSet<object>();
@@ -170,7 +174,9 @@ export class MysqlConnection {
 
   private acquire(): Promise<BoundedConnection> {
     return new Promise((resolve, reject) =>
-      this.pool.getConnection((err, conn) => (err ? reject(err) : resolve(new BoundedConnection(conn, this.queryTimeoutMs)))),
+      this.pool.getConnection((err, conn) =>
+        err ? reject(err) : resolve(new BoundedConnection(conn, this.queryTimeoutMs)),
+      ),
     );
   }
 }
@@ -192,17 +198,21 @@ class BoundedConnection {
   query<T = any>(sql: string, values: unknown[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let answered = false;
-      let command: MysqlQueryCommand | undefined; // still unset when a closed connection fails the query at once
-      command = this.conn.query({ sql, values, timeout: this.timeoutMs > 0 ? this.timeoutMs : undefined }, (err, result) => {
-        if (answered) return; // a timed-out query is failed a second time when discard() destroys its socket
-        answered = true;
-        if (!err) return resolve(result as T);
-        // A lost connection fails its query without stopping the query's timer, which would keep the
-        // process alive (and fire later) for up to timeoutMs.
-        if (command?.queryTimeout) clearTimeout(command.queryTimeout);
-        if (mustDiscard(err)) this.discard(err);
-        reject(err);
-      });
+      // `command` is still unset when a closed connection fails the query at once, inside query().
+      const sent: { command?: MysqlQueryCommand } = {};
+      sent.command = this.conn.query(
+        { sql, values, timeout: this.timeoutMs > 0 ? this.timeoutMs : undefined },
+        (err, result) => {
+          if (answered) return; // a timed-out query is failed a second time when discard() destroys its socket
+          answered = true;
+          if (!err) return resolve(result as T);
+          // A lost connection fails its query without stopping the query's timer, which would keep the
+          // process alive (and fire later) for up to timeoutMs.
+          if (sent.command?.queryTimeout) clearTimeout(sent.command.queryTimeout);
+          if (mustDiscard(err)) this.discard(err);
+          reject(err);
+        },
+      );
     });
   }
 
@@ -227,7 +237,9 @@ class BoundedConnection {
 
 /** Whether a connection must not be reused after `err`: a client-side timeout, a broken connection, a read-only server. */
 function mustDiscard(err: Error & { code?: string; errno?: number; fatal?: boolean }): boolean {
-  return err.code === QUERY_TIMEOUT || err.fatal === true || (err.errno !== undefined && READ_ONLY_ERRNOS.has(err.errno));
+  return (
+    err.code === QUERY_TIMEOUT || err.fatal === true || (err.errno !== undefined && READ_ONLY_ERRNOS.has(err.errno))
+  );
 }
 
 function sleep(ms: number): Promise<void> {

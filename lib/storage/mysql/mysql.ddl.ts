@@ -11,26 +11,28 @@ import { quoteMysql } from './mysql.connection';
  * @internal
  */
 export function mysqlSchemaDdl(tables: ResolvedTables, idCollation: string): SchemaDdl {
-  const q = quoteMysql;
-  const { sessions, messages, metadata, operations, index } = tableNames(tables, q);
+  const { sessions, messages, metadata, operations, index } = tableNames(tables, quoteMysql);
   const exactText = `VARCHAR(255) CHARACTER SET utf8mb4 COLLATE ${idCollation} NOT NULL`;
   const json = 'LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL';
   const timestamp = 'DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)';
   const innodb = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4';
-  const cascade = (name: string) => `CONSTRAINT ${q(name)} FOREIGN KEY (session_id) REFERENCES ${sessions} (session_id) ON DELETE CASCADE`;
+  const cascade = (name: string) =>
+    `CONSTRAINT ${quoteMysql(name)} FOREIGN KEY (session_id) REFERENCES ${sessions} (session_id) ON DELETE CASCADE`;
   return {
     createCoreTables: [
       `CREATE TABLE IF NOT EXISTS ${sessions} (` +
         `session_id ${exactText}, created_at ${timestamp}, updated_at ${timestamp}, PRIMARY KEY (session_id)) ${innodb}`,
       `CREATE TABLE IF NOT EXISTS ${messages} (` +
         `id BIGINT NOT NULL AUTO_INCREMENT, session_id ${exactText}, message_data ${json}, created_at ${timestamp}, ` +
-        `PRIMARY KEY (id), KEY ${q(index.sessionTime)} (session_id, created_at), KEY ${q(index.sessionId)} (session_id, id), ` +
+        `PRIMARY KEY (id), KEY ${quoteMysql(index.sessionTime)} (session_id, created_at), KEY ${quoteMysql(index.sessionId)} (session_id, id), ` +
         `${cascade(`fk_${tables.messages}_session`)}) ${innodb}`,
     ],
     dropCoreTables: [`DROP TABLE IF EXISTS ${messages}`, `DROP TABLE IF EXISTS ${sessions}`],
     // In place and without blocking writes, or not at all: the server refuses instead of copying the table.
-    addIdIndex: [`ALTER TABLE ${messages} ADD INDEX ${q(index.sessionId)} (session_id, id), ALGORITHM=INPLACE, LOCK=NONE`],
-    dropIdIndex: [`ALTER TABLE ${messages} DROP INDEX ${q(index.sessionId)}`],
+    addIdIndex: [
+      `ALTER TABLE ${messages} ADD INDEX ${quoteMysql(index.sessionId)} (session_id, id), ALGORITHM=INPLACE, LOCK=NONE`,
+    ],
+    dropIdIndex: [`ALTER TABLE ${messages} DROP INDEX ${quoteMysql(index.sessionId)}`],
     createOptionalTables: [
       `CREATE TABLE IF NOT EXISTS ${metadata} (` +
         `session_id ${exactText}, metadata ${json}, updated_at ${timestamp}, PRIMARY KEY (session_id), ` +
@@ -42,7 +44,7 @@ export function mysqlSchemaDdl(tables: ResolvedTables, idCollation: string): Sch
     ],
     dropOptionalTables: [`DROP TABLE IF EXISTS ${operations}`, `DROP TABLE IF EXISTS ${metadata}`],
     // MySQL has no CREATE INDEX IF NOT EXISTS: callers look first.
-    createUpdatedIndex: `CREATE INDEX ${q(index.updated)} ON ${sessions} (updated_at, session_id)`,
+    createUpdatedIndex: `CREATE INDEX ${quoteMysql(index.updated)} ON ${sessions} (updated_at, session_id)`,
     updatedIndexIfNotExists: false,
   };
 }

@@ -91,7 +91,11 @@ export class PostgresSessionStore extends SqlSessionStore {
     return [{ sql, params: [sessionId, data], returnsRows: false }];
   }
   protected deleteMessageIds(ids: (number | string)[]): SqlStep {
-    return { sql: `DELETE FROM ${this.names.messages} WHERE id = ANY($1::bigint[])`, params: [ids.map(String)], returnsRows: false };
+    return {
+      sql: `DELETE FROM ${this.names.messages} WHERE id = ANY($1::bigint[])`,
+      params: [ids.map(String)],
+      returnsRows: false,
+    };
   }
 
   createTables(): Promise<void> {

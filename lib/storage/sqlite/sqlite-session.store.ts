@@ -147,9 +147,16 @@ export class SqliteSessionStore extends SqlSessionStore {
         .map((r: { session_id: string }) => r.session_id);
       if (ids.length === 0) return ids;
       const list = JSON.stringify(ids);
-      const targets = [messages, ...(tables.metadata ? [metadata] : []), ...(tables.operations ? [operations] : []), sessions];
+      const targets = [
+        messages,
+        ...(tables.metadata ? [metadata] : []),
+        ...(tables.operations ? [operations] : []),
+        sessions,
+      ];
       for (const table of targets) {
-        this.connection.statement(`DELETE FROM ${table} WHERE session_id IN (SELECT value FROM json_each(?))`).run(list);
+        this.connection
+          .statement(`DELETE FROM ${table} WHERE session_id IN (SELECT value FROM json_each(?))`)
+          .run(list);
       }
       return ids;
     });

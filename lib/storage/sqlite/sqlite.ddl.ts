@@ -9,5 +9,8 @@ import { quoteSqlite } from './sqlite.connection';
  * @internal
  */
 export function sqliteSchemaDdl(tables: ResolvedTables): SchemaDdl {
-  return portableSchemaDdl(tables, quoteSqlite, { idColumn: 'id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT', metadata: 'TEXT' });
+  return portableSchemaDdl(tables, quoteSqlite, {
+    idColumn: 'id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT',
+    metadata: 'TEXT',
+  });
 }

@@ -1,0 +1,43 @@
+import { SessionStorageError, SessionStorageUnavailableError } from '../../lib';
+import { OperationGate } from '../../lib/storage/operation-gate';
+
+describe('OperationGate', () => {
+  it('returns what the work returns and maps driver errors to typed ones', async () => {
+    const gate = new OperationGate();
+    await expect(gate.guard('getItems', async () => 7)).resolves.toBe(7);
+    await expect(
+      gate.guard('addItems', async () => {
+        throw Object.assign(new Error('relation "x" does not exist'), { code: '42P01' });
+      }),
+    ).rejects.toThrow(SessionStorageError);
+  });
+
+  it('drain() waits for operations in flight, then refuses new ones', async () => {
+    const gate = new OperationGate();
+    let finish!: () => void;
+    let finished = false;
+    const running = gate.guard('popItem', () =>
+      new Promise<void>((resolve) => (finish = resolve)).then(() => void (finished = true)),
+    );
+    let drained = false;
+    const draining = gate.drain().then(() => (drained = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(drained).toBe(false);
+    expect(gate.isClosing).toBe(true);
+    await expect(gate.guard('addItems', async () => 'ran')).rejects.toThrow(SessionStorageUnavailableError);
+    finish();
+    await running;
+    await draining;
+    expect(finished).toBe(true);
+    expect(drained).toBe(true);
+  });
+
+  it('drain() with nothing in flight resolves at once, every time it is called', async () => {
+    const gate = new OperationGate();
+    await gate.drain();
+    await gate.drain();
+    await expect(gate.guard('ping', async () => undefined)).rejects.toThrow(
+      /ping refused: the application is shutting down/,
+    );
+  });
+});
