@@ -31,7 +31,12 @@ export class SqliteConnection {
   private readonly statements = new Map<string, SqliteStatement>();
   private readonly pluckedStatements = new Map<string, SqliteStatement>();
 
-  constructor(private readonly db: SqliteDatabase) {}
+  /** One `BEGIN IMMEDIATE` wrapper, built once (building it per call costs more than a small write). */
+  private readonly immediate: (work: () => unknown) => unknown;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.immediate = db.transaction((work: () => unknown) => work()).immediate;
+  }
 
   /** The prepared statement of `sql`. */
   statement(sql: string): SqliteStatement {
@@ -64,14 +69,13 @@ export class SqliteConnection {
    */
   transaction<T>(work: () => T, keep: (result: T) => boolean = () => true): T {
     const rollback = { value: undefined as T };
-    const tx = this.db.transaction(() => {
-      const result = work();
-      if (keep(result)) return result;
-      rollback.value = result;
-      throw rollback;
-    });
     try {
-      return tx.immediate();
+      return this.immediate(() => {
+        const result = work();
+        if (keep(result)) return result;
+        rollback.value = result;
+        throw rollback; // better-sqlite3 rolls back on any throw
+      }) as T;
     } catch (err) {
       if (err === rollback) return rollback.value;
       throw err;
