@@ -202,7 +202,6 @@ async function smokeReuse() {
     assert.deepEqual(texts(await memory.session('r').getItems()), ['kept']);
   });
   // Run only SessionMemoryModule's shutdown hooks: the application's DataSource must survive them.
-  await memory.beforeApplicationShutdown();
   await memory.onApplicationShutdown();
   await check('[reuse] the module never destroys a reused DataSource', async () => {
     assert.equal(appDs.isInitialized, true);
