@@ -23,6 +23,8 @@ export { MAX_METADATA_BYTES } from './management/session-metadata';
 export type { AddItemsOptions } from './management/add-items.options';
 export type { Duration } from './management/duration';
 export { MAX_OPERATION_ID_LENGTH } from './history/history-transaction';
+export { windowHistory } from './history/window-history';
+export type { WindowHistoryOptions } from './history/window-history';
 export type {
   ConversationChange,
   ConversationChangeOrigin,

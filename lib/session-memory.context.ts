@@ -15,7 +15,6 @@ export interface SessionMemoryContext {
   readonly store: SessionStore;
   readonly gate: OperationGate;
   readonly limits: ItemLimits;
-  readonly defaultLimit: number | undefined;
   readonly logger: Logger;
   /** Which optional tables (metadata, operations) exist. */
   readonly optionalTables: OptionalTablesProbe;

@@ -9,7 +9,7 @@ import { SESSION_MEMORY } from './exceptions/message-prefix';
 import type { SessionMemoryModuleOptions } from './interfaces';
 import { RetentionTimer } from './management/retention';
 import {
-  resolveDefaultLimit,
+  rejectRemovedOptions,
   resolveLimits,
   resolveTables,
   resolveTimeouts,
@@ -43,7 +43,7 @@ export async function createSessionMemoryService(
   const logger = new Logger(instanceName === 'default' ? 'SessionMemory' : `SessionMemory:${instanceName}`);
   const tables = resolveTables(options);
   const limits = resolveLimits(options);
-  const defaultLimit = resolveDefaultLimit(options);
+  rejectRemovedOptions(options);
   const timeouts = resolveTimeouts(options);
   const ttl = resolveTtl(options);
 
@@ -102,7 +102,6 @@ export async function createSessionMemoryService(
       store,
       gate: new OperationGate(),
       limits,
-      defaultLimit,
       logger,
       optionalTables,
       changes,

@@ -54,7 +54,9 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
    */
   async deleteSession(conversationId: string): Promise<boolean> {
     assertConversationId(conversationId);
-    const existed = await this.context.gate.guard('deleteSession', () => this.context.store.clear(conversationId));
+    const existed = await this.context.gate.guard('deleteSession', () =>
+      this.context.store.deleteConversation(conversationId),
+    );
     await this.context.changes.conversationCleared(conversationId);
     return existed;
   }

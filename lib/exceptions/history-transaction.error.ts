@@ -12,6 +12,16 @@ export class InvalidHistoryTransactionError extends InvalidSessionInputError {
 }
 
 /**
+ * The arguments of `applyHistoryMutations` are malformed (not `{ mutations: [...] }`, an unknown
+ * mutation type, a replacement that is not a `function_call` item). Nothing was read or written.
+ */
+export class InvalidHistoryMutationError extends InvalidSessionInputError {
+  constructor(message: string) {
+    super(message, 'SESSION_MEMORY_INVALID_HISTORY_MUTATION');
+  }
+}
+
+/**
  * A history transaction was refused by the stored state; history and the operation log are unchanged.
  * The subclasses tell why.
  */

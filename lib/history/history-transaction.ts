@@ -2,9 +2,16 @@ import { createHash } from 'crypto';
 import { InvalidHistoryTransactionError, InvalidSessionItemsError } from '../exceptions';
 import type { HistoryPlan, StoredRow } from '../storage/session-store';
 import { ItemLimits, encodeItems } from '../validation';
+import { SnapshotRefusal, isModelItem, strictSnapshot } from './strict-snapshot';
 
 /** Longest accepted operation id, in characters (the operation log's key column is `VARCHAR(255)`). */
 export const MAX_OPERATION_ID_LENGTH = 255;
+
+/** The fields of each transaction type, sorted. */
+const TRANSACTION_FIELDS: Record<string, string[]> = {
+  append_items: ['items', 'type'],
+  replace_suffix: ['expectedSuffix', 'replacement', 'type'],
+};
 
 /** What `applyHistoryTransaction` did. */
 export type HistoryTransactionResult = 'applied' | 'replayed';
@@ -34,6 +41,13 @@ function encode(items: unknown, field: string, limits: ItemLimits): string[] {
       `transaction.${field} must be an array of items, got ${items === null ? 'null' : typeof items}.`,
     );
   }
+  items.forEach((item, i) => {
+    if (!isModelItem(item)) {
+      throw new InvalidHistoryTransactionError(
+        `transaction.${field}[${i}] is not an Agents SDK model item (a message, function_call, function_call_result, ...).`,
+      );
+    }
+  });
   try {
     return encodeItems(items, limits);
   } catch (err) {
@@ -54,7 +68,14 @@ export function planHistoryTransaction(args: unknown, limits: ItemLimits): Histo
   if (args === null || typeof args !== 'object') {
     throw new InvalidHistoryTransactionError('applyHistoryTransaction expects { operationId, transaction }.');
   }
-  const { operationId, transaction } = args as { operationId?: unknown; transaction?: unknown };
+  let operationId: unknown;
+  let given: unknown;
+  try {
+    operationId = Reflect.get(args, 'operationId');
+    given = Reflect.get(args, 'transaction');
+  } catch {
+    throw new InvalidHistoryTransactionError('applyHistoryTransaction could not read { operationId, transaction }.');
+  }
   if (typeof operationId !== 'string' || operationId.trim().length === 0) {
     throw new InvalidHistoryTransactionError(
       'operationId must be a non-empty string that stays the same when the transaction is retried.',
@@ -65,12 +86,30 @@ export function planHistoryTransaction(args: unknown, limits: ItemLimits): Histo
       `operationId must be at most ${MAX_OPERATION_ID_LENGTH} characters without NUL; got ${operationId.length} characters. Hash longer ids.`,
     );
   }
-  if (transaction === null || typeof transaction !== 'object') {
+  if (given === null || typeof given !== 'object') {
     throw new InvalidHistoryTransactionError(
       'transaction must be an object: { type: "append_items", items } or { type: "replace_suffix", expectedSuffix, replacement }.',
     );
   }
+  // A plain, own-property copy, read once: what is validated, stored and hashed is the same value.
+  let transaction: Record<string, unknown>;
+  try {
+    transaction = strictSnapshot(given, 'transaction') as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof SnapshotRefusal) throw new InvalidHistoryTransactionError(`${err.message}`);
+    throw err;
+  }
   const t = transaction as { type?: unknown; items?: unknown; expectedSuffix?: unknown; replacement?: unknown };
+  const fields =
+    typeof t.type === 'string' && Object.hasOwn(TRANSACTION_FIELDS, t.type) ? TRANSACTION_FIELDS[t.type] : undefined;
+  if (fields) {
+    const keys = Object.keys(transaction).sort();
+    if (keys.join() !== fields.join()) {
+      throw new InvalidHistoryTransactionError(
+        `a ${String(t.type)} transaction has exactly the fields ${fields.join(', ')}; got ${keys.join(', ')}.`,
+      );
+    }
+  }
   let append: string[];
   let replace: HistoryPlan['replace'];
   if (t.type === 'append_items') {

@@ -23,8 +23,18 @@ export type ConversationIdSource = { header: string } | { param: string } | { qu
 
 /** Size limits checked before anything is written. */
 export interface SessionMemoryLimitsOptions {
-  /** Largest JSON text of one item, in UTF-8 bytes. Default 1 MiB (1,048,576). */
+  /**
+   * Largest JSON text of one item, in UTF-8 bytes. Default 16 MiB (16,777,216): a 10 MiB tool output
+   * (a screenshot, a file) fits. On MySQL/MariaDB the server's `max_allowed_packet` also bounds one
+   * item (the module reads it at startup and refuses a larger item before writing, naming it).
+   */
   maxItemBytes?: number;
+  /**
+   * Largest total JSON of one write (`addItems`, a history transaction, a compaction), in UTF-8
+   * bytes. Default 64 MiB (67,108,864). On MySQL/MariaDB a batch larger than `max_allowed_packet` is
+   * written as several statements in one transaction.
+   */
+  maxBatchBytes?: number;
   /** Most items in one `addItems` call. Default 10,000. */
   maxItemsPerCall?: number;
   /** Deepest nesting of objects and arrays inside one item. Default 128. */
@@ -88,8 +98,13 @@ export interface SessionMemoryModuleOptions {
    * SQLite URL where it defaults to `true`. In production, run the migrations instead.
    */
   createTables?: boolean;
-  /** The `limit` that `getItems()` uses when called without one. Default: no limit (all items). */
-  defaultLimit?: number;
+  /**
+   * Removed: `getItems()` without a limit always returns the whole history, which the Agents SDK
+   * runner relies on. Window what the model sees with `run(agent, input, { session,
+   * sessionInputCallback: windowHistory({ maxItems }) })`. Setting it fails at startup.
+   * @deprecated Use `windowHistory()`.
+   */
+  defaultLimit?: never;
   /** Size limits checked before anything is written. */
   limits?: SessionMemoryLimitsOptions;
   /** How the request-scoped session and `@Conversation()` read the conversation id. Default `{ header: 'x-conversation-id' }`. */

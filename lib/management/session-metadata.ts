@@ -22,6 +22,7 @@ export function encodeMetadata(metadata: unknown): string {
   try {
     return encodeItems([metadata], {
       maxItemBytes: MAX_METADATA_BYTES,
+      maxBatchBytes: MAX_METADATA_BYTES,
       maxItemsPerCall: 1,
       maxDepth: MAX_METADATA_DEPTH,
     })[0];

@@ -3,7 +3,7 @@ import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import type { SessionMemoryModuleOptions } from '../interfaces';
 import { toMilliseconds } from '../management/duration';
 import type { ResolvedTables } from '../storage/session-store';
-import { DEFAULT_ITEM_LIMITS, ItemLimits, assertIdentifier, assertLimit } from '../validation';
+import { DEFAULT_ITEM_LIMITS, ItemLimits, assertIdentifier } from '../validation';
 
 /** Resolved time limits, in ms (0 = off). See `SessionMemoryTimeoutsOptions`. */
 export interface ResolvedTimeouts {
@@ -83,12 +83,18 @@ export function resolveTimeouts(options: Pick<SessionMemoryModuleOptions, 'timeo
   return timeouts;
 }
 
-/** Checks `defaultLimit`. @throws SessionMemoryConfigurationError @internal */
-export function resolveDefaultLimit(options: Pick<SessionMemoryModuleOptions, 'defaultLimit'>): number | undefined {
-  return asConfigurationError(() => {
-    assertLimit(options.defaultLimit, 'Option defaultLimit');
-    return options.defaultLimit;
-  });
+/**
+ * Refuses options that were removed, saying what replaces them.
+ * @throws SessionMemoryConfigurationError @internal
+ */
+export function rejectRemovedOptions(options: object): void {
+  if ((options as { defaultLimit?: unknown }).defaultLimit !== undefined) {
+    throw new SessionMemoryConfigurationError(
+      `${SESSION_MEMORY}: option defaultLimit was removed: getItems() without a limit returns the whole history, ` +
+        'which the Agents SDK runner relies on (compaction, resumed runs). To bound what the model sees, pass ' +
+        '`sessionInputCallback: windowHistory({ maxItems })` to run() instead; the stored history stays whole.',
+    );
+  }
 }
 
 /** Resolves the `ttl` option: undefined when off. @throws SessionMemoryConfigurationError @internal */

@@ -67,7 +67,8 @@ export async function createSessionStore(
       // PostgreSQL and SQLite get theirs from the DataSource options; MySQL/MariaDB needs a SET per connection.
       if (sessionTimeouts) await connection.useSessionTimeouts(sessionTimeouts);
       const collation = await probeMysqlIdCollation((sql, values) => connection.query(sql, values), tables.sessions);
-      return new MysqlSessionStore(connection, tables, collation);
+      const [packet] = await connection.query<{ n: number | string }[]>('SELECT @@max_allowed_packet AS n', []);
+      return new MysqlSessionStore(connection, tables, collation, Number(packet.n));
     }
     case 'sqlite':
       if (type === 'better-sqlite3')

@@ -65,6 +65,30 @@ export type HistoryOutcome =
   | { status: 'conflict' }
   | { status: 'mismatch' };
 
+/**
+ * A whole read of a conversation, as a compaction remembers it: how many rows it returned and the
+ * text of the newest. A later store whose row `count - 1` has that text still starts with that read.
+ * @internal
+ */
+export interface HistoryBasis {
+  count: number;
+  last: string | undefined;
+}
+
+/** What `replaceItems` did. @internal */
+export interface ReplaceOutcome {
+  /** The rows it deleted, oldest first. */
+  removed: StoredRow[];
+  /** Texts of rows added by others since the basis read, appended again after the replacement. */
+  kept: string[];
+}
+
+/** What `rewriteItems` changes: new texts for some rows, and rows to delete. @internal */
+export interface ItemRewrite {
+  updates: { id: number | string; data: string }[];
+  deletes: (number | string)[];
+}
+
 /** A database notification channel (PostgreSQL LISTEN/NOTIFY), for the change relay. @internal */
 export interface NotificationChannel {
   /** Sends `payload` on `channel`. */
@@ -113,8 +137,28 @@ export interface SessionStore {
   append(sessionId: string, data: string[]): Promise<void>;
   /** Deletes and returns the newest row, or undefined when there is none. Each row goes to one caller only. */
   popNewest(sessionId: string): Promise<StoredRow | undefined>;
+  /**
+   * Deletes every item of the conversation and keeps the conversation: its session row (`created_at`;
+   * `updated_at` is touched), metadata and operation log. A no-op for an unknown conversation.
+   */
+  clearItems(sessionId: string): Promise<void>;
+  /**
+   * Replaces every item with `data` in one transaction, creating the conversation if needed and
+   * keeping its row, metadata and operation log. Rows stored after `basis` (an earlier whole read,
+   * when the stored rows still match it) were added by someone else since that read: they are kept,
+   * after `data`.
+   */
+  replaceItems(sessionId: string, data: string[], basis?: HistoryBasis): Promise<ReplaceOutcome>;
+  /**
+   * Reads every row under the conversation's lock, lets `rewrite` decide which to change and delete,
+   * and applies that in the same transaction. Returns whether anything changed.
+   */
+  rewriteItems(
+    sessionId: string,
+    rewrite: (rows: StoredRow[]) => ItemRewrite | undefined,
+  ): Promise<ItemRewrite | undefined>;
   /** Deletes the conversation: its rows, its session row, its metadata and operations. Returns whether it existed. */
-  clear(sessionId: string): Promise<boolean>;
+  deleteConversation(sessionId: string): Promise<boolean>;
 
   // ---- conversations
   /** One page of conversations (`limit` rows at most). */

@@ -2,10 +2,13 @@ import { SessionMemoryConfigurationError } from '../exceptions';
 import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import type {
   HistoryOutcome,
+  HistoryBasis,
   HistoryPlan,
+  ItemRewrite,
   ListedSessionRow,
   NotificationChannel,
   OptionalTables,
+  ReplaceOutcome,
   ResolvedTables,
   SessionListQuery,
   SessionStore,
@@ -42,6 +45,51 @@ export const NEWEST_FIRST = 'ORDER BY session_id DESC, id DESC';
 
 /** Oldest first, in the order of the (session_id, id) index (see `sessionIdRange`). @internal */
 export const OLDEST_FIRST = 'ORDER BY session_id, id';
+
+/**
+ * A multi-statement operation, written once for every dialect: a generator that yields statements
+ * and receives their rows. `runLocked` runs it inside a transaction holding the conversation's
+ * session-row lock; it is called again for each attempt (MySQL retries deadlocks).
+ * @internal
+ */
+export type LockedProgram<T> = () => Generator<SqlStep, T, unknown[]>;
+
+/** How `runLocked` treats a conversation without a session row, and when it commits. @internal */
+export interface LockedOptions<T> {
+  /** Answers without running the program (or writing anything) when the session row is missing. Default: create it and run. */
+  ifMissing?: () => T;
+  /** Commits only when this is true of the program's result (default: always); rolls back otherwise. */
+  keep?: (result: T) => boolean;
+}
+
+/** Drives a statement program with a synchronous or asynchronous statement runner. @internal */
+export function driveProgram<T>(program: Generator<SqlStep, T, unknown[]>, exec: (step: SqlStep) => unknown[]): T;
+export function driveProgram<T>(
+  program: Generator<SqlStep, T, unknown[]>,
+  exec: (step: SqlStep) => Promise<unknown[]>,
+): Promise<T>;
+export function driveProgram<T>(
+  program: Generator<SqlStep, T, unknown[]>,
+  exec: (step: SqlStep) => unknown[] | Promise<unknown[]>,
+): T | Promise<T> {
+  let next = program.next([]);
+  while (!next.done) {
+    const rows = exec(next.value);
+    if (rows instanceof Promise) return continueAsync(program, rows, exec);
+    next = program.next(rows);
+  }
+  return next.value;
+}
+
+async function continueAsync<T>(
+  program: Generator<SqlStep, T, unknown[]>,
+  pending: Promise<unknown[]>,
+  exec: (step: SqlStep) => unknown[] | Promise<unknown[]>,
+): Promise<T> {
+  let next = program.next(await pending);
+  while (!next.done) next = program.next(await exec(next.value));
+  return next.value;
+}
 
 /** How a dialect writes its placeholders and quotes its identifiers. @internal */
 export interface SqlSyntax {
@@ -125,13 +173,19 @@ export abstract class SqlSessionStore implements SessionStore {
     return ' FOR UPDATE';
   }
 
+  /**
+   * Runs `program` in one transaction that holds the conversation's session-row lock (taken first,
+   * the lock order of every writer), creating the row if it is missing unless `options.ifMissing`
+   * answers instead.
+   */
+  protected abstract runLocked<T>(sessionId: string, program: LockedProgram<T>, options?: LockedOptions<T>): Promise<T>;
+
   abstract createTables(): Promise<void>;
   abstract append(sessionId: string, data: string[]): Promise<void>;
   abstract popNewest(sessionId: string): Promise<StoredRow | undefined>;
-  abstract clear(sessionId: string): Promise<boolean>;
+  abstract deleteConversation(sessionId: string): Promise<boolean>;
   abstract purgeIdle(idleForMs: number, batchSize: number, tables: OptionalTables): Promise<string[]>;
   abstract writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void>;
-  abstract applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome>;
 
   // ---- shared ----------------------------------------------------------------------------------
 
@@ -246,13 +300,67 @@ export abstract class SqlSessionStore implements SessionStore {
     return rows[0]?.metadata;
   }
 
+  // ---- multi-statement operations, one program each for every dialect ---------------------------
+
+  applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome> {
+    const inserts = plan.append.length > 0 ? this.insertMessages(sessionId, plan.append) : []; // refused here, before any I/O
+    return this.runLocked(sessionId, () => this.historySteps(sessionId, plan, inserts), {
+      keep: isApplied,
+      // No session row: nothing to replay or to replace (an append creates it).
+      ifMissing: plan.replace && plan.replace.count > 0 ? () => ({ status: 'mismatch' }) : undefined,
+    });
+  }
+
+  replaceItems(sessionId: string, data: string[], basis?: HistoryBasis): Promise<ReplaceOutcome> {
+    const inserts = data.length > 0 ? this.insertMessages(sessionId, data) : []; // refused here, before any I/O
+    return this.runLocked(sessionId, () => this.replaceSteps(sessionId, data, inserts, basis));
+  }
+
+  rewriteItems(
+    sessionId: string,
+    rewrite: (rows: StoredRow[]) => ItemRewrite | undefined,
+  ): Promise<ItemRewrite | undefined> {
+    return this.runLocked(sessionId, () => this.rewriteSteps(sessionId, rewrite), {
+      ifMissing: () => undefined,
+      keep: (change) => change !== undefined,
+    });
+  }
+
+  clearItems(sessionId: string): Promise<void> {
+    return this.runLocked(sessionId, () => this.clearSteps(sessionId), { ifMissing: () => undefined });
+  }
+
+  /** Every row of the conversation, oldest first, locked where the dialect locks rows. */
+  private lockedRows(sessionId: string): SqlStep {
+    return {
+      sql: `SELECT id, message_data FROM ${this.names.messages} WHERE session_id = ${this.placeholder(1)} ORDER BY id${this.lockRowsSuffix}`,
+      params: [sessionId],
+      returnsRows: true,
+    };
+  }
+
+  private deleteAllMessages(sessionId: string): SqlStep {
+    return {
+      sql: `DELETE FROM ${this.names.messages} WHERE session_id = ${this.placeholder(1)}`,
+      params: [sessionId],
+      returnsRows: false,
+    };
+  }
+
+  private touch(sessionId: string): SqlStep {
+    return { sql: this.touchSession, params: [sessionId], returnsRows: false };
+  }
+
   /**
-   * The history-transaction algorithm, for a transaction that already holds the conversation's
-   * session-row lock: check the operation log, check and delete the expected suffix, append, touch,
-   * record the operation. It yields statements and receives their rows; it writes nothing unless the
-   * outcome is `applied` (the caller rolls back otherwise).
+   * The history-transaction algorithm: check the operation log, check and delete the expected suffix,
+   * append, touch, record the operation. It writes nothing unless the outcome is `applied` (the
+   * caller rolls back otherwise).
    */
-  protected *historySteps(sessionId: string, plan: HistoryPlan): Generator<SqlStep, HistoryOutcome, unknown[]> {
+  protected *historySteps(
+    sessionId: string,
+    plan: HistoryPlan,
+    inserts: SqlStep[],
+  ): Generator<SqlStep, HistoryOutcome, unknown[]> {
     const param = this.placeholder;
     const { messages, operations } = this.names;
     const existing = (yield {
@@ -276,8 +384,8 @@ export abstract class SqlSessionStore implements SessionStore {
       yield this.deleteMessageIds(rows.map((r) => r.id));
       removed = rows;
     }
-    if (plan.append.length > 0) for (const step of this.insertMessages(sessionId, plan.append)) yield step;
-    yield { sql: this.touchSession, params: [sessionId], returnsRows: false };
+    yield* inserts;
+    yield this.touch(sessionId);
     yield {
       sql: `INSERT INTO ${operations} (session_id, operation_id, transaction_hash) VALUES (${param(1)}, ${param(2)}, ${param(3)})`,
       params: [sessionId, plan.operationId, plan.hash],
@@ -286,17 +394,50 @@ export abstract class SqlSessionStore implements SessionStore {
     return { status: 'applied', removed };
   }
 
-  /** Drives `historySteps` with an async statement runner (inside the caller's transaction). */
-  protected async runHistorySteps(
+  /** Compaction: every row out, `data` in, and rows stored after `basis` back in after it. */
+  private *replaceSteps(
     sessionId: string,
-    plan: HistoryPlan,
-    exec: (step: SqlStep) => Promise<unknown[]>,
-  ): Promise<HistoryOutcome> {
-    const steps = this.historySteps(sessionId, plan);
-    let next = steps.next([]);
-    while (!next.done) next = steps.next(await exec(next.value));
-    return next.value;
+    data: string[],
+    inserts: SqlStep[],
+    basis: HistoryBasis | undefined,
+  ): Generator<SqlStep, ReplaceOutcome, unknown[]> {
+    const rows = (yield this.lockedRows(sessionId)) as StoredRow[];
+    const kept = basis !== undefined && extends_(rows, basis) ? rows.slice(basis.count).map((r) => r.message_data) : [];
+    if (rows.length > 0) yield this.deleteAllMessages(sessionId);
+    yield* kept.length > 0 ? this.insertMessages(sessionId, [...data, ...kept]) : inserts;
+    yield this.touch(sessionId);
+    return { removed: rows, kept };
   }
+
+  private *rewriteSteps(
+    sessionId: string,
+    rewrite: (rows: StoredRow[]) => ItemRewrite | undefined,
+  ): Generator<SqlStep, ItemRewrite | undefined, unknown[]> {
+    const change = rewrite((yield this.lockedRows(sessionId)) as StoredRow[]);
+    if (!change || (change.updates.length === 0 && change.deletes.length === 0)) return undefined;
+    const param = this.placeholder;
+    for (const { id, data } of change.updates) {
+      yield {
+        sql: `UPDATE ${this.names.messages} SET message_data = ${param(1)} WHERE id = ${param(2)}`,
+        params: [data, id],
+        returnsRows: false,
+      };
+    }
+    if (change.deletes.length > 0) yield this.deleteMessageIds(change.deletes);
+    yield this.touch(sessionId);
+    return change;
+  }
+
+  private *clearSteps(sessionId: string): Generator<SqlStep, void, unknown[]> {
+    yield this.deleteAllMessages(sessionId);
+    yield this.touch(sessionId);
+  }
+}
+
+/** Whether the stored rows are the basis read followed by newer rows. */
+function extends_(rows: StoredRow[], basis: HistoryBasis): boolean {
+  if (basis.count > rows.length) return false;
+  return basis.count === 0 || rows[basis.count - 1].message_data === basis.last;
 }
 
 /** Whether a history outcome is to be committed. @internal */

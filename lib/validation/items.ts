@@ -3,13 +3,15 @@ import { InvalidSessionItemsError } from '../exceptions';
 /** Resolved size limits (see `SessionMemoryLimitsOptions`). */
 export interface ItemLimits {
   maxItemBytes: number;
+  maxBatchBytes: number;
   maxItemsPerCall: number;
   maxDepth: number;
 }
 
 /** Defaults of `SessionMemoryLimitsOptions`. */
 export const DEFAULT_ITEM_LIMITS: Readonly<ItemLimits> = Object.freeze({
-  maxItemBytes: 1024 * 1024,
+  maxItemBytes: 16 * 1024 * 1024,
+  maxBatchBytes: 64 * 1024 * 1024,
   maxItemsPerCall: 10_000,
   maxDepth: 128,
 });
@@ -32,6 +34,7 @@ export function encodeItems(items: unknown, limits: ItemLimits): string[] {
   }
   const out = new Array<string>(items.length);
   const ancestors: object[] = [];
+  let upperBytes = 0; // at most 3 UTF-8 bytes per UTF-16 unit
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     const path = `items[${i}]`;
@@ -52,6 +55,16 @@ export function encodeItems(items: unknown, limits: ItemLimits): string[] {
       }
     }
     out[i] = json;
+    upperBytes += json.length * 3;
+  }
+  if (upperBytes > limits.maxBatchBytes) {
+    let bytes = 0;
+    for (const json of out) bytes += Buffer.byteLength(json, 'utf8');
+    if (bytes > limits.maxBatchBytes) {
+      throw new InvalidSessionItemsError(
+        `these ${out.length} items are ${bytes} bytes of JSON in all; at most ${limits.maxBatchBytes} are allowed in one write (limits.maxBatchBytes). Raise the limit, or add the items in several calls.`,
+      );
+    }
   }
   return out;
 }
@@ -121,8 +134,9 @@ function checkValue(value: unknown, path: string, depth: number, ancestors: obje
  * Whether `proto` is that of a plain object: `null`, or `Object.prototype` of this realm or of another one.
  * Objects from another realm are common: the Agents SDK runner copies items with `structuredClone`, whose
  * copies belong to Node's main realm even when the caller runs in a `vm` context such as Jest's sandbox.
+ * @internal
  */
-function isPlainObjectPrototype(proto: unknown): boolean {
+export function isPlainObjectPrototype(proto: unknown): boolean {
   if (proto === null || proto === Object.prototype) return true;
   if (typeof proto !== 'object' || Object.getPrototypeOf(proto) !== null) return false;
   const ctor = (proto as { constructor?: unknown }).constructor;

@@ -236,15 +236,18 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
     expect(a.memory.session('x'.repeat(255)).conversationId).toHaveLength(255);
   });
 
-  it('clearSession removes the items and the session row; the conversation can be reused', async () => {
+  it('clearSession removes the items and keeps the session row; deleteSession removes both', async () => {
     const s = fresh();
     await s.addItems([msg('x'), msg('y')]);
     await s.clearSession();
     expect(await s.getItems()).toEqual([]);
-    expect(await a.sql(`SELECT * FROM ${a.tables.sessions} WHERE session_id = ?`, [s.conversationId])).toHaveLength(0);
+    expect(await a.sql(`SELECT * FROM ${a.tables.sessions} WHERE session_id = ?`, [s.conversationId])).toHaveLength(1);
     expect(await a.sql(`SELECT * FROM ${a.tables.messages} WHERE session_id = ?`, [s.conversationId])).toHaveLength(0);
     await s.addItems([msg('again')]);
     expect(texts(await s.getItems())).toEqual(['again']);
+    expect(await a.memory.deleteSession(s.conversationId)).toBe(true);
+    expect(await a.sql(`SELECT * FROM ${a.tables.sessions} WHERE session_id = ?`, [s.conversationId])).toHaveLength(0);
+    expect(await a.sql(`SELECT * FROM ${a.tables.messages} WHERE session_id = ?`, [s.conversationId])).toHaveLength(0);
   });
 
   it('uses the custom table names it was given', async () => {

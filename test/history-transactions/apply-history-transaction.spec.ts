@@ -184,12 +184,13 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
     expect(await s.getItems()).toEqual([]);
   });
 
-  it("clearSession and deleteSession also forget the conversation's operation ids", async () => {
+  it("clearSession keeps the conversation's operation ids (a retry stays a replay); deleteSession forgets them", async () => {
     const s = fresh();
     await s.applyHistoryTransaction({ operationId: 'op', transaction: { type: 'append_items', items: [msg('x')] } });
     await s.clearSession();
-    expect(await operations(s.conversationId)).toEqual([]);
+    expect(await operations(s.conversationId)).toEqual(['op']);
     await s.applyHistoryTransaction({ operationId: 'op', transaction: { type: 'append_items', items: [msg('x')] } });
+    expect(await s.getItems()).toEqual([]);
     expect(await a.memory.deleteSession(s.conversationId)).toBe(true);
     expect(await operations(s.conversationId)).toEqual([]);
   });

@@ -26,12 +26,17 @@ describeEachDialect('SessionMemoryService.getSession', (dialect, baseUrl) => {
     expect(summary.updatedAt.getTime()).toBeGreaterThanOrEqual(summary.createdAt.getTime());
   });
 
-  it('throws SessionNotFoundError for an unknown or cleared conversation, naming the id', async () => {
+  it('throws SessionNotFoundError for an unknown or deleted conversation, naming the id; a cleared one has 0 items', async () => {
     const id = `missing-${Date.now()}`;
     await expect(m.memory.getSession(id)).rejects.toBeInstanceOf(SessionNotFoundError);
     await m.memory.session(id).addItems([msg('x')]);
-    await expect(m.memory.getSession(id)).resolves.toMatchObject({ conversationId: id, itemCount: 1 });
+    const before = await m.memory.getSession(id);
+    expect(before).toMatchObject({ conversationId: id, itemCount: 1 });
     await m.memory.session(id).clearSession();
+    const cleared = await m.memory.getSession(id);
+    expect(cleared).toMatchObject({ conversationId: id, itemCount: 0 });
+    expect(cleared.createdAt).toEqual(before.createdAt);
+    await m.memory.deleteSession(id);
     await expect(m.memory.getSession(id)).rejects.toThrow(id);
     // ids are exact: another case is another conversation
     await m.memory.session(`Case-${id}`).addItems([msg('y')]);

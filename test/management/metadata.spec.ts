@@ -96,13 +96,14 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
     expect(await s.getMetadata()).toBeUndefined();
   });
 
-  it('goes with the conversation: clearSession, deleteSession and a Python-style clear remove it', async () => {
+  it('stays through clearSession; goes with deleteSession and with a Python-style clear', async () => {
     const metadataTable = `${m.tables.sessions}_metadata`;
     const one = m.memory.session(id('clear'));
     await one.addItems([msg('x')], { metadata: { k: 1 } });
     await one.clearSession();
-    expect(await count(metadataTable, one.conversationId)).toBe(0);
-    expect(await one.getMetadata()).toBeUndefined();
+    expect(await one.getItems()).toEqual([]);
+    expect(await count(metadataTable, one.conversationId)).toBe(1);
+    expect(await one.getMetadata()).toEqual({ k: 1 });
 
     const two = id('delete');
     await m.memory.session(two).addItems([msg('x')], { metadata: { k: 2 } });

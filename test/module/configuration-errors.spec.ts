@@ -75,10 +75,11 @@ describe('bad options are refused at startup with SessionMemoryConfigurationErro
     expect(err.message).toMatch(/limits\.maxItemBytes/);
   });
 
-  it.each([-1, 2.5])('refuses defaultLimit %p as a configuration error naming the option', async (defaultLimit) => {
-    const err = await startupError({ url: sqlite(), defaultLimit });
+  it.each([3, -1])('refuses the removed defaultLimit (%p) at startup, naming windowHistory', async (defaultLimit) => {
+    const err = await startupError({ url: sqlite(), defaultLimit: defaultLimit as never });
     expect(err).toBeInstanceOf(SessionMemoryConfigurationError);
-    expect(err.message).toMatch(/defaultLimit/);
+    expect(err.message).toMatch(/defaultLimit was removed/);
+    expect(err.message).toMatch(/windowHistory/);
   });
 
   it('refuses tables.schema for a non-PostgreSQL url before connecting (the server need not exist)', async () => {

@@ -142,10 +142,12 @@ function compatTests(dialect: TestDialect, target: (pairKey: string) => Target):
         expect(await pythonView(t, second)).toStrictEqual(expected.items.slice(0, -1));
       });
 
-      it(`clearSession on ${second} deletes its session row and rows, and nothing else`, async () => {
+      it(`clearSession on ${second} deletes its rows and keeps its session row; deleteSession removes that too`, async () => {
         const t = target(pair.key);
         await t.memory.session(second).clearSession();
         expect(await count(t, `SELECT COUNT(*) AS n FROM ${t.tables.messages} WHERE session_id = ?`, [second])).toBe(0);
+        expect(await count(t, `SELECT COUNT(*) AS n FROM ${t.tables.sessions} WHERE session_id = ?`, [second])).toBe(1);
+        await t.memory.deleteSession(second);
         expect(await count(t, `SELECT COUNT(*) AS n FROM ${t.tables.sessions} WHERE session_id = ?`, [second])).toBe(0);
         expect(await t.memory.session(second).getItems()).toEqual([]);
         // The other conversation of the pair keeps its rows (the appended ones included).

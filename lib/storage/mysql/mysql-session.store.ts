@@ -1,10 +1,39 @@
 import { KeyedMutex } from '../keyed-mutex';
-import { NEWEST_FIRST, SqlSessionStore, SqlStep, isApplied, sessionIdRange } from '../sql-session.store';
-import type { HistoryOutcome, HistoryPlan, OptionalTables, ResolvedTables, StoredRow } from '../session-store';
+import { InvalidSessionItemsError } from '../../exceptions';
+import {
+  LockedOptions,
+  LockedProgram,
+  NEWEST_FIRST,
+  SqlSessionStore,
+  SqlStep,
+  driveProgram,
+  sessionIdRange,
+} from '../sql-session.store';
+import type { OptionalTables, ResolvedTables, StoredRow } from '../session-store';
 import { MYSQL_ERRNO, MysqlConnection, MysqlTransaction, mysqlPlaceholder, quoteMysql } from './mysql.connection';
 import { mysqlSchemaDdl } from './mysql.ddl';
 
 const MISSING = Symbol('missing session row');
+
+/** Bytes of a statement kept free of values: the packet header and anything the driver adds. */
+const PACKET_MARGIN = 1024;
+/** `('', ''), ` around the two values of one row. */
+const ROW_OVERHEAD = 10;
+
+/**
+ * UTF-8 bytes of a string once `mysql2` has escaped it into a statement: NUL, backspace, tab, newline,
+ * carriage return, Ctrl-Z, both quotes and the backslash take two bytes. Exact only when it matters:
+ * a text whose worst case (every unit 3 bytes, escaped) is small is counted at that worst case.
+ */
+function escapedBytes(text: string): number {
+  if (text.length <= 4096) return text.length * 3;
+  let extra = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 || c === 39 || c === 92 || c === 0 || c === 8 || c === 9 || c === 10 || c === 13 || c === 26) extra++;
+  }
+  return Buffer.byteLength(text, 'utf8') + extra;
+}
 
 /**
  * MySQL / MariaDB: all of its SQL. Writers of one conversation are serialised twice over: in this
@@ -34,11 +63,13 @@ export class MysqlSessionStore extends SqlSessionStore {
 
   /**
    * @param idCollation the `session_id` collation of tables this store creates (see `probeMysqlIdCollation`).
+   * @param maxPacketBytes the server's `max_allowed_packet`: the largest statement it accepts.
    */
   constructor(
     private readonly connection: MysqlConnection,
     tables: ResolvedTables,
     private readonly idCollation: string,
+    private readonly maxPacketBytes: number,
   ) {
     super(tables, { quote: quoteMysql, placeholder: mysqlPlaceholder });
     const { sessions, messages, metadata } = this.names;
@@ -79,11 +110,39 @@ export class MysqlSessionStore extends SqlSessionStore {
     const text = (e: string) => `CAST(${e} AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_bin`;
     return `${text(`JSON_EXTRACT(md.metadata, ${keyPlaceholder})`)} = ${text(`JSON_EXTRACT(${jsonPlaceholder}, '$')`)}`;
   }
+  /**
+   * One multi-row INSERT, or several when the batch would exceed the server's `max_allowed_packet`
+   * (values are inlined, escaped, into the statement text). Each row must fit in a statement of its own.
+   * @throws InvalidSessionItemsError naming `max_allowed_packet` for an item the server cannot take.
+   */
   protected insertMessages(sessionId: string, data: string[]): SqlStep[] {
-    const params: unknown[] = [];
-    for (const d of data) params.push(sessionId, d);
-    const sql = `INSERT INTO ${this.names.messages} (session_id, message_data) VALUES ${data.map(() => '(?, ?)').join(', ')}`;
-    return [{ sql, params, returnsRows: false }];
+    const head = `INSERT INTO ${this.names.messages} (session_id, message_data) VALUES `;
+    const budget = this.maxPacketBytes - PACKET_MARGIN - head.length;
+    const idBytes = escapedBytes(sessionId) + ROW_OVERHEAD;
+    const steps: SqlStep[] = [];
+    let params: unknown[] = [];
+    let size = 0;
+    const flush = () => {
+      const rows = params.length / 2;
+      steps.push({ sql: head + Array.from({ length: rows }, () => '(?, ?)').join(', '), params, returnsRows: false });
+      params = [];
+      size = 0;
+    };
+    for (let i = 0; i < data.length; i++) {
+      const rowBytes = idBytes + escapedBytes(data[i]);
+      if (rowBytes > budget) {
+        throw new InvalidSessionItemsError(
+          `items[${i}] takes ${rowBytes} bytes in a MySQL statement, more than this server's max_allowed_packet ` +
+            `(${this.maxPacketBytes} bytes) allows. Raise max_allowed_packet on the server (SET GLOBAL max_allowed_packet, ` +
+            'and in its configuration file), or set limits.maxItemBytes below it so that such items are refused up front.',
+        );
+      }
+      if (size + rowBytes > budget && params.length > 0) flush();
+      params.push(sessionId, data[i]);
+      size += rowBytes;
+    }
+    if (params.length > 0) flush();
+    return steps;
   }
   protected deleteMessageIds(ids: (number | string)[]): SqlStep {
     return {
@@ -110,10 +169,10 @@ export class MysqlSessionStore extends SqlSessionStore {
 
   append(sessionId: string, data: string[]): Promise<void> {
     if (data.length === 0) return Promise.resolve();
-    const [insert] = this.insertMessages(sessionId, data);
+    const inserts = this.insertMessages(sessionId, data); // refused here, before any I/O
     return this.withSessionLock(sessionId, async (tx) => {
       await tx(this.touchSession, [sessionId]);
-      await tx(insert.sql, insert.params);
+      for (const insert of inserts) await tx(insert.sql, insert.params);
     });
   }
 
@@ -130,7 +189,7 @@ export class MysqlSessionStore extends SqlSessionStore {
     );
   }
 
-  clear(sessionId: string): Promise<boolean> {
+  deleteConversation(sessionId: string): Promise<boolean> {
     return this.writers.exclusive(sessionId, () =>
       this.connection.transaction(async (tx) => {
         const locked = await tx<unknown[]>(this.sql.lockSession, [sessionId]);
@@ -175,21 +234,21 @@ export class MysqlSessionStore extends SqlSessionStore {
       await this.connection.query(this.sql.deleteMetadata, [sessionId]);
       return;
     }
+    const inserts = items.length > 0 ? this.insertMessages(sessionId, items) : []; // refused here, before any I/O
     await this.withSessionLock(sessionId, async (tx) => {
       await tx(this.touchSession, [sessionId]);
       if (json === null) await tx(this.sql.deleteMetadata, [sessionId]);
       else await tx(this.sql.upsertMetadata, [sessionId, json]);
-      if (items.length > 0) for (const step of this.insertMessages(sessionId, items)) await tx(step.sql, step.params);
+      for (const step of inserts) await tx(step.sql, step.params);
     });
   }
 
-  async applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome> {
-    return this.withSessionLock<HistoryOutcome>(
+  protected runLocked<T>(sessionId: string, program: LockedProgram<T>, options: LockedOptions<T> = {}): Promise<T> {
+    return this.withSessionLock(
       sessionId,
-      (tx) => this.runHistorySteps(sessionId, plan, (step) => tx<unknown[]>(step.sql, step.params)),
-      // No session row: nothing to replay or replace; create it only to append.
-      () => (plan.replace && plan.replace.count > 0 ? { status: 'mismatch' } : undefined),
-      isApplied,
+      (tx) => driveProgram(program(), (step) => tx<unknown[]>(step.sql, step.params)),
+      options.ifMissing,
+      options.keep,
     );
   }
 
@@ -197,12 +256,12 @@ export class MysqlSessionStore extends SqlSessionStore {
    * Runs `work` in a transaction holding the session-row lock, queued behind this process's writers
    * of the conversation. A missing session row is created outside the transaction (so that no
    * transaction holds gap locks on the sessions key) and the transaction run again, unless
-   * `whenMissing` answers instead. Commits when `keep(result)`.
+   * `ifMissing` answers instead. Commits when `keep(result)`.
    */
   private withSessionLock<T>(
     sessionId: string,
     work: (tx: MysqlTransaction) => Promise<T>,
-    whenMissing?: () => T | undefined,
+    ifMissing?: () => T,
     keep: (result: T) => boolean = () => true,
   ): Promise<T> {
     return this.writers.exclusive(sessionId, async () => {
@@ -212,8 +271,7 @@ export class MysqlSessionStore extends SqlSessionStore {
           (r) => r !== MISSING && keep(r),
         );
         if (result !== MISSING) return result;
-        const answer = whenMissing?.();
-        if (answer !== undefined) return answer;
+        if (ifMissing) return ifMissing();
         await this.connection.query(this.sql.ensureSession, [sessionId]);
       }
     });

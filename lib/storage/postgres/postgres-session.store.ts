@@ -1,12 +1,20 @@
-import { NEWEST_FIRST, SqlSessionStore, SqlStep, isApplied, sessionIdRange } from '../sql-session.store';
-import type { HistoryOutcome, HistoryPlan, ResolvedTables, StoredRow } from '../session-store';
+import {
+  LockedOptions,
+  LockedProgram,
+  NEWEST_FIRST,
+  SqlSessionStore,
+  SqlStep,
+  driveProgram,
+  sessionIdRange,
+} from '../sql-session.store';
+import type { ResolvedTables, StoredRow } from '../session-store';
 import { PostgresConnection, postgresPlaceholder, quotePostgres } from './postgres.connection';
 import { postgresSchemaDdl } from './postgres.ddl';
 
 /**
- * PostgreSQL: all of its SQL. Appends, pops, clears, metadata writes and purges are one statement
- * each (one round trip, atomic by itself); history transactions lock the session row in a
- * transaction. Statements are prepared once per connection.
+ * PostgreSQL: all of its SQL. Appends, pops, deletes, metadata writes and purges are one statement
+ * each (one round trip, atomic by itself); the multi-statement operations (history transactions,
+ * compaction, rewrites, clears) lock the session row in a transaction. Statements are prepared once per connection.
  * @internal
  */
 export class PostgresSessionStore extends SqlSessionStore {
@@ -16,7 +24,7 @@ export class PostgresSessionStore extends SqlSessionStore {
   private readonly sql: {
     append: string;
     pop: string;
-    clear: string;
+    deleteConversation: string;
     purge: string;
     ensureSession: string;
     lockSession: string;
@@ -48,7 +56,7 @@ export class PostgresSessionStore extends SqlSessionStore {
         `WITH victim AS (SELECT id FROM ${messages} WHERE ${sessionIdRange('$1', '$1')} ${NEWEST_FIRST} LIMIT 1 FOR UPDATE SKIP LOCKED) ` +
         `DELETE FROM ${messages} m USING victim WHERE m.id = victim.id RETURNING m.id, m.message_data`,
       // The optional tables go by their foreign keys' ON DELETE CASCADE.
-      clear: `WITH m AS (DELETE FROM ${messages} WHERE session_id = $1) DELETE FROM ${sessions} WHERE session_id = $1`,
+      deleteConversation: `WITH m AS (DELETE FROM ${messages} WHERE session_id = $1) DELETE FROM ${sessions} WHERE session_id = $1`,
       // SKIP LOCKED: a conversation being written right now is left for the next run; the row lock and
       // the re-checked `updated_at` mean a conversation touched meanwhile is never deleted.
       purge:
@@ -113,8 +121,8 @@ export class PostgresSessionStore extends SqlSessionStore {
     return row;
   }
 
-  async clear(sessionId: string): Promise<boolean> {
-    const result = await this.connection.execute(this.sql.clear, [sessionId]);
+  async deleteConversation(sessionId: string): Promise<boolean> {
+    const result = await this.connection.execute(this.sql.deleteConversation, [sessionId]);
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -135,12 +143,15 @@ export class PostgresSessionStore extends SqlSessionStore {
     await this.connection.execute(`WITH ${this.upsertSession}, ${writeMetadata} ${this.insertFromUpsert}`, params);
   }
 
-  applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome> {
+  protected runLocked<T>(sessionId: string, program: LockedProgram<T>, options: LockedOptions<T> = {}): Promise<T> {
     return this.connection.transaction(async (tx) => {
-      // Create the session row if needed, then lock it: every writer of the conversation queues here.
-      await tx(this.sql.ensureSession, [sessionId]);
-      await tx(this.sql.lockSession, [sessionId]);
-      return this.runHistorySteps(sessionId, plan, async (step) => (await tx(step.sql, step.params)).rows);
-    }, isApplied);
+      if ((await tx(this.sql.lockSession, [sessionId])).rows.length === 0) {
+        if (options.ifMissing) return options.ifMissing();
+        // Created here, or by a concurrent first writer (then DO NOTHING, and the lock waits for it).
+        await tx(this.sql.ensureSession, [sessionId]);
+        await tx(this.sql.lockSession, [sessionId]);
+      }
+      return driveProgram(program(), async (step) => (await tx(step.sql, step.params)).rows);
+    }, options.keep);
   }
 }

@@ -1,5 +1,13 @@
-import { NEWEST_FIRST, SqlSessionStore, SqlStep, isApplied, sessionIdRange } from '../sql-session.store';
-import type { HistoryOutcome, HistoryPlan, OptionalTables, ResolvedTables, StoredRow } from '../session-store';
+import {
+  LockedOptions,
+  LockedProgram,
+  NEWEST_FIRST,
+  SqlSessionStore,
+  SqlStep,
+  driveProgram,
+  sessionIdRange,
+} from '../sql-session.store';
+import type { OptionalTables, ResolvedTables, StoredRow } from '../session-store';
 import { SqliteConnection, quoteSqlite, sqlitePlaceholder } from './sqlite.connection';
 import { sqliteSchemaDdl } from './sqlite.ddl';
 
@@ -25,6 +33,7 @@ export class SqliteSessionStore extends SqlSessionStore {
   private readonly sql: {
     upsertSession: string;
     ensureSession: string;
+    sessionExists: string;
     insertMessage: string;
     pop: string;
     deleteMessages: string;
@@ -44,6 +53,7 @@ export class SqliteSessionStore extends SqlSessionStore {
     this.sql = {
       upsertSession: `INSERT INTO ${sessions} (session_id) VALUES (?) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`,
       ensureSession: `INSERT INTO ${sessions} (session_id) VALUES (?) ON CONFLICT (session_id) DO NOTHING`,
+      sessionExists: `SELECT 1 FROM ${sessions} WHERE session_id = ?`,
       insertMessage: `INSERT INTO ${messages} (session_id, message_data) VALUES (?, ?)`,
       pop:
         `DELETE FROM ${messages} WHERE id = (SELECT id FROM ${messages} WHERE ${sessionIdRange(SESSION_PARAM, SESSION_PARAM)} ` +
@@ -131,7 +141,7 @@ export class SqliteSessionStore extends SqlSessionStore {
     return this.connection.statement(this.sql.pop).get(sessionId, sessionId) as StoredRow | undefined;
   }
 
-  async clear(sessionId: string): Promise<boolean> {
+  async deleteConversation(sessionId: string): Promise<boolean> {
     return this.connection.transaction(() => {
       this.connection.statement(this.sql.deleteMessages).run(sessionId); // explicit: foreign keys may be off
       return this.connection.statement(this.sql.deleteSession).run(sessionId).changes > 0;
@@ -175,13 +185,18 @@ export class SqliteSessionStore extends SqlSessionStore {
     });
   }
 
-  async applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome> {
+  protected async runLocked<T>(
+    sessionId: string,
+    program: LockedProgram<T>,
+    options: LockedOptions<T> = {},
+  ): Promise<T> {
+    // The IMMEDIATE transaction holds the database's write lock: no other writer runs meanwhile.
     return this.connection.transaction(() => {
-      this.connection.statement(this.sql.ensureSession).run(sessionId);
-      const steps = this.historySteps(sessionId, plan);
-      let next = steps.next([]);
-      while (!next.done) next = steps.next(this.step(next.value));
-      return next.value;
-    }, isApplied); // anything but `applied` rolls back, the session row this call may have created too
+      if (this.connection.statement(this.sql.sessionExists).get(sessionId) === undefined) {
+        if (options.ifMissing) return options.ifMissing();
+        this.connection.statement(this.sql.ensureSession).run(sessionId);
+      }
+      return driveProgram(program(), (step) => this.step(step));
+    }, options.keep); // a rollback takes the session row this call may have created with it
   }
 }
