@@ -1,4 +1,6 @@
 import type {
+  RunContext,
+  RunContextAwareSession,
   Session,
   SessionHistoryRewriteArgs,
   SessionHistoryRewriteAwareSession,
@@ -8,12 +10,13 @@ import type {
 import { InvalidSessionItemsError } from './exceptions';
 import { applyHistoryTransaction } from './history/apply-history-transaction';
 import { planHistoryMutations, rewriteForMutations } from './history/history-mutations';
+import { KnownHistory } from './history/known-history';
 import type { SessionItem } from './interfaces';
 import { AddItemsOptions, isAddItemsOptions } from './management/add-items.options';
 import { getMetadata, setMetadata } from './management/metadata-operations';
 import type { SessionMetadata } from './management/session-metadata';
 import type { SessionMemoryContext } from './session-memory.context';
-import type { HistoryBasis, StoredRow } from './storage/session-store';
+import type { StoredRow } from './storage/session-store';
 import { assertLimit, encodeItems, parseJsonObject } from './validation';
 
 /**
@@ -25,13 +28,21 @@ import { assertLimit, encodeItems, parseJsonObject } from './validation';
  * JSON object is skipped with a warning and does not count towards `limit`.
  */
 export class ConversationSession
-  implements Session, SessionHistoryTransactionAwareSession, SessionHistoryRewriteAwareSession
+  implements Session, RunContextAwareSession, SessionHistoryTransactionAwareSession, SessionHistoryRewriteAwareSession
 {
   /**
-   * The stored rows as this object last saw them whole (its last `getItems()` without a limit, kept
-   * up to date by its own writes): lets a compaction keep what others appended since.
+   * Agents SDK `RunContextAwareSession`: the runner passes its run's context to every history call,
+   * which tells this session which whole read a compaction in that run was computed from.
    */
-  private basis: HistoryBasis | undefined;
+  readonly acceptsRunContext = true as const;
+
+  /**
+   * The rows this object knows of: its latest whole `getItems()`, kept up to date by its own writes.
+   * A compaction replaces only rows known here (or to its run), and keeps any other row after it.
+   */
+  private known: KnownHistory | undefined;
+  /** Per runner run: what its first whole read returned (the history the model saw), plus its writes. */
+  private knownByRun = new WeakMap<object, KnownHistory>();
 
   /** @internal Use `SessionMemoryService.session(id)`. */
   constructor(
@@ -51,7 +62,7 @@ export class ConversationSession
    * `windowHistory()`); `[]` for 0.
    * @throws InvalidLimitError for a negative or fractional limit.
    */
-  async getItems(limit?: number): Promise<SessionItem[]> {
+  async getItems(limit?: number, runContext?: RunContext<unknown>): Promise<SessionItem[]> {
     assertLimit(limit);
     if (limit === 0) return [];
     const { store, gate } = this.context;
@@ -62,11 +73,14 @@ export class ConversationSession
         const texts = await store.readAllData(this.conversationId);
         const items = parseObjects(texts, false);
         if (items) {
-          this.basis = { count: texts.length, last: texts[texts.length - 1] };
+          this.learn(texts, runContext);
           return items;
         }
         const rows = await store.readAll(this.conversationId);
-        this.basis = { count: rows.length, last: rows[rows.length - 1]?.message_data };
+        this.learn(
+          rows.map((r) => r.message_data),
+          runContext,
+        );
         return this.decodeRows(rows);
       }
       const items = parseObjects(await store.readNewestData(this.conversationId, limit), true);
@@ -93,17 +107,20 @@ export class ConversationSession
    * `InvalidSessionItemsError` and nothing is written. With `{ metadata }`, also replaces the
    * conversation's metadata in the same transaction (see `setMetadata`).
    */
-  async addItems(items: SessionItem[], options?: AddItemsOptions): Promise<void> {
+  async addItems(items: SessionItem[], options?: AddItemsOptions | RunContext<unknown>): Promise<void> {
     const encoded = encodeItems(items, this.context.limits);
+    const runContext = isAddItemsOptions(options) ? undefined : options;
     const decoded = () => encoded.map((json) => JSON.parse(json) as SessionItem);
     if (options !== undefined && isAddItemsOptions(options) && options.metadata !== undefined) {
       // Items and metadata in one transaction (an optional path: plain addItems stays one statement).
-      return setMetadata(this.context, this.conversationId, options.metadata, { encoded, decoded: decoded() });
+      await setMetadata(this.context, this.conversationId, options.metadata, { encoded, decoded: decoded() });
+      this.wrote(encoded, undefined);
+      return;
     }
     if (encoded.length === 0) return;
     const { gate, store, changes } = this.context;
     await gate.guard('addItems', () => store.append(this.conversationId, encoded));
-    if (this.basis) this.basis = { count: this.basis.count + encoded.length, last: encoded[encoded.length - 1] };
+    this.wrote(encoded, runContext);
     if (changes.wants(this.conversationId)) await changes.itemsAdded(this.conversationId, decoded());
   }
 
@@ -112,13 +129,14 @@ export class ConversationSession
    * concurrency each item is returned to exactly one caller. A corrupt newest row is removed and
    * skipped (with a warning).
    */
-  async popItem(): Promise<SessionItem | undefined> {
+  async popItem(runContext?: RunContext<unknown>): Promise<SessionItem | undefined> {
     const { store, gate, changes } = this.context;
-    this.basis = undefined;
     const popped = await gate.guard('popItem', async () => {
       for (;;) {
         const row = await store.popNewest(this.conversationId);
         if (!row) return undefined;
+        this.known?.remove(row.message_data);
+        if (runContext) this.knownByRun.get(runContext)?.remove(row.message_data);
         const item = this.decode(row);
         if (item) return item;
       }
@@ -133,37 +151,39 @@ export class ConversationSession
    * `OpenAIResponsesCompactionSession`, keep what the application attached). To remove the
    * conversation entirely, use `SessionMemoryService.deleteSession(id)`.
    */
-  async clearSession(): Promise<void> {
-    this.basis = undefined;
+  async clearSession(runContext?: RunContext<unknown>): Promise<void> {
+    this.forget();
     await this.context.gate.guard('clearSession', () => this.context.store.clearItems(this.conversationId));
-    this.basis = { count: 0, last: undefined };
+    this.learnExact([], runContext);
     await this.context.changes.conversationCleared(this.conversationId);
   }
 
   /**
    * Agents SDK compaction: replaces the whole history with `items` (a `compaction` item first, then
    * the items kept after it) in one database transaction. Readers see the old history or the new
-   * one, never a mix or an empty one; a concurrent `addItems` lands wholly before (and is replaced)
-   * or wholly after. Items others appended since this session's last whole `getItems()` (the read
-   * the runner compacts from) are kept, after the new items. The conversation's `createdAt`,
-   * metadata and operation log stay.
+   * one, never a mix or an empty one; a concurrent `addItems` lands wholly before or wholly after.
+   * Only the items the compaction was computed from are replaced: those of the run's first whole
+   * read (the history the model saw) when the runner passes its run context, else of this object's
+   * latest whole `getItems()`, plus what it wrote since. Items others added meanwhile are kept, after
+   * the new ones; with no such read, everything is replaced. `createdAt`, metadata and the operation
+   * log stay.
    * @throws InvalidSessionItemsError when `items` is not storable or does not start with a `compaction` item.
    */
-  async replaceHistoryWithCompaction(items: SessionItem[]): Promise<void> {
+  async replaceHistoryWithCompaction(items: SessionItem[], runContext?: RunContext<unknown>): Promise<void> {
     const encoded = encodeItems(items, this.context.limits);
     if ((items[0] as { type?: unknown } | undefined)?.type !== 'compaction') {
       throw new InvalidSessionItemsError(
         'replaceHistoryWithCompaction expects items that start with a compaction item. To replace the history with anything else, use clearSession() and addItems().',
       );
     }
-    const basis = this.basis;
-    this.basis = undefined;
+    const known = (runContext && this.knownByRun.get(runContext)) ?? this.known;
+    this.forget();
     const { gate, store } = this.context;
     const outcome = await gate.guard('replaceHistoryWithCompaction', () =>
-      store.replaceItems(this.conversationId, encoded, basis),
+      store.replaceItems(this.conversationId, encoded, known && ((rows) => known.unknown(rows))),
     );
     const stored = [...encoded, ...outcome.kept];
-    this.basis = { count: stored.length, last: stored[stored.length - 1] };
+    this.learnExact(stored, runContext);
     await this.publishReplaced(stored);
   }
 
@@ -176,7 +196,7 @@ export class ConversationSession
   async applyHistoryMutations(args: SessionHistoryRewriteArgs): Promise<void> {
     const mutations = planHistoryMutations(args, this.context.limits);
     if (mutations.length === 0) return;
-    this.basis = undefined;
+    this.forget();
     const { gate, store, changes } = this.context;
     const change: unknown = await gate.guard('applyHistoryMutations', () =>
       store.rewriteItems(this.conversationId, (rows) => rewriteForMutations(rows, mutations)),
@@ -205,9 +225,14 @@ export class ConversationSession
    * @throws HistorySuffixMismatchError when `expectedSuffix` is not the stored newest items.
    * @throws InvalidHistoryTransactionError for malformed arguments (before any I/O).
    */
-  async applyHistoryTransaction(args: SessionHistoryTransactionArgs): Promise<void> {
-    this.basis = undefined;
-    await applyHistoryTransaction(this.context, this.conversationId, args);
+  async applyHistoryTransaction(args: SessionHistoryTransactionArgs, runContext?: RunContext<unknown>): Promise<void> {
+    const outcome = await applyHistoryTransaction(this.context, this.conversationId, args);
+    if (outcome.status !== 'applied') return;
+    for (const known of [this.known, runContext && this.knownByRun.get(runContext)]) {
+      if (!known) continue;
+      for (const row of outcome.removed) known.remove(row.message_data);
+      known.add(outcome.appended);
+    }
   }
 
   /** The conversation's metadata (a JSON object), or `undefined` when it has none. */
@@ -222,6 +247,32 @@ export class ConversationSession
    */
   async setMetadata(metadata: SessionMetadata | null): Promise<void> {
     return setMetadata(this.context, this.conversationId, metadata);
+  }
+
+  /** A whole read: what this object, and a run that has not read yet, know. */
+  private learn(texts: readonly string[], runContext: RunContext<unknown> | undefined): void {
+    this.known = new KnownHistory(texts);
+    // A run keeps its first read: a second one (the runner's, just before compacting) may hold rows
+    // others added after the model's input was read, which the compaction does not summarise.
+    if (runContext && !this.knownByRun.has(runContext)) this.knownByRun.set(runContext, new KnownHistory(texts));
+  }
+
+  /** A write that left exactly `texts` stored (a clear, a compaction). */
+  private learnExact(texts: readonly string[], runContext: RunContext<unknown> | undefined): void {
+    this.known = new KnownHistory(texts);
+    if (runContext) this.knownByRun.set(runContext, new KnownHistory(texts));
+  }
+
+  /** Rows this object wrote (added to what it, and the run, know). */
+  private wrote(texts: readonly string[], runContext: RunContext<unknown> | undefined): void {
+    this.known?.add(texts);
+    if (runContext) this.knownByRun.get(runContext)?.add(texts);
+  }
+
+  /** Before a change whose effect on the rows is not tracked: nothing is known until the next whole read. */
+  private forget(): void {
+    this.known = undefined;
+    this.knownByRun = new WeakMap();
   }
 
   private decodeRows(rows: StoredRow[]): SessionItem[] {

@@ -1,8 +1,13 @@
 import { HistoryOperationConflictError, HistorySuffixMismatchError } from '../exceptions';
 import type { SessionItem } from '../interfaces';
 import type { SessionMemoryContext } from '../session-memory.context';
+import type { StoredRow } from '../storage/session-store';
 import { parseJsonObject } from '../validation';
-import { HistoryTransactionResult, planHistoryTransaction } from './history-transaction';
+import { planHistoryTransaction } from './history-transaction';
+
+/** What an applied or replayed history transaction did to the stored rows. @internal */
+export type HistoryTransactionOutcome =
+  { status: 'applied'; removed: StoredRow[]; appended: string[] } | { status: 'replayed' };
 
 /**
  * Validates a history transaction (before any I/O), applies it in one database transaction and
@@ -14,7 +19,7 @@ export async function applyHistoryTransaction(
   context: SessionMemoryContext,
   conversationId: string,
   args: unknown,
-): Promise<HistoryTransactionResult> {
+): Promise<HistoryTransactionOutcome> {
   const plan = planHistoryTransaction(args, context.limits);
   await context.optionalTables.require('operations');
   const outcome = await context.gate.guard('applyHistoryTransaction', () =>
@@ -22,7 +27,7 @@ export async function applyHistoryTransaction(
   );
   switch (outcome.status) {
     case 'replayed':
-      return 'replayed';
+      return { status: 'replayed' };
     case 'conflict':
       throw new HistoryOperationConflictError(conversationId, plan.operationId);
     case 'mismatch':
@@ -37,5 +42,5 @@ export async function applyHistoryTransaction(
       plan.append.map((json) => JSON.parse(json) as SessionItem),
     );
   }
-  return 'applied';
+  return { status: 'applied', removed: outcome.removed, appended: plan.append };
 }

@@ -13,9 +13,6 @@ const TRANSACTION_FIELDS: Record<string, string[]> = {
   replace_suffix: ['expectedSuffix', 'replacement', 'type'],
 };
 
-/** What `applyHistoryTransaction` did. */
-export type HistoryTransactionResult = 'applied' | 'replayed';
-
 /**
  * JSON text with object keys sorted at every level: two transactions that compare equal structurally
  * (the Agents SDK's notion of "the same transaction") have the same canonical text.

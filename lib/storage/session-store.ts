@@ -65,21 +65,11 @@ export type HistoryOutcome =
   | { status: 'conflict' }
   | { status: 'mismatch' };
 
-/**
- * A whole read of a conversation, as a compaction remembers it: how many rows it returned and the
- * text of the newest. A later store whose row `count - 1` has that text still starts with that read.
- * @internal
- */
-export interface HistoryBasis {
-  count: number;
-  last: string | undefined;
-}
-
 /** What `replaceItems` did. @internal */
 export interface ReplaceOutcome {
   /** The rows it deleted, oldest first. */
   removed: StoredRow[];
-  /** Texts of rows added by others since the basis read, appended again after the replacement. */
+  /** The texts `keep` named, stored again after the replacement. */
   kept: string[];
 }
 
@@ -144,11 +134,10 @@ export interface SessionStore {
   clearItems(sessionId: string): Promise<void>;
   /**
    * Replaces every item with `data` in one transaction, creating the conversation if needed and
-   * keeping its row, metadata and operation log. Rows stored after `basis` (an earlier whole read,
-   * when the stored rows still match it) were added by someone else since that read: they are kept,
-   * after `data`.
+   * keeping its row, metadata and operation log. `keep`, given the locked rows (oldest first),
+   * names texts to store again after `data` (rows the caller did not know of).
    */
-  replaceItems(sessionId: string, data: string[], basis?: HistoryBasis): Promise<ReplaceOutcome>;
+  replaceItems(sessionId: string, data: string[], keep?: (rows: StoredRow[]) => string[]): Promise<ReplaceOutcome>;
   /**
    * Reads every row under the conversation's lock, lets `rewrite` decide which to change and delete,
    * and applies that in the same transaction. Returns whether anything changed.

@@ -2,7 +2,6 @@ import { SessionMemoryConfigurationError } from '../exceptions';
 import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import type {
   HistoryOutcome,
-  HistoryBasis,
   HistoryPlan,
   ItemRewrite,
   ListedSessionRow,
@@ -311,9 +310,9 @@ export abstract class SqlSessionStore implements SessionStore {
     });
   }
 
-  replaceItems(sessionId: string, data: string[], basis?: HistoryBasis): Promise<ReplaceOutcome> {
+  replaceItems(sessionId: string, data: string[], keep?: (rows: StoredRow[]) => string[]): Promise<ReplaceOutcome> {
     const inserts = data.length > 0 ? this.insertMessages(sessionId, data) : []; // refused here, before any I/O
-    return this.runLocked(sessionId, () => this.replaceSteps(sessionId, data, inserts, basis));
+    return this.runLocked(sessionId, () => this.replaceSteps(sessionId, data, inserts, keep));
   }
 
   rewriteItems(
@@ -394,15 +393,15 @@ export abstract class SqlSessionStore implements SessionStore {
     return { status: 'applied', removed };
   }
 
-  /** Compaction: every row out, `data` in, and rows stored after `basis` back in after it. */
+  /** Compaction: every row out, `data` in, and the rows `keep` names back in after it. */
   private *replaceSteps(
     sessionId: string,
     data: string[],
     inserts: SqlStep[],
-    basis: HistoryBasis | undefined,
+    keep: ((rows: StoredRow[]) => string[]) | undefined,
   ): Generator<SqlStep, ReplaceOutcome, unknown[]> {
     const rows = (yield this.lockedRows(sessionId)) as StoredRow[];
-    const kept = basis !== undefined && extends_(rows, basis) ? rows.slice(basis.count).map((r) => r.message_data) : [];
+    const kept = keep ? keep(rows) : [];
     if (rows.length > 0) yield this.deleteAllMessages(sessionId);
     yield* kept.length > 0 ? this.insertMessages(sessionId, [...data, ...kept]) : inserts;
     yield this.touch(sessionId);
@@ -432,12 +431,6 @@ export abstract class SqlSessionStore implements SessionStore {
     yield this.deleteAllMessages(sessionId);
     yield this.touch(sessionId);
   }
-}
-
-/** Whether the stored rows are the basis read followed by newer rows. */
-function extends_(rows: StoredRow[], basis: HistoryBasis): boolean {
-  if (basis.count > rows.length) return false;
-  return basis.count === 0 || rows[basis.count - 1].message_data === basis.last;
 }
 
 /** Whether a history outcome is to be committed. @internal */
