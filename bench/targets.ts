@@ -45,7 +45,7 @@ const TEMPLATES = itemTemplates();
 /**
  * The floor's SQL for "the rows of one conversation, newest (or oldest) first". The equality is written
  * as a range so that the planners walk the (session_id, id) index instead of a filtered primary-key
- * scan (see `oneSession` in lib/storage/dialects/sql-store.base.ts); kept here so that the floor does
+ * scan (see `sessionIdRange` in lib/storage/sql-session.store.ts); kept here so that the floor does
  * not depend on the library's internals.
  */
 const oneSession = (lo: string, hi: string) => `session_id >= ${lo} AND session_id <= ${hi}`;

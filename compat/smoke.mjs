@@ -136,7 +136,7 @@ async function smokeDialect(label, url, expectedDialect) {
       assert.equal(appDs.options.type, 'better-sqlite3');
       assert.equal(appDs.options.database, ':memory:');
     });
-    await check(`[${label}] addItems / getItems / getItems(n) / popItem / clearSession`, async () => {
+    await check(`[${label}] addItems / getItems / getItems(n) / popItem / clearSession / replaceHistoryWithCompaction`, async () => {
       const s = memory.session(`compat-${suffix}`);
       assert.ok(s instanceof ConversationSession);
       await s.addItems([user('one'), user('two'), user('drei ✓ 🚀')]);
@@ -149,6 +149,9 @@ async function smokeDialect(label, url, expectedDialect) {
       assert.deepEqual(await s.getItems(), []);
       assert.equal(await s.popItem(), undefined);
       await s.addItems([user('again')]);
+      await s.getItems();
+      await s.replaceHistoryWithCompaction([{ type: 'compaction', encrypted_content: 'summary' }, user('kept')]);
+      assert.deepEqual(await s.getItems(), [{ type: 'compaction', encrypted_content: 'summary' }, user('kept')]);
       assert.equal(await memory.deleteSession(s.conversationId), true);
       assert.equal(await memory.deleteSession(s.conversationId), false);
     });
