@@ -26,7 +26,10 @@ export interface ConversationItemPopped {
   origin: ConversationChangeOrigin;
 }
 
-/** The conversation was cleared or deleted (`clearSession`, `deleteSession`, `purgeExpired`, `ttl`). */
+/**
+ * The conversation was cleared or deleted (`clearSession`, `deleteSession`, `purgeExpired`, `ttl`). A
+ * compaction or a history rewrite is reported as `cleared` followed by `added` with the new history.
+ */
 export interface ConversationCleared {
   type: 'cleared';
   conversationId: string;
