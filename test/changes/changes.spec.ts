@@ -64,6 +64,28 @@ describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
     ]);
   });
 
+  it('reports a compaction and a history mutation as cleared, then added with the whole new history', async () => {
+    const id = `watch-compact-${Date.now()}`;
+    const got = collect(m.memory.changes$(id), 5);
+    const s = m.memory.session(id);
+    const summary = { type: 'compaction', encrypted_content: 'sum' } as SessionItem;
+    const call = (args: string) =>
+      ({ type: 'function_call', callId: 'c1', name: 'f', arguments: args, status: 'completed' }) as SessionItem;
+    await s.addItems([msg('a'), call('{}')]);
+    await s.replaceHistoryWithCompaction([summary, call('{}')]);
+    await s.applyHistoryMutations({
+      mutations: [{ type: 'replace_function_call', callId: 'c1', replacement: call('{"x":1}') as never }],
+    });
+    expect((await got).map(brief)).toEqual([
+      { type: 'added', items: [msg('a'), call('{}')], origin: 'local' },
+      { type: 'cleared', origin: 'local' },
+      { type: 'added', items: [summary, call('{}')], origin: 'local' },
+      { type: 'cleared', origin: 'local' },
+      { type: 'added', items: [summary, call('{"x":1}')], origin: 'local' },
+    ]);
+    expect(await s.getItems()).toEqual([summary, call('{"x":1}')]);
+  });
+
   it('reports purged conversations as cleared, and completes subscriptions at shutdown', async () => {
     const other = await startMemory(urlFor(dialect, baseUrl));
     const id = `purged-${Date.now()}`;
