@@ -16,7 +16,7 @@ import { AddItemsOptions, isAddItemsOptions } from './management/add-items.optio
 import { getMetadata, setMetadata } from './management/metadata-operations';
 import type { SessionMetadata } from './management/session-metadata';
 import type { SessionMemoryContext } from './session-memory.context';
-import type { StoredRow } from './storage/session-store';
+import type { SkippedRows, StoredRow } from './storage/session-store';
 import { assertLimit, encodeItems, parseJsonObject } from './validation';
 
 /**
@@ -86,18 +86,22 @@ export class ConversationSession
       const items = parseObjects(await store.readNewestData(this.conversationId, limit), true);
       if (items) return items;
       const newestFirst: SessionItem[] = [];
+      const skipped = new SkippedRowsCounter();
       let before: number | string | undefined;
-      for (;;) {
-        const want = limit - newestFirst.length;
-        const rows = await store.readNewest(this.conversationId, want, before);
+      // Only corrupt rows make a batch come up short of valid items: then read on, older, in batches
+      // that grow (up to READ_BATCH_MAX rows), so that many corrupt rows cost a few queries.
+      for (let batch = limit; ; batch = Math.min(Math.max(batch * 4, limit), READ_BATCH_MAX)) {
+        const rows = await store.readNewest(this.conversationId, batch, before);
         for (const row of rows) {
-          const item = this.decode(row);
-          if (item) newestFirst.push(item);
+          if (newestFirst.length >= limit) break;
+          const item = parseJsonObject(row.message_data);
+          if (item) newestFirst.push(item as SessionItem);
+          else skipped.add(row);
         }
-        // Only a corrupt row makes a batch come up short of valid items: then read on, older.
-        if (rows.length < want || newestFirst.length >= limit) break;
+        if (rows.length < batch || newestFirst.length >= limit) break;
         before = rows[rows.length - 1].id;
       }
+      this.warnSkipped(skipped.result);
       return newestFirst.reverse();
     });
   }
@@ -132,14 +136,16 @@ export class ConversationSession
   async popItem(runContext?: RunContext<unknown>): Promise<SessionItem | undefined> {
     const { store, gate, changes } = this.context;
     const popped = await gate.guard('popItem', async () => {
-      for (;;) {
-        const row = await store.popNewest(this.conversationId);
-        if (!row) return undefined;
-        this.known?.remove(row.message_data);
-        if (runContext) this.knownByRun.get(runContext)?.remove(row.message_data);
-        const item = this.decode(row);
-        if (item) return item;
+      const outcome = await store.popNewest(
+        this.conversationId,
+        (text) => parseJsonObject(text) as SessionItem | undefined,
+      );
+      this.warnSkipped(outcome.skipped);
+      if (outcome.row) {
+        this.known?.remove(outcome.row.message_data);
+        if (runContext) this.knownByRun.get(runContext)?.remove(outcome.row.message_data);
       }
+      return outcome.value;
     });
     if (popped) await changes.itemPopped(this.conversationId, popped);
     return popped;
@@ -277,20 +283,38 @@ export class ConversationSession
 
   private decodeRows(rows: StoredRow[]): SessionItem[] {
     const items: SessionItem[] = [];
+    const skipped = new SkippedRowsCounter();
     for (const row of rows) {
-      const item = this.decode(row);
-      if (item) items.push(item);
+      const item = parseJsonObject(row.message_data);
+      if (item) items.push(item as SessionItem);
+      else skipped.add(row);
     }
+    this.warnSkipped(skipped.result);
     return items;
   }
 
-  private decode(row: StoredRow): SessionItem | undefined {
-    const item = parseJsonObject(row.message_data);
-    if (item) return item as SessionItem;
+  /** One warning per call, however many corrupt rows it passed over. */
+  private warnSkipped(skipped: SkippedRows): void {
+    if (skipped.count === 0) return;
+    const ids =
+      skipped.count === 1 ? `id=${skipped.newestId}` : `ids between ${skipped.oldestId} and ${skipped.newestId}`;
     this.context.logger.warn(
-      `Skipping corrupt row id=${row.id} of conversation ${JSON.stringify(this.conversationId)}: message_data is not a JSON object.`,
+      `Skipped ${skipped.count} corrupt row${skipped.count === 1 ? '' : 's'} (${ids}) of conversation ${JSON.stringify(this.conversationId)}: message_data is not a JSON object.`,
     );
-    return undefined;
+  }
+}
+
+/** Most rows one read fetches while passing over corrupt rows. */
+const READ_BATCH_MAX = 1000;
+
+/** Counts corrupt rows met in any order, keeping the range of their ids. */
+class SkippedRowsCounter {
+  readonly result: SkippedRows = { count: 0 };
+  add(row: StoredRow): void {
+    const r = this.result;
+    if (r.count === 0 || Number(row.id) > Number(r.newestId)) r.newestId = row.id;
+    if (r.count === 0 || Number(row.id) < Number(r.oldestId)) r.oldestId = row.id;
+    r.count++;
   }
 }
 

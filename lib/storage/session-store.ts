@@ -65,6 +65,20 @@ export type HistoryOutcome =
   | { status: 'conflict' }
   | { status: 'mismatch' };
 
+/** What `popNewest` did: the popped row and its decoded value (none when no valid row was left), and the corrupt rows it removed. @internal */
+export interface PopOutcome<T> {
+  row?: StoredRow;
+  value?: T;
+  skipped: SkippedRows;
+}
+
+/** Corrupt rows passed over by a read or a pop: how many, and the range of their ids. @internal */
+export interface SkippedRows {
+  count: number;
+  newestId?: number | string;
+  oldestId?: number | string;
+}
+
 /** What `replaceItems` did. @internal */
 export interface ReplaceOutcome {
   /** The rows it deleted, oldest first. */
@@ -125,8 +139,13 @@ export interface SessionStore {
   readNewestData(sessionId: string, limit: number): Promise<string[]>;
   /** Appends the JSON texts in order, creating the session row if needed; all or nothing. */
   append(sessionId: string, data: string[]): Promise<void>;
-  /** Deletes and returns the newest row, or undefined when there is none. Each row goes to one caller only. */
-  popNewest(sessionId: string): Promise<StoredRow | undefined>;
+  /**
+   * Deletes the newest row that `decode` accepts (returns a value for) and returns it with that value,
+   * deleting the rows above it that `decode` refuses (corrupt ones) in the same transaction, in
+   * batches. Waits for a newest row another transaction holds rather than skipping it; each row goes
+   * to one caller only.
+   */
+  popNewest<T>(sessionId: string, decode: (text: string) => T | undefined): Promise<PopOutcome<T>>;
   /**
    * Deletes every item of the conversation and keeps the conversation: its session row (`created_at`;
    * `updated_at` is touched), metadata and operation log. A no-op for an unknown conversation.

@@ -4,6 +4,7 @@ import type {
   HistoryOutcome,
   HistoryPlan,
   ItemRewrite,
+  PopOutcome,
   ListedSessionRow,
   NotificationChannel,
   OptionalTables,
@@ -111,6 +112,7 @@ export abstract class SqlSessionStore implements SessionStore {
   readonly notifications?: NotificationChannel;
   protected readonly names: TableNames;
   private readonly placeholder: (n: number) => string;
+  private readonly sessionPlaceholder: (n: number) => string;
   private readonly reads: {
     all: string;
     newest: string;
@@ -127,6 +129,7 @@ export abstract class SqlSessionStore implements SessionStore {
     this.placeholder = syntax.placeholder;
     const param = syntax.placeholder;
     const sessionParam = syntax.sessionPlaceholder ?? param;
+    this.sessionPlaceholder = sessionParam;
     const where = sessionIdRange(sessionParam(1), sessionParam(2));
     const { messages } = this.names;
     this.reads = {
@@ -181,7 +184,6 @@ export abstract class SqlSessionStore implements SessionStore {
 
   abstract createTables(): Promise<void>;
   abstract append(sessionId: string, data: string[]): Promise<void>;
-  abstract popNewest(sessionId: string): Promise<StoredRow | undefined>;
   abstract deleteConversation(sessionId: string): Promise<boolean>;
   abstract purgeIdle(idleForMs: number, batchSize: number, tables: OptionalTables): Promise<string[]>;
   abstract writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void>;
@@ -325,6 +327,12 @@ export abstract class SqlSessionStore implements SessionStore {
     });
   }
 
+  popNewest<T>(sessionId: string, decode: (text: string) => T | undefined): Promise<PopOutcome<T>> {
+    return this.runLocked(sessionId, () => this.popSteps(sessionId, decode), {
+      ifMissing: () => ({ skipped: { count: 0 } }),
+    });
+  }
+
   clearItems(sessionId: string): Promise<void> {
     return this.runLocked(sessionId, () => this.clearSteps(sessionId), { ifMissing: () => undefined });
   }
@@ -427,11 +435,58 @@ export abstract class SqlSessionStore implements SessionStore {
     return change;
   }
 
+  /**
+   * The newest row, or, when it is corrupt, the newest valid one below it: read newest first (one
+   * row, then batches of up to `POP_BATCH_MAX`), deleting each corrupt batch and, finally, the valid
+   * row with the corrupt ones above it in one statement. Under the session-row lock, so the newest
+   * row is the newest committed one.
+   */
+  protected *popSteps<T>(
+    sessionId: string,
+    decode: (text: string) => T | undefined,
+    alreadySkipped: StoredRow[] = [],
+  ): Generator<SqlStep, PopOutcome<T>, unknown[]> {
+    const param = this.placeholder;
+    const skipped = { count: 0 } as PopOutcome<T>['skipped'];
+    const skip = (rows: StoredRow[]) => {
+      if (rows.length === 0) return;
+      skipped.newestId ??= rows[0].id;
+      skipped.oldestId = rows[rows.length - 1].id;
+      skipped.count += rows.length;
+    };
+    skip(alreadySkipped);
+    for (let batch = 1; ; batch = Math.min(batch * 10, POP_BATCH_MAX)) {
+      const where = sessionIdRange(this.sessionPlaceholder(1), this.sessionPlaceholder(2));
+      const rows = (yield {
+        sql: `SELECT id, message_data FROM ${this.names.messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(3)}${this.lockRowsSuffix}`,
+        params: [sessionId, sessionId, batch],
+        returnsRows: true,
+      }) as StoredRow[];
+      let hit = -1;
+      let value: T | undefined;
+      for (let i = 0; i < rows.length && hit < 0; i++) {
+        value = decode(rows[i].message_data);
+        if (value !== undefined) hit = i;
+      }
+      const gone = hit >= 0 ? rows.slice(0, hit + 1) : rows;
+      if (gone.length > 0) yield this.deleteMessageIds(gone.map((r) => r.id));
+      if (hit >= 0) {
+        skip(rows.slice(0, hit));
+        return { row: rows[hit], value, skipped };
+      }
+      skip(rows);
+      if (rows.length < batch) return { skipped };
+    }
+  }
+
   private *clearSteps(sessionId: string): Generator<SqlStep, void, unknown[]> {
     yield this.deleteAllMessages(sessionId);
     yield this.touch(sessionId);
   }
 }
+
+/** Most corrupt rows a pop reads and deletes in one statement. */
+const POP_BATCH_MAX = 1000;
 
 /** Whether a history outcome is to be committed. @internal */
 export const isApplied = (outcome: HistoryOutcome): boolean => outcome.status === 'applied';

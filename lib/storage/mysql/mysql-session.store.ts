@@ -1,15 +1,7 @@
 import { KeyedMutex } from '../keyed-mutex';
 import { InvalidSessionItemsError } from '../../exceptions';
-import {
-  LockedOptions,
-  LockedProgram,
-  NEWEST_FIRST,
-  SqlSessionStore,
-  SqlStep,
-  driveProgram,
-  sessionIdRange,
-} from '../sql-session.store';
-import type { OptionalTables, ResolvedTables, StoredRow } from '../session-store';
+import { LockedOptions, LockedProgram, SqlSessionStore, SqlStep, driveProgram } from '../sql-session.store';
+import type { OptionalTables, ResolvedTables } from '../session-store';
 import { MYSQL_ERRNO, MysqlConnection, MysqlTransaction, mysqlPlaceholder, quoteMysql } from './mysql.connection';
 import { mysqlSchemaDdl } from './mysql.ddl';
 
@@ -53,8 +45,6 @@ export class MysqlSessionStore extends SqlSessionStore {
   private readonly sql: {
     ensureSession: string;
     lockSession: string;
-    newest: string;
-    deleteById: string;
     deleteMessages: string;
     deleteSession: string;
     deleteMetadata: string;
@@ -77,8 +67,6 @@ export class MysqlSessionStore extends SqlSessionStore {
     this.sql = {
       ensureSession: `INSERT INTO ${sessions} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE session_id = session_id`,
       lockSession: `SELECT session_id FROM ${sessions} WHERE session_id = ? FOR UPDATE`,
-      newest: `SELECT id, message_data FROM ${messages} WHERE ${sessionIdRange('?', '?')} ${NEWEST_FIRST} LIMIT 1`,
-      deleteById: `DELETE FROM ${messages} WHERE id = ?`,
       deleteMessages: `DELETE FROM ${messages} WHERE session_id = ?`,
       deleteSession: `DELETE FROM ${sessions} WHERE session_id = ?`,
       deleteMetadata: `DELETE FROM ${metadata} WHERE session_id = ?`,
@@ -174,19 +162,6 @@ export class MysqlSessionStore extends SqlSessionStore {
       await tx(this.touchSession, [sessionId]);
       for (const insert of inserts) await tx(insert.sql, insert.params);
     });
-  }
-
-  popNewest(sessionId: string): Promise<StoredRow | undefined> {
-    return this.writers.exclusive(sessionId, () =>
-      this.connection.transaction(async (tx) => {
-        const locked = await tx<unknown[]>(this.sql.lockSession, [sessionId]);
-        if (locked.length === 0) return undefined;
-        const [row] = await tx<StoredRow[]>(this.sql.newest, [sessionId, sessionId]);
-        if (!row) return undefined;
-        await tx(this.sql.deleteById, [row.id]);
-        return row;
-      }),
-    );
   }
 
   deleteConversation(sessionId: string): Promise<boolean> {

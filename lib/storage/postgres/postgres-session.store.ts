@@ -1,13 +1,5 @@
-import {
-  LockedOptions,
-  LockedProgram,
-  NEWEST_FIRST,
-  SqlSessionStore,
-  SqlStep,
-  driveProgram,
-  sessionIdRange,
-} from '../sql-session.store';
-import type { ResolvedTables, StoredRow } from '../session-store';
+import { LockedOptions, LockedProgram, SqlSessionStore, SqlStep, driveProgram } from '../sql-session.store';
+import type { ResolvedTables } from '../session-store';
 import { PostgresConnection, postgresPlaceholder, quotePostgres } from './postgres.connection';
 import { postgresSchemaDdl } from './postgres.ddl';
 
@@ -23,7 +15,6 @@ export class PostgresSessionStore extends SqlSessionStore {
   protected readonly touchSession: string;
   private readonly sql: {
     append: string;
-    pop: string;
     deleteConversation: string;
     purge: string;
     ensureSession: string;
@@ -51,10 +42,6 @@ export class PostgresSessionStore extends SqlSessionStore {
       `SELECT s.session_id, d.data FROM s CROSS JOIN unnest($2::text[]) WITH ORDINALITY AS d(data, n) ORDER BY d.n`;
     this.sql = {
       append: `WITH ${this.upsertSession} ${this.insertFromUpsert}`,
-      // SKIP LOCKED: concurrent pops each take a different row instead of waiting and finding it gone.
-      pop:
-        `WITH victim AS (SELECT id FROM ${messages} WHERE ${sessionIdRange('$1', '$1')} ${NEWEST_FIRST} LIMIT 1 FOR UPDATE SKIP LOCKED) ` +
-        `DELETE FROM ${messages} m USING victim WHERE m.id = victim.id RETURNING m.id, m.message_data`,
       // The optional tables go by their foreign keys' ON DELETE CASCADE.
       deleteConversation: `WITH m AS (DELETE FROM ${messages} WHERE session_id = $1) DELETE FROM ${sessions} WHERE session_id = $1`,
       // SKIP LOCKED: a conversation being written right now is left for the next run; the row lock and
@@ -114,11 +101,6 @@ export class PostgresSessionStore extends SqlSessionStore {
   async append(sessionId: string, data: string[]): Promise<void> {
     if (data.length === 0) return;
     await this.connection.execute(this.sql.append, [sessionId, data]);
-  }
-
-  async popNewest(sessionId: string): Promise<StoredRow | undefined> {
-    const [row] = await this.connection.query<StoredRow>(this.sql.pop, [sessionId]);
-    return row;
   }
 
   async deleteConversation(sessionId: string): Promise<boolean> {
