@@ -11,6 +11,7 @@ import { InvalidSessionItemsError } from './exceptions';
 import { applyHistoryTransaction } from './history/apply-history-transaction';
 import { planHistoryMutations, rewriteForMutations } from './history/history-mutations';
 import { KnownHistory } from './history/known-history';
+import { guardConversation } from './storage/conversation-limiter';
 import type { SessionItem } from './interfaces';
 import { AddItemsOptions, isAddItemsOptions } from './management/add-items.options';
 import { getMetadata, setMetadata } from './management/metadata-operations';
@@ -65,8 +66,8 @@ export class ConversationSession
   async getItems(limit?: number, runContext?: RunContext<unknown>): Promise<SessionItem[]> {
     assertLimit(limit);
     if (limit === 0) return [];
-    const { store, gate } = this.context;
-    return gate.guard('getItems', async () => {
+    const { store } = this.context;
+    return guardConversation(this.context, 'getItems', this.conversationId, async () => {
       if (limit === undefined) {
         // Texts only first (no row ids to fetch and parse). Should a row be corrupt, read again with
         // the ids, which the warning names.
@@ -122,8 +123,10 @@ export class ConversationSession
       return;
     }
     if (encoded.length === 0) return;
-    const { gate, store, changes } = this.context;
-    await gate.guard('addItems', () => store.append(this.conversationId, encoded));
+    const { store, changes } = this.context;
+    await guardConversation(this.context, 'addItems', this.conversationId, () =>
+      store.append(this.conversationId, encoded),
+    );
     this.wrote(encoded, runContext);
     if (changes.wants(this.conversationId)) await changes.itemsAdded(this.conversationId, decoded());
   }
@@ -134,8 +137,8 @@ export class ConversationSession
    * skipped (with a warning).
    */
   async popItem(runContext?: RunContext<unknown>): Promise<SessionItem | undefined> {
-    const { store, gate, changes } = this.context;
-    const popped = await gate.guard('popItem', async () => {
+    const { store, changes } = this.context;
+    const popped = await guardConversation(this.context, 'popItem', this.conversationId, async () => {
       const outcome = await store.popNewest(
         this.conversationId,
         (text) => parseJsonObject(text) as SessionItem | undefined,
@@ -159,7 +162,9 @@ export class ConversationSession
    */
   async clearSession(runContext?: RunContext<unknown>): Promise<void> {
     this.forget();
-    await this.context.gate.guard('clearSession', () => this.context.store.clearItems(this.conversationId));
+    await guardConversation(this.context, 'clearSession', this.conversationId, () =>
+      this.context.store.clearItems(this.conversationId),
+    );
     this.learnExact([], runContext);
     await this.context.changes.conversationCleared(this.conversationId);
   }
@@ -184,8 +189,8 @@ export class ConversationSession
     }
     const known = (runContext && this.knownByRun.get(runContext)) ?? this.known;
     this.forget();
-    const { gate, store } = this.context;
-    const outcome = await gate.guard('replaceHistoryWithCompaction', () =>
+    const { store } = this.context;
+    const outcome = await guardConversation(this.context, 'replaceHistoryWithCompaction', this.conversationId, () =>
       store.replaceItems(this.conversationId, encoded, known && ((rows) => known.unknown(rows))),
     );
     const stored = [...encoded, ...outcome.kept];
@@ -203,8 +208,8 @@ export class ConversationSession
     const mutations = planHistoryMutations(args, this.context.limits);
     if (mutations.length === 0) return;
     this.forget();
-    const { gate, store, changes } = this.context;
-    const change: unknown = await gate.guard('applyHistoryMutations', () =>
+    const { store, changes } = this.context;
+    const change: unknown = await guardConversation(this.context, 'applyHistoryMutations', this.conversationId, () =>
       store.rewriteItems(this.conversationId, (rows) => rewriteForMutations(rows, mutations)),
     );
     if (change && changes.wants(this.conversationId)) {

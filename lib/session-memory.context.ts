@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { ChangeHub } from './changes/change-hub';
+import type { ConversationLimiter } from './storage/conversation-limiter';
 import type { OperationGate } from './storage/operation-gate';
 import type { OptionalTablesProbe } from './storage/optional-tables';
 import type { SessionStore } from './storage/session-store';
@@ -14,6 +15,8 @@ import type { ItemLimits } from './validation';
 export interface SessionMemoryContext {
   readonly store: SessionStore;
   readonly gate: OperationGate;
+  /** Per-conversation bound on running and waiting operations. */
+  readonly limiter: ConversationLimiter;
   readonly limits: ItemLimits;
   readonly logger: Logger;
   /** Which optional tables (metadata, operations) exist. */

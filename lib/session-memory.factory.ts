@@ -8,8 +8,10 @@ import { SessionMemoryConfigurationError, SessionStorageUnavailableError } from 
 import { SESSION_MEMORY } from './exceptions/message-prefix';
 import type { SessionMemoryModuleOptions } from './interfaces';
 import { RetentionTimer } from './management/retention';
+import { ConversationLimiter } from './storage/conversation-limiter';
 import {
   rejectRemovedOptions,
+  resolveConcurrencyLimits,
   resolveLimits,
   resolveTables,
   resolveTimeouts,
@@ -43,6 +45,7 @@ export async function createSessionMemoryService(
   const logger = new Logger(instanceName === 'default' ? 'SessionMemory' : `SessionMemory:${instanceName}`);
   const tables = resolveTables(options);
   const limits = resolveLimits(options);
+  const concurrency = resolveConcurrencyLimits(options);
   rejectRemovedOptions(options);
   const timeouts = resolveTimeouts(options);
   const ttl = resolveTtl(options);
@@ -101,6 +104,11 @@ export async function createSessionMemoryService(
     const context: SessionMemoryContext = {
       store,
       gate: new OperationGate(),
+      limiter: new ConversationLimiter(
+        concurrency.maxConcurrentPerConversation,
+        concurrency.maxQueuedPerConversation,
+        timeouts.lockMs,
+      ),
       limits,
       logger,
       optionalTables,

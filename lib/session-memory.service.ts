@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { ConversationSession } from './conversation-session';
 import type { SessionMemoryContext } from './session-memory.context';
 import type { SessionStoreDialect } from './storage/session-store';
+import { guardConversation } from './storage/conversation-limiter';
 import { assertConversationId } from './validation';
 import type { Observable } from 'rxjs';
 import type { ConversationChange } from './changes/conversation-change';
@@ -54,7 +55,7 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
    */
   async deleteSession(conversationId: string): Promise<boolean> {
     assertConversationId(conversationId);
-    const existed = await this.context.gate.guard('deleteSession', () =>
+    const existed = await guardConversation(this.context, 'deleteSession', conversationId, () =>
       this.context.store.deleteConversation(conversationId),
     );
     await this.context.changes.conversationCleared(conversationId);

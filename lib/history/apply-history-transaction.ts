@@ -3,6 +3,7 @@ import type { SessionItem } from '../interfaces';
 import type { SessionMemoryContext } from '../session-memory.context';
 import type { StoredRow } from '../storage/session-store';
 import { parseJsonObject } from '../validation';
+import { guardConversation } from '../storage/conversation-limiter';
 import { planHistoryTransaction } from './history-transaction';
 
 /** What an applied or replayed history transaction did to the stored rows. @internal */
@@ -22,7 +23,7 @@ export async function applyHistoryTransaction(
 ): Promise<HistoryTransactionOutcome> {
   const plan = planHistoryTransaction(args, context.limits);
   await context.optionalTables.require('operations');
-  const outcome = await context.gate.guard('applyHistoryTransaction', () =>
+  const outcome = await guardConversation(context, 'applyHistoryTransaction', conversationId, () =>
     context.store.applyHistory(conversationId, plan),
   );
   switch (outcome.status) {

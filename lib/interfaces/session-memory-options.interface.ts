@@ -35,6 +35,18 @@ export interface SessionMemoryLimitsOptions {
    * written as several statements in one transaction.
    */
   maxBatchBytes?: number;
+  /**
+   * Most operations of one conversation that run at once in this process (each holds or waits for a
+   * pooled connection, or for the conversation's row lock). Default 4. A conversation stuck behind a
+   * lock held elsewhere then takes at most this many connections from the others.
+   */
+  maxConcurrentPerConversation?: number;
+  /**
+   * Most further operations of one conversation that wait for a turn (each at most `timeouts.lockMs`);
+   * past that, a call fails at once with `SessionStorageUnavailableError` naming the conversation.
+   * Default 32.
+   */
+  maxQueuedPerConversation?: number;
   /** Most items in one `addItems` call. Default 10,000. */
   maxItemsPerCall?: number;
   /** Deepest nesting of objects and arrays inside one item. Default 128. */

@@ -1,3 +1,4 @@
+import { guardConversation } from '../storage/conversation-limiter';
 import type { SessionItem } from '../interfaces';
 import type { SessionMemoryContext } from '../session-memory.context';
 import { SessionMetadata, decodeMetadata, encodeMetadata } from './session-metadata';
@@ -8,7 +9,9 @@ export async function getMetadata(
   conversationId: string,
 ): Promise<SessionMetadata | undefined> {
   await context.optionalTables.require('metadata');
-  return decodeMetadata(await context.gate.guard('getMetadata', () => context.store.readMetadata(conversationId)));
+  return decodeMetadata(
+    await guardConversation(context, 'getMetadata', conversationId, () => context.store.readMetadata(conversationId)),
+  );
 }
 
 /**
@@ -23,6 +26,8 @@ export async function setMetadata(
 ): Promise<void> {
   const json = metadata === null ? null : encodeMetadata(metadata);
   await context.optionalTables.require('metadata');
-  await context.gate.guard('setMetadata', () => context.store.writeMetadata(conversationId, json, items.encoded));
+  await guardConversation(context, 'setMetadata', conversationId, () =>
+    context.store.writeMetadata(conversationId, json, items.encoded),
+  );
   await context.changes.itemsAdded(conversationId, items.decoded);
 }

@@ -69,6 +69,36 @@ export function resolveLimits(options: Pick<SessionMemoryModuleOptions, 'limits'
   return limits;
 }
 
+/** Resolved per-conversation concurrency limits. @internal */
+export interface ConcurrencyLimits {
+  maxConcurrentPerConversation: number;
+  maxQueuedPerConversation: number;
+}
+
+/** Defaults of the per-conversation concurrency limits. @internal */
+export const DEFAULT_CONCURRENCY_LIMITS: Readonly<ConcurrencyLimits> = Object.freeze({
+  maxConcurrentPerConversation: 4,
+  maxQueuedPerConversation: 32,
+});
+
+/** Checks `limits.maxConcurrentPerConversation` / `maxQueuedPerConversation`. @throws SessionMemoryConfigurationError @internal */
+export function resolveConcurrencyLimits(options: Pick<SessionMemoryModuleOptions, 'limits'>): ConcurrencyLimits {
+  const given = options.limits ?? {};
+  const out = { ...DEFAULT_CONCURRENCY_LIMITS };
+  for (const key of Object.keys(DEFAULT_CONCURRENCY_LIMITS) as (keyof ConcurrencyLimits)[]) {
+    const v = given[key];
+    if (v === undefined) continue;
+    const min = key === 'maxQueuedPerConversation' ? 0 : 1;
+    if (!Number.isSafeInteger(v) || v < min || v > 10_000) {
+      throw new SessionMemoryConfigurationError(
+        `${SESSION_MEMORY}: option limits.${key} is ${String(v)}: it must be a whole number from ${min} to 10000.`,
+      );
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
 /** Checks `timeouts` and fills in defaults. @throws SessionMemoryConfigurationError @internal */
 export function resolveTimeouts(options: Pick<SessionMemoryModuleOptions, 'timeouts'>): ResolvedTimeouts {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...(options.timeouts ?? {}) };

@@ -1,0 +1,140 @@
+/**
+ * Throughput of ordinary conversations beside one stuck conversation (its session row locked by
+ * another transaction that does not finish), on PostgreSQL and MariaDB.
+ *
+ *   npm run bench:stuck                               # postgres, mariadb; 5 s per phase
+ *   npm run bench:stuck -- --dialects=postgres --duration=3000
+ *
+ * Phase "alone": 16 workers run addItems(1 item) + getItems(20) on their own conversations. Phase
+ * "beside a stuck one": the same, while another transaction holds the session row of conversation
+ * `stuck` and 30 callers keep writing to it. Reported: ops/s of the 16 workers, their failures, and
+ * what the stuck conversation's callers got. Module options: defaults, except `timeouts.lockMs` 1000.
+ */
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { createConnection } from 'mysql2/promise';
+import { Client } from 'pg';
+import { performance } from 'perf_hooks';
+import { SessionMemoryModule, SessionMemoryService } from '../lib';
+import { DEFAULT_URLS } from './targets';
+
+type Dialect = 'postgres' | 'mariadb';
+
+function arg(name: string, fallback: string): string {
+  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return found ? found.slice(name.length + 3) : (process.env[`BENCH_${name.toUpperCase()}`] ?? fallback);
+}
+
+const item = (i: number) => ({ role: 'user' as const, content: `message ${i}` });
+
+async function phase(
+  memory: SessionMemoryService,
+  durationMs: number,
+  stuckCallers: number,
+): Promise<{ opsPerSec: number; failures: number; stuck: Record<string, number> }> {
+  let ops = 0;
+  let failures = 0;
+  const stuck: Record<string, number> = {};
+  const end = performance.now() + durationMs;
+  const worker = async (w: number) => {
+    const s = memory.session(`bench-other-${w}-${process.pid}`);
+    for (let i = 0; performance.now() < end; i++) {
+      try {
+        await s.addItems([item(i)]);
+        await s.getItems(20);
+        ops += 2;
+      } catch {
+        failures++;
+      }
+    }
+  };
+  const stuckCaller = async () => {
+    const s = memory.session(`stuck-${process.pid}`);
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        await s.addItems([item(0)]);
+        stuck.ok = (stuck.ok ?? 0) + 1;
+      } catch (err) {
+        const name = (err as Error).constructor.name;
+        const key = `${name} after ${performance.now() - t0 < 100 ? '<100 ms' : '>=100 ms'}`;
+        stuck[key] = (stuck[key] ?? 0) + 1;
+      }
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all([
+    ...Array.from({ length: 16 }, (_, w) => worker(w)),
+    ...Array.from({ length: stuckCallers }, () => stuckCaller()),
+  ]);
+  return { opsPerSec: (ops * 1000) / (performance.now() - t0), failures, stuck };
+}
+
+/** Holds the stuck conversation's session row in an open transaction; returns the release. */
+async function holdRow(dialect: Dialect, table: string, id: string): Promise<() => Promise<void>> {
+  if (dialect === 'postgres') {
+    const c = new Client({ connectionString: DEFAULT_URLS.postgres });
+    await c.connect();
+    await c.query('BEGIN');
+    await c.query(`SELECT 1 FROM ${table} WHERE session_id = $1 FOR UPDATE`, [id]);
+    return async () => {
+      await c.query('ROLLBACK');
+      await c.end();
+    };
+  }
+  const c = await createConnection(DEFAULT_URLS.mariadb);
+  await c.query('BEGIN');
+  await c.query(`SELECT 1 FROM ${table} WHERE session_id = ? FOR UPDATE`, [id]);
+  return async () => {
+    await c.query('ROLLBACK');
+    await c.end();
+  };
+}
+
+async function main(): Promise<void> {
+  const dialects = arg('dialects', 'postgres,mariadb').split(',') as Dialect[];
+  const duration = Number(arg('duration', '5000'));
+  console.log('| dialect | phase | other conversations ops/s | their failures | stuck conversation callers got |');
+  console.log('|---|---|---:|---:|---|');
+  for (const dialect of dialects) {
+    const suffix = `${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+    const tables = { sessions: `stuck_sess_${suffix}`, messages: `stuck_msg_${suffix}` };
+    @Module({
+      imports: [
+        SessionMemoryModule.forRoot({
+          url: DEFAULT_URLS[dialect],
+          createTables: true,
+          tables,
+          timeouts: { lockMs: 1000 },
+        }),
+      ],
+    })
+    class BenchModule {}
+    const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
+    const memory = app.get(SessionMemoryService);
+    try {
+      await memory.session(`stuck-${process.pid}`).addItems([item(0)]);
+      const alone = await phase(memory, duration, 0);
+      console.log(`| ${dialect} | alone | ${alone.opsPerSec.toFixed(0)} | ${alone.failures} | – |`);
+      const release = await holdRow(dialect, tables.sessions, `stuck-${process.pid}`);
+      const beside = await phase(memory, duration, 30);
+      await release();
+      const got = Object.entries(beside.stuck)
+        .map(([k, v]) => `${v} × ${k}`)
+        .join(', ');
+      console.log(`| ${dialect} | beside a stuck one | ${beside.opsPerSec.toFixed(0)} | ${beside.failures} | ${got} |`);
+    } finally {
+      await memory.dataSource.query(`DROP TABLE IF EXISTS ${tables.messages}`).catch(() => undefined);
+      await memory.dataSource.query(`DROP TABLE IF EXISTS ${tables.sessions}_metadata`).catch(() => undefined);
+      await memory.dataSource.query(`DROP TABLE IF EXISTS ${tables.messages}_operations`).catch(() => undefined);
+      await memory.dataSource.query(`DROP TABLE IF EXISTS ${tables.sessions}`).catch(() => undefined);
+      await app.close();
+    }
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
