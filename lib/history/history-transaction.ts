@@ -15,7 +15,8 @@ const TRANSACTION_FIELDS: Record<string, string[]> = {
 
 /**
  * JSON text with object keys sorted at every level: two transactions that compare equal structurally
- * (the Agents SDK's notion of "the same transaction") have the same canonical text.
+ * (the Agents SDK's notion of "the same transaction") have the same canonical text, and two that
+ * differ anywhere, an own `__proto__` key included, have different texts.
  * @internal
  */
 export function canonicalJson(value: unknown): string {
@@ -26,10 +27,44 @@ function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value as object).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
+    for (const key of Object.keys(value as object).sort()) {
+      // defineProperty, not `out[key] =`: a key named __proto__ stays an own (hashed) property
+      // instead of setting the copy's prototype and vanishing from the text.
+      Object.defineProperty(out, key, {
+        value: sortKeys((value as Record<string, unknown>)[key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
     return out;
   }
   return value;
+}
+
+/** Throws `InvalidHistoryTransactionError` unless `id` is an operation id every dialect keys exactly. */
+function assertOperationId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.trim().length === 0) {
+    throw new InvalidHistoryTransactionError(
+      'operationId must be a non-empty string that stays the same when the transaction is retried.',
+    );
+  }
+  if (id.length > MAX_OPERATION_ID_LENGTH) {
+    throw new InvalidHistoryTransactionError(
+      `operationId is ${id.length} characters long; at most ${MAX_OPERATION_ID_LENGTH} are allowed. Hash longer ids.`,
+    );
+  }
+  if (id.includes('\u0000')) {
+    throw new InvalidHistoryTransactionError(
+      'operationId contains a NUL character (U+0000), which databases cannot store. Remove it.',
+    );
+  }
+  if (!id.isWellFormed()) {
+    // PostgreSQL and MySQL/MariaDB would store each lone surrogate as U+FFFD: distinct ids would collapse.
+    throw new InvalidHistoryTransactionError(
+      'operationId contains a lone UTF-16 surrogate, which cannot be stored exactly as UTF-8. Pass a well-formed string (or hash the id).',
+    );
+  }
 }
 
 function encode(items: unknown, field: string, limits: ItemLimits): string[] {
@@ -73,16 +108,7 @@ export function planHistoryTransaction(args: unknown, limits: ItemLimits): Histo
   } catch {
     throw new InvalidHistoryTransactionError('applyHistoryTransaction could not read { operationId, transaction }.');
   }
-  if (typeof operationId !== 'string' || operationId.trim().length === 0) {
-    throw new InvalidHistoryTransactionError(
-      'operationId must be a non-empty string that stays the same when the transaction is retried.',
-    );
-  }
-  if (operationId.length > MAX_OPERATION_ID_LENGTH || operationId.includes('\u0000')) {
-    throw new InvalidHistoryTransactionError(
-      `operationId must be at most ${MAX_OPERATION_ID_LENGTH} characters without NUL; got ${operationId.length} characters. Hash longer ids.`,
-    );
-  }
+  assertOperationId(operationId);
   if (given === null || typeof given !== 'object') {
     throw new InvalidHistoryTransactionError(
       'transaction must be an object: { type: "append_items", items } or { type: "replace_suffix", expectedSuffix, replacement }.',
