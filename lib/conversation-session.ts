@@ -11,6 +11,7 @@ import { InvalidSessionItemsError } from './exceptions';
 import { applyHistoryTransaction } from './history/apply-history-transaction';
 import { planHistoryMutations, rewriteForMutations } from './history/history-mutations';
 import { KnownHistory } from './history/known-history';
+import type { OwnerCheck } from './ownership/owner-check';
 import { guardConversation } from './storage/conversation-limiter';
 import type { SessionItem } from './interfaces';
 import { AddItemsOptions, isAddItemsOptions } from './management/add-items.options';
@@ -50,7 +51,24 @@ export class ConversationSession
     /** The conversation id (validated). */
     readonly conversationId: string,
     private readonly context: SessionMemoryContext,
+    /** The caller's ownership check, for a session opened for an owner. */
+    private readonly ownerCheck?: OwnerCheck,
   ) {}
+
+  /** The caller this session was opened for (`session(id, { owner })`, or the module's `owner` option), if any. */
+  get owner(): string | undefined {
+    return this.ownerCheck?.owner;
+  }
+
+  /**
+   * Checks now that the caller may read this conversation (what `@Conversation()` does before the
+   * handler runs). A no-op for a session opened without an owner.
+   * @throws ConversationAccessDeniedError when another caller owns it.
+   * @internal
+   */
+  async checkAccess(): Promise<void> {
+    await this.ownerCheck?.read();
+  }
 
   /** Returns the conversation id. */
   async getSessionId(): Promise<string> {
@@ -65,6 +83,7 @@ export class ConversationSession
    */
   async getItems(limit?: number, runContext?: RunContext<unknown>): Promise<SessionItem[]> {
     assertLimit(limit);
+    await this.ownerCheck?.read();
     if (limit === 0) return [];
     const { store } = this.context;
     return guardConversation(this.context, 'getItems', this.conversationId, async () => {
@@ -118,11 +137,14 @@ export class ConversationSession
     const decoded = () => encoded.map((json) => JSON.parse(json) as SessionItem);
     if (options !== undefined && isAddItemsOptions(options) && options.metadata !== undefined) {
       // Items and metadata in one transaction (an optional path: plain addItems stays one statement).
-      await setMetadata(this.context, this.conversationId, options.metadata, { encoded, decoded: decoded() });
+      await setMetadata(this.context, this.conversationId, options.metadata, { encoded, decoded: decoded() }, () =>
+        this.ownerCheck?.write(),
+      );
       this.wrote(encoded, undefined);
       return;
     }
     if (encoded.length === 0) return;
+    await this.ownerCheck?.write();
     const { store, changes } = this.context;
     await guardConversation(this.context, 'addItems', this.conversationId, () =>
       store.append(this.conversationId, encoded),
@@ -137,6 +159,7 @@ export class ConversationSession
    * skipped (with a warning).
    */
   async popItem(runContext?: RunContext<unknown>): Promise<SessionItem | undefined> {
+    await this.ownerCheck?.write();
     const { store, changes } = this.context;
     const popped = await guardConversation(this.context, 'popItem', this.conversationId, async () => {
       const outcome = await store.popNewest(
@@ -161,6 +184,7 @@ export class ConversationSession
    * conversation entirely, use `SessionMemoryService.deleteSession(id)`.
    */
   async clearSession(runContext?: RunContext<unknown>): Promise<void> {
+    await this.ownerCheck?.write();
     this.forget();
     await guardConversation(this.context, 'clearSession', this.conversationId, () =>
       this.context.store.clearItems(this.conversationId),
@@ -187,6 +211,7 @@ export class ConversationSession
         'replaceHistoryWithCompaction expects items that start with a compaction item. To replace the history with anything else, use clearSession() and addItems().',
       );
     }
+    await this.ownerCheck?.write();
     const known = (runContext && this.knownByRun.get(runContext)) ?? this.known;
     this.forget();
     const { store } = this.context;
@@ -207,6 +232,7 @@ export class ConversationSession
   async applyHistoryMutations(args: SessionHistoryRewriteArgs): Promise<void> {
     const mutations = planHistoryMutations(args, this.context.limits);
     if (mutations.length === 0) return;
+    await this.ownerCheck?.write();
     this.forget();
     const { store, changes } = this.context;
     const change: unknown = await guardConversation(this.context, 'applyHistoryMutations', this.conversationId, () =>
@@ -237,7 +263,9 @@ export class ConversationSession
    * @throws InvalidHistoryTransactionError for malformed arguments (before any I/O).
    */
   async applyHistoryTransaction(args: SessionHistoryTransactionArgs, runContext?: RunContext<unknown>): Promise<void> {
-    const outcome = await applyHistoryTransaction(this.context, this.conversationId, args);
+    const outcome = await applyHistoryTransaction(this.context, this.conversationId, args, () =>
+      this.ownerCheck?.write(),
+    );
     if (outcome.status !== 'applied') return;
     for (const known of [this.known, runContext && this.knownByRun.get(runContext)]) {
       if (!known) continue;
@@ -248,6 +276,7 @@ export class ConversationSession
 
   /** The conversation's metadata (a JSON object), or `undefined` when it has none. */
   async getMetadata(): Promise<SessionMetadata | undefined> {
+    await this.ownerCheck?.read();
     return getMetadata(this.context, this.conversationId);
   }
 
@@ -257,7 +286,7 @@ export class ConversationSession
    * @throws InvalidSessionMetadataError when it is not a plain JSON object within the limit.
    */
   async setMetadata(metadata: SessionMetadata | null): Promise<void> {
-    return setMetadata(this.context, this.conversationId, metadata);
+    return setMetadata(this.context, this.conversationId, metadata, undefined, () => this.ownerCheck?.write());
   }
 
   /** A whole read: what this object, and a run that has not read yet, know. */

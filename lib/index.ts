@@ -13,6 +13,7 @@ export { DEFAULT_SESSION_MEMORY_URL } from './storage/data-source.factory';
 export { MAX_CONVERSATION_ID_LENGTH, DEFAULT_ITEM_LIMITS } from './validation';
 export type { SessionStoreDialect } from './storage/session-store';
 export * from './interfaces';
+export type { SessionAccessOptions } from './ownership/session-access.options';
 export * from './exceptions';
 export { createSessionMemoryMigration, createSessionMemoryUpgradeMigration } from './migrations';
 export type { SessionMemoryMigrationClass, SessionMemoryMigrationOptions } from './migrations';

@@ -38,7 +38,7 @@ function conversationSessionPipe(name?: string): Type<PipeTransform> {
       ) {}
 
       transform(request: unknown) {
-        return resolveConversationSession(request, this.service, this.options.conversationId);
+        return resolveConversationSession(request, this.service, this.options);
       }
     }
     pipe = ConversationSessionPipe;

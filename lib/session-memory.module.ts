@@ -108,7 +108,7 @@ export class SessionMemoryModule {
       provide: getConversationSessionToken(name),
       scope: Scope.REQUEST,
       useFactory: (request: unknown, service: SessionMemoryService, options: SessionMemoryModuleOptions) =>
-        resolveConversationSession(request, service, options.conversationId),
+        resolveConversationSession(request, service, options),
       inject: [REQUEST, serviceToken, optionsToken],
     };
     return {

@@ -4,8 +4,10 @@ import { ConversationSession } from './conversation-session';
 import type { SessionMemoryContext } from './session-memory.context';
 import type { SessionStoreDialect } from './storage/session-store';
 import { guardConversation } from './storage/conversation-limiter';
-import { assertConversationId } from './validation';
-import type { Observable } from 'rxjs';
+import { assertConversationId, assertOwnerId } from './validation';
+import { Observable, concatMap, defer, from } from 'rxjs';
+import { OwnerCheck } from './ownership/owner-check';
+import type { SessionAccessOptions } from './ownership/session-access.options';
 import type { ConversationChange } from './changes/conversation-change';
 import { SessionNotFoundError } from './exceptions';
 import type { ListSessionsOptions, SessionPage, SessionSummary } from './management/list-sessions.options';
@@ -40,21 +42,37 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
 
   /**
    * The session of one conversation. Creating it does no I/O; the conversation exists in the database
-   * once items are added.
+   * once items are added. With `{ owner }`, every call of the session checks that this caller may
+   * read or write it (see `SessionAccessOptions`); `@Conversation()` does this for you with the
+   * module's `owner` option.
    * @throws InvalidConversationIdError when the id is empty, longer than 255 characters, not a string,
    * or contains NUL or a lone surrogate.
+   * @throws InvalidOwnerError for an unusable `owner`.
    */
-  session(conversationId: string): ConversationSession {
+  session(conversationId: string, options: SessionAccessOptions = {}): ConversationSession {
     assertConversationId(conversationId);
-    return new ConversationSession(conversationId, this.context);
+    return new ConversationSession(conversationId, this.context, this.ownerCheck(conversationId, options));
   }
 
   /**
-   * Deletes a conversation (its items and its session row).
-   * @returns whether the conversation existed.
+   * Resolves when `owner` may read the conversation (it owns it, or nobody does yet); what an `@Sse()`
+   * handler awaits before returning `changes$()`, so that a refusal is a 403 and not a broken stream.
+   * @throws ConversationAccessDeniedError when another caller owns it.
    */
-  async deleteSession(conversationId: string): Promise<boolean> {
+  async assertAccess(conversationId: string, owner: string): Promise<void> {
     assertConversationId(conversationId);
+    await this.ownerCheck(conversationId, { owner })?.read();
+  }
+
+  /**
+   * Deletes a conversation (its items, its session row, metadata, operation log and owner).
+   * With `{ owner }`, refuses a conversation another caller owns.
+   * @returns whether the conversation existed.
+   * @throws ConversationAccessDeniedError when `owner` is given and another caller owns it.
+   */
+  async deleteSession(conversationId: string, options: SessionAccessOptions = {}): Promise<boolean> {
+    assertConversationId(conversationId);
+    await this.ownerCheck(conversationId, options)?.read();
     const existed = await guardConversation(this.context, 'deleteSession', conversationId, () =>
       this.context.store.deleteConversation(conversationId),
     );
@@ -87,8 +105,9 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
    * One conversation's summary: when it was created and last written, its item count and metadata.
    * @throws SessionNotFoundError when no conversation has this id.
    */
-  async getSession(conversationId: string): Promise<SessionSummary> {
+  async getSession(conversationId: string, options: SessionAccessOptions = {}): Promise<SessionSummary> {
     assertConversationId(conversationId);
+    await this.ownerCheck(conversationId, options)?.read();
     const summary = await getSessionSummary(this.context, conversationId);
     if (!summary) throw new SessionNotFoundError(conversationId);
     return summary;
@@ -125,9 +144,20 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
    * PostgreSQL, also those of other instances (see docs/managing-conversations.md for the limits).
    * Return it from an `@Sse()` handler mapped to `MessageEvent`s.
    */
-  changes$(conversationId: string): Observable<ConversationChange> {
+  changes$(conversationId: string, options: SessionAccessOptions = {}): Observable<ConversationChange> {
     assertConversationId(conversationId);
-    return this.context.changes.observe(conversationId);
+    const check = this.ownerCheck(conversationId, options);
+    const changes = this.context.changes.observe(conversationId);
+    if (!check) return changes;
+    // Checked on subscription; in an @Sse() handler, await assertAccess() first for a 403 status.
+    return defer(() => from(check.read())).pipe(concatMap(() => changes));
+  }
+
+  /** The ownership check of a call made for `options.owner`, or undefined for a call made for nobody. */
+  private ownerCheck(conversationId: string, options: SessionAccessOptions): OwnerCheck | undefined {
+    if (options.owner === undefined) return undefined;
+    assertOwnerId(options.owner);
+    return new OwnerCheck(this.context, conversationId, options.owner);
   }
 
   /**

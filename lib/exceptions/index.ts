@@ -5,3 +5,4 @@ export * from './session-storage.error';
 export * from './session-memory-configuration.error';
 export * from './history-transaction.error';
 export * from './invalid-management-input.error';
+export * from './conversation-access-denied.error';

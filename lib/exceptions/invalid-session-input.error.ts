@@ -17,6 +17,13 @@ export class InvalidConversationIdError extends InvalidSessionInputError {
   }
 }
 
+/** The caller id given as a conversation's owner is not a usable key (empty, over 255 characters, NUL, lone surrogate, not a string). */
+export class InvalidOwnerError extends InvalidSessionInputError {
+  constructor(message: string) {
+    super(message, 'SESSION_MEMORY_INVALID_OWNER');
+  }
+}
+
 /** The items passed to `addItems` are not an array of JSON-serialisable plain objects within the size limits. */
 export class InvalidSessionItemsError extends InvalidSessionInputError {
   constructor(message: string) {

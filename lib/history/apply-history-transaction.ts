@@ -20,9 +20,11 @@ export async function applyHistoryTransaction(
   context: SessionMemoryContext,
   conversationId: string,
   args: unknown,
+  authorize?: () => Promise<void> | undefined,
 ): Promise<HistoryTransactionOutcome> {
   const plan = planHistoryTransaction(args, context.limits);
   await context.optionalTables.require('operations');
+  await authorize?.();
   const outcome = await guardConversation(context, 'applyHistoryTransaction', conversationId, () =>
     context.store.applyHistory(conversationId, plan),
   );

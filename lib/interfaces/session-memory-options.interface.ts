@@ -18,6 +18,9 @@ export interface SessionMemoryTablesOptions {
  */
 export type ConversationIdResolver = (request: any) => string | undefined | null | Promise<string | undefined | null>;
 
+/** Reads who the caller of a request is (may be async, may throw, e.g. an `UnauthorizedException`). */
+export type CallerIdResolver = (request: any) => string | undefined | null | Promise<string | undefined | null>;
+
 /** Where the request-scoped session and `@Conversation()` find the conversation id. */
 export type ConversationIdSource = { header: string } | { param: string } | { query: string } | ConversationIdResolver;
 
@@ -121,6 +124,15 @@ export interface SessionMemoryModuleOptions {
   limits?: SessionMemoryLimitsOptions;
   /** How the request-scoped session and `@Conversation()` read the conversation id. Default `{ header: 'x-conversation-id' }`. */
   conversationId?: ConversationIdSource;
+  /**
+   * Who the caller of a request is (a user or tenant id from your authentication), turning on
+   * conversation ownership for `@Conversation()` and `@InjectConversationSession()`: the first
+   * write of a conversation records its owner, and another caller's reads and writes of it are
+   * refused with `ConversationAccessDeniedError` (403) before the handler runs. Returning nothing
+   * answers 401. Owners are kept in `<sessions>_owners` (Python readers never see it). Service calls
+   * take `{ owner }` for the same check (see `SessionAccessOptions`). Default: no ownership.
+   */
+  owner?: CallerIdResolver;
   /** Statement, lock and connection time limits (see `SessionMemoryTimeoutsOptions`). */
   timeouts?: SessionMemoryTimeoutsOptions;
   /**

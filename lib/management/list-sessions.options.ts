@@ -19,6 +19,11 @@ export interface ListSessionsOptions {
    * value; keys of 1-64 letters, digits, `_` or `-`). Conversations without metadata never match.
    */
   metadata?: SessionMetadata;
+  /**
+   * Only conversations this caller owns (recorded by the `owner` option or `session(id, { owner })`
+   * on their first write). Conversations without an owner never match.
+   */
+  owner?: string;
 }
 
 /** One conversation of a `listSessions()` page. */

@@ -23,9 +23,11 @@ export async function setMetadata(
   conversationId: string,
   metadata: SessionMetadata | null,
   items: { encoded: string[]; decoded: SessionItem[] } = { encoded: [], decoded: [] },
+  authorize?: () => Promise<void> | undefined,
 ): Promise<void> {
   const json = metadata === null ? null : encodeMetadata(metadata);
   await context.optionalTables.require('metadata');
+  await authorize?.();
   await guardConversation(context, 'setMetadata', conversationId, () =>
     context.store.writeMetadata(conversationId, json, items.encoded),
   );

@@ -4,6 +4,7 @@ import type { ListedSessionRow, SessionListQuery } from '../storage/session-stor
 import { decodeListCursor, encodeListCursor } from './list-cursor';
 import type { ListSessionsOptions, SessionPage, SessionSummary } from './list-sessions.options';
 import { decodeMetadata, metadataConditions } from './session-metadata';
+import { assertOwnerId } from '../validation';
 
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 1000;
@@ -16,6 +17,7 @@ export async function listSessions(
   const query = toQuery(options);
   const { store, gate, optionalTables } = context;
   if (query.metadata.length > 0) await optionalTables.require('metadata');
+  if (query.owner !== undefined) await optionalTables.require('owners');
   // One row more than the page: whether there is a next page.
   const rows = await gate.guard('listSessions', () =>
     store.listSessions({ ...query, limit: query.limit + 1 }, optionalTables.current),
@@ -69,6 +71,14 @@ function toQuery(options: ListSessionsOptions): SessionListQuery {
     includeItemCount: options.includeItemCount === true,
     metadata: metadataConditions(options.metadata),
   };
+  if (options.owner !== undefined) {
+    try {
+      assertOwnerId(options.owner);
+    } catch (err) {
+      throw new InvalidManagementOptionsError(`listSessions owner: ${(err as Error).message}`);
+    }
+    query.owner = options.owner;
+  }
   if (options.cursor !== undefined) query.after = decodeListCursor(options.cursor, order);
   if (options.updatedBefore !== undefined) query.updatedBeforeMs = toEpoch(options.updatedBefore, 'updatedBefore');
   if (options.updatedAfter !== undefined) query.updatedAfterMs = toEpoch(options.updatedAfter, 'updatedAfter');

@@ -5,6 +5,7 @@ import type { OptionalTables, SessionStore } from './session-store';
 const PURPOSE: Record<keyof OptionalTables, string> = {
   metadata: 'conversation metadata',
   operations: 'history transactions (applyHistoryTransaction)',
+  owners: 'conversation ownership (the owner option)',
 };
 
 /**
@@ -13,7 +14,7 @@ const PURPOSE: Record<keyof OptionalTables, string> = {
  * @internal
  */
 export class OptionalTablesProbe {
-  private found: OptionalTables = { metadata: false, operations: false };
+  private found: OptionalTables = { metadata: false, operations: false, owners: false };
 
   constructor(private readonly store: SessionStore) {}
 

@@ -15,7 +15,7 @@ export interface SchemaDdl {
   addIdIndex: string[];
   /** Removes that index again. */
   dropIdIndex: string[];
-  /** Creates the optional metadata and operations tables (idempotent); their foreign keys cascade from the sessions table. */
+  /** Creates the optional metadata, operations and owners tables (idempotent); their foreign keys cascade from the sessions table. */
   createOptionalTables: string[];
   /** Drops the optional tables: before the core tables, whose sessions table they reference. */
   dropOptionalTables: string[];
@@ -40,7 +40,7 @@ export function portableSchemaDdl(
   types: { idColumn: string; metadata: 'JSONB' | 'TEXT' },
 ): SchemaDdl {
   const names = tableNames(tables, quote);
-  const { sessions, messages, metadata, operations, index } = names;
+  const { sessions, messages, metadata, operations, owners, index } = names;
   const addIdIndex = `CREATE INDEX IF NOT EXISTS ${quote(index.sessionId)} ON ${messages} (session_id, id)`;
   return {
     createCoreTables: [
@@ -71,8 +71,17 @@ export function portableSchemaDdl(
         `transaction_hash CHAR(64) NOT NULL, ` +
         `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
         `PRIMARY KEY (session_id, operation_id))`,
+      `CREATE TABLE IF NOT EXISTS ${owners} (` +
+        `session_id VARCHAR NOT NULL PRIMARY KEY REFERENCES ${sessions} (session_id) ON DELETE CASCADE, ` +
+        `owner VARCHAR(255) NOT NULL, ` +
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+      `CREATE INDEX IF NOT EXISTS ${quote(index.owner)} ON ${owners} (owner, session_id)`,
     ],
-    dropOptionalTables: [`DROP TABLE IF EXISTS ${operations}`, `DROP TABLE IF EXISTS ${metadata}`],
+    dropOptionalTables: [
+      `DROP TABLE IF EXISTS ${owners}`,
+      `DROP TABLE IF EXISTS ${operations}`,
+      `DROP TABLE IF EXISTS ${metadata}`,
+    ],
     createUpdatedIndex: `CREATE INDEX IF NOT EXISTS ${quote(index.updated)} ON ${sessions} (updated_at, session_id)`,
     updatedIndexIfNotExists: true,
   };

@@ -20,6 +20,8 @@ export interface OptionalTables {
   metadata: boolean;
   /** `<messages>_operations`: applied history-transaction operation ids. */
   operations: boolean;
+  /** `<sessions>_owners`: who owns each conversation. */
+  owners: boolean;
 }
 
 /** A `listSessions` query, validated. @internal */
@@ -32,6 +34,8 @@ export interface SessionListQuery {
   updatedAfterMs?: number;
   includeItemCount: boolean;
   metadata: { key: string; json: string }[];
+  /** Only conversations this owner owns. */
+  owner?: string;
   /** Only this conversation (for `getSession`). */
   sessionId?: string;
 }
@@ -183,6 +187,13 @@ export interface SessionStore {
    * appends `items` in the same transaction.
    */
   writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void>;
+  /** The conversation's recorded owner, or undefined. */
+  readOwner(sessionId: string): Promise<string | undefined>;
+  /**
+   * Records `owner` as the conversation's owner unless one is recorded (creating the conversation if
+   * needed), under the conversation's lock; returns the owner recorded now.
+   */
+  claimOwner(sessionId: string, owner: string): Promise<string>;
   /** Applies a history transaction atomically, recording its operation id in the same transaction. */
   applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome>;
 

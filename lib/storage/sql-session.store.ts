@@ -242,10 +242,11 @@ export abstract class SqlSessionStore implements SessionStore {
         () => true,
         () => false,
       );
-    const { metadata, operations } = this.names;
+    const { metadata, operations, owners } = this.names;
     return {
       metadata: await exists(`SELECT session_id, metadata FROM ${metadata} WHERE 1 = 0`),
       operations: await exists(`SELECT session_id, operation_id, transaction_hash FROM ${operations} WHERE 1 = 0`),
+      owners: await exists(`SELECT session_id, owner FROM ${owners} WHERE 1 = 0`),
     };
   }
 
@@ -274,6 +275,8 @@ export abstract class SqlSessionStore implements SessionStore {
     let sql = `SELECT ${columns.join(', ')} FROM ${sessions} s`;
     if (tables.metadata)
       sql += ` ${q.metadata.length > 0 ? 'JOIN' : 'LEFT JOIN'} ${metadata} md ON md.session_id = s.session_id`;
+    if (q.owner !== undefined)
+      sql += ` JOIN ${this.names.owners} ow ON ow.session_id = s.session_id AND ow.owner = ${bind(q.owner)}`;
     const where: string[] = [];
     if (q.after) {
       const key1 = this.timeKeyParam(bind(q.after.key));
@@ -291,6 +294,35 @@ export abstract class SqlSessionStore implements SessionStore {
     if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
     sql += ` ORDER BY s.updated_at ${dir}, s.session_id ${dir} LIMIT ${bind(q.limit)}`;
     return this.query<ListedSessionRow>(sql, params);
+  }
+
+  async readOwner(sessionId: string): Promise<string | undefined> {
+    const rows = await this.query<{ owner: string }>(
+      `SELECT owner FROM ${this.names.owners} WHERE session_id = ${this.placeholder(1)}`,
+      [sessionId],
+    );
+    return rows[0]?.owner;
+  }
+
+  claimOwner(sessionId: string, owner: string): Promise<string> {
+    return this.runLocked(sessionId, () => this.claimSteps(sessionId, owner));
+  }
+
+  private *claimSteps(sessionId: string, owner: string): Generator<SqlStep, string, unknown[]> {
+    const param = this.placeholder;
+    const { owners } = this.names;
+    const [found] = (yield {
+      sql: `SELECT owner FROM ${owners} WHERE session_id = ${param(1)}`,
+      params: [sessionId],
+      returnsRows: true,
+    }) as { owner: string }[];
+    if (found) return found.owner;
+    yield {
+      sql: `INSERT INTO ${owners} (session_id, owner) VALUES (${param(1)}, ${param(2)})`,
+      params: [sessionId, owner],
+      returnsRows: false,
+    };
+    return owner;
   }
 
   async readMetadata(sessionId: string): Promise<unknown> {

@@ -16,6 +16,8 @@ export interface TableNames {
   metadata: string;
   /** `<messages>_operations`: optional, the applied history-transaction operation ids. */
   operations: string;
+  /** `<sessions>_owners`: optional, who owns each conversation (the `owner` option). */
+  owners: string;
   /** Index names, unquoted and unqualified (an index lives in its table's schema). */
   index: {
     /** `idx_<messages>_session_time` on (session_id, created_at), as in the Python reference. */
@@ -24,6 +26,8 @@ export interface TableNames {
     sessionId: string;
     /** `idx_<sessions>_updated` on (updated_at, session_id): listing and retention. */
     updated: string;
+    /** `idx_<sessions>_owner` on the owners table's (owner, session_id): listing by owner. */
+    owner: string;
   };
   /** Quotes a name and qualifies it with the schema, like the tables. */
   qualify(name: string): string;
@@ -39,10 +43,12 @@ export function tableNames(tables: ResolvedTables, quote: QuoteIdentifier): Tabl
     messages: qualify(tables.messages),
     metadata: qualify(`${tables.sessions}_metadata`),
     operations: qualify(`${tables.messages}_operations`),
+    owners: qualify(`${tables.sessions}_owners`),
     index: {
       sessionTime: `idx_${tables.messages}_session_time`,
       sessionId: `idx_${tables.messages}_session_id`,
       updated: `idx_${tables.sessions}_updated`,
+      owner: `idx_${tables.sessions}_owner`,
     },
     qualify,
     quote,

@@ -1,4 +1,4 @@
-import { InvalidConversationIdError } from '../exceptions';
+import { InvalidConversationIdError, InvalidOwnerError } from '../exceptions';
 
 /**
  * Longest conversation id accepted, in UTF-16 code units (so also at most this many characters).
@@ -31,5 +31,17 @@ export function assertConversationId(id: unknown): asserts id is string {
     throw new InvalidConversationIdError(
       'The conversation id contains a lone UTF-16 surrogate, which cannot be stored as UTF-8. Pass a well-formed string.',
     );
+  }
+}
+
+/** Throws `InvalidOwnerError` unless `owner` (a caller id) can be stored exactly, by the rules of conversation ids. */
+export function assertOwnerId(owner: unknown): asserts owner is string {
+  try {
+    assertConversationId(owner);
+  } catch (err) {
+    if (err instanceof InvalidConversationIdError) {
+      throw new InvalidOwnerError(err.message.replace('The conversation id', 'The owner (caller id)'));
+    }
+    throw err;
   }
 }

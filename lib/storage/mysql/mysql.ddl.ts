@@ -11,7 +11,7 @@ import { quoteMysql } from './mysql.connection';
  * @internal
  */
 export function mysqlSchemaDdl(tables: ResolvedTables, idCollation: string): SchemaDdl {
-  const { sessions, messages, metadata, operations, index } = tableNames(tables, quoteMysql);
+  const { sessions, messages, metadata, operations, owners, index } = tableNames(tables, quoteMysql);
   const exactText = `VARCHAR(255) CHARACTER SET utf8mb4 COLLATE ${idCollation} NOT NULL`;
   const json = 'LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL';
   const timestamp = 'DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)';
@@ -41,8 +41,15 @@ export function mysqlSchemaDdl(tables: ResolvedTables, idCollation: string): Sch
         `session_id ${exactText}, operation_id ${exactText}, transaction_hash CHAR(64) CHARACTER SET ascii NOT NULL, ` +
         `created_at ${timestamp}, PRIMARY KEY (session_id, operation_id), ` +
         `${cascade(`fk_${tables.messages}_operations`)}) ${innodb}`,
+      `CREATE TABLE IF NOT EXISTS ${owners} (` +
+        `session_id ${exactText}, owner ${exactText}, created_at ${timestamp}, PRIMARY KEY (session_id), ` +
+        `KEY ${quoteMysql(index.owner)} (owner, session_id), ${cascade(`fk_${tables.sessions}_owners`)}) ${innodb}`,
     ],
-    dropOptionalTables: [`DROP TABLE IF EXISTS ${operations}`, `DROP TABLE IF EXISTS ${metadata}`],
+    dropOptionalTables: [
+      `DROP TABLE IF EXISTS ${owners}`,
+      `DROP TABLE IF EXISTS ${operations}`,
+      `DROP TABLE IF EXISTS ${metadata}`,
+    ],
     // MySQL has no CREATE INDEX IF NOT EXISTS: callers look first.
     createUpdatedIndex: `CREATE INDEX ${quoteMysql(index.updated)} ON ${sessions} (updated_at, session_id)`,
     updatedIndexIfNotExists: false,

@@ -156,7 +156,7 @@ export class SqliteSessionStore extends SqlSessionStore {
   }
 
   async purgeIdle(idleForMs: number, batchSize: number, tables: OptionalTables): Promise<string[]> {
-    const { sessions, messages, metadata, operations } = this.names;
+    const { sessions, messages, metadata, operations, owners } = this.names;
     return this.connection.transaction(() => {
       const ids = this.connection
         .statement(this.sql.idle)
@@ -168,6 +168,7 @@ export class SqliteSessionStore extends SqlSessionStore {
         messages,
         ...(tables.metadata ? [metadata] : []),
         ...(tables.operations ? [operations] : []),
+        ...(tables.owners ? [owners] : []),
         sessions,
       ];
       for (const table of targets) {
