@@ -25,6 +25,13 @@ import { SessionMemoryExceptionFilter } from './session-memory-exception.filter'
         createTables: true,
         // Both @Conversation() and the request-scoped session read the id from the route's :id.
         conversationId: { param: 'id' },
+        // Who is calling. A DEMO ONLY: any client can claim any id in a header. A real application
+        // returns the user id its authentication established (e.g. request.user.id after a guard).
+        // Without the header a request is the caller "anonymous", so the curl examples work as they are.
+        owner: (request: { headers: Record<string, string | string[] | undefined> }) => {
+          const caller = request.headers['x-caller-id'];
+          return typeof caller === 'string' && caller !== '' ? caller : 'anonymous';
+        },
       }),
     }),
   ],

@@ -35,10 +35,10 @@ export class ConversationsController {
     return { conversationId: session.conversationId, reply };
   }
 
-  /** Deletes the conversation (its items and its session row). */
+  /** Deletes the conversation (its items and its session row); only its owner may. */
   @Delete(':id')
   async remove(@Conversation() session: ConversationSession) {
-    const deleted = await this.memory.deleteSession(session.conversationId);
+    const deleted = await this.memory.deleteSession(session.conversationId, { owner: session.owner });
     return { conversationId: session.conversationId, deleted };
   }
 }

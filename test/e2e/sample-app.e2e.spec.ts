@@ -239,6 +239,32 @@ describe('sample app: conversations with the Agents SDK runner on SQLite', () =>
   });
 });
 
+describe('sample app: conversations belong to their caller (x-caller-id, a demo)', () => {
+  it('another caller can neither read, write, trim nor delete a conversation; its owner can', async () => {
+    const app = await startSample('sqlite::memory:');
+    try {
+      const server = app.getHttpServer();
+      const post = (who: string, text: string) =>
+        request(server).post('/conversations/owned/messages').set('x-caller-id', who).send({ text });
+      expect((await post('ada', 'my notes')).status).toBe(200);
+      expect((await post('bob', 'let me in')).status).toBe(403);
+      expect((await request(server).get('/conversations/owned/items').set('x-caller-id', 'bob')).status).toBe(403);
+      expect((await request(server).delete('/conversations/owned/items/last').set('x-caller-id', 'bob')).status).toBe(
+        403,
+      );
+      expect((await request(server).delete('/conversations/owned').set('x-caller-id', 'bob')).status).toBe(403);
+      // Without the header the caller is "anonymous", another caller too.
+      expect((await request(server).get('/conversations/owned/items')).status).toBe(403);
+      const mine = await request(server).get('/conversations/owned/items').set('x-caller-id', 'ada');
+      expect(mine.status).toBe(200);
+      expect(mine.body.items).toHaveLength(2);
+      expect((await request(server).delete('/conversations/owned').set('x-caller-id', 'ada')).body.deleted).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('sample app: model wiring from the environment', () => {
   it('without OPENAI_API_KEY the assistant runs on the local model, offline', async () => {
     const app = await startSample('sqlite::memory:');
