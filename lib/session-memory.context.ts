@@ -23,4 +23,6 @@ export interface SessionMemoryContext {
   readonly optionalTables: OptionalTablesProbe;
   /** The change stream: `changes$()` subscribers here, and other instances through the relay. */
   readonly changes: ChangeHub;
+  /** The key that signs and verifies `listSessions` cursors (see the `cursorSecret` option). */
+  readonly cursorKey: Buffer;
 }

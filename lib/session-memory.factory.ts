@@ -11,6 +11,7 @@ import { RetentionTimer } from './management/retention';
 import { ConversationLimiter } from './storage/conversation-limiter';
 import {
   rejectRemovedOptions,
+  resolveCursorKey,
   resolveConcurrencyLimits,
   resolveLimits,
   resolveTables,
@@ -49,6 +50,7 @@ export async function createSessionMemoryService(
   rejectRemovedOptions(options);
   const timeouts = resolveTimeouts(options);
   const ttl = resolveTtl(options);
+  const cursorKey = resolveCursorKey(options);
 
   let dataSource: DataSource;
   let owned = false;
@@ -113,6 +115,7 @@ export async function createSessionMemoryService(
       logger,
       optionalTables,
       changes,
+      cursorKey,
     };
     return new SessionMemoryService(context, dataSource, owned, ttl && new RetentionTimer(context, ttl));
   } catch (err) {

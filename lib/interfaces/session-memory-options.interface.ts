@@ -144,15 +144,26 @@ export interface SessionMemoryModuleOptions {
   ttl?: number | string | SessionMemoryTtlOptions;
   /** How `SessionMemoryService.changes$()` learns of changes (see `SessionMemoryChangesOptions`). */
   changes?: SessionMemoryChangesOptions;
+  /**
+   * The secret that signs `listSessions` cursors (HMAC-SHA256 with a key derived from it), at least 16
+   * characters. Default: a random key per process, so a `nextCursor` is accepted only by the process
+   * that made it, until it restarts. Set the same secret on every instance of a scaled-out app whose
+   * clients may send a cursor to another instance than the one that made it. A cursor that does not
+   * verify is refused with `InvalidManagementOptionsError`.
+   */
+  cursorSecret?: string;
 }
 
 /** The `ttl` module option in full. */
 export interface SessionMemoryTtlOptions {
-  /** Delete conversations not written for longer than this (ms, or a duration string like `'30d'`). */
+  /** Delete conversations not written for longer than this (ms, or a duration string like `'30d'`), at most 100 years. */
   idleFor: number | string;
-  /** How often to look (ms or duration). Default: a tenth of `idleFor`, between 1 minute and 1 hour. */
+  /**
+   * How often to look (ms or duration), at most 24 days (Node.js timers' limit, 2^31 - 1 ms).
+   * Default: a tenth of `idleFor`, between 1 minute and 1 hour.
+   */
   every?: number | string;
-  /** Conversations deleted per transaction. Default 500. */
+  /** Conversations deleted per transaction, 1 to 10,000. Default 500. */
   batchSize?: number;
 }
 

@@ -6,14 +6,22 @@ import { InvalidManagementOptionsError } from '../exceptions';
  */
 export type Duration = number | string;
 
+/** Longest accepted duration: 100 years (of 365.25 days), in milliseconds. */
+export const MAX_DURATION_MS = 100 * 365.25 * 86_400_000;
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 const PART = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)/gy;
 
 /**
- * Converts a `Duration` to whole milliseconds (> 0).
- * @throws InvalidManagementOptionsError naming `what` when it is not a positive duration.
+ * Converts a `Duration` to whole milliseconds (> 0), at most `max.ms` (default 100 years: every
+ * dialect can then still compute "now minus this").
+ * @throws InvalidManagementOptionsError naming `what` when it is not a positive duration within `max`.
  */
-export function toMilliseconds(value: unknown, what: string): number {
+export function toMilliseconds(
+  value: unknown,
+  what: string,
+  max: { ms: number; text: string } = { ms: MAX_DURATION_MS, text: '100 years' },
+): number {
   let ms: number | undefined;
   if (typeof value === 'number') {
     ms = value;
@@ -31,9 +39,10 @@ export function toMilliseconds(value: unknown, what: string): number {
     }
     if (matched === text.length && text.length > 0) ms = total;
   }
-  if (ms === undefined || !Number.isFinite(ms) || ms <= 0 || ms > 1e15) {
+  if (ms === undefined || !Number.isFinite(ms) || ms <= 0 || ms > max.ms) {
+    const given = JSON.stringify(value) ?? String(value);
     throw new InvalidManagementOptionsError(
-      `${what} must be a positive duration: milliseconds as a number, or a string like '30d', '12h', '1h30m', '45s', '500ms'; got ${JSON.stringify(value) ?? String(value)}.`,
+      `${what} must be a positive duration of at most ${max.text} (${max.ms} ms): milliseconds as a number, or a string like '30d', '12h', '1h30m', '45s', '500ms'; got ${given.length > 80 ? `${given.slice(0, 80)}…` : given}.`,
     );
   }
   return Math.max(1, Math.round(ms));

@@ -4,13 +4,16 @@ import { PURGE_BATCH, ResolvedTtl } from '../options/session-memory-options.reso
 import type { SessionMemoryContext } from '../session-memory.context';
 import { Duration, toMilliseconds } from './duration';
 
+/** Largest `maxBatches` of one `purgeExpired` run. */
+const MAX_BATCHES = 1_000_000;
+
 /** Options of `purgeExpired()`. */
 export interface PurgeExpiredOptions {
   /** Delete conversations not written for longer than this (ms, or a duration string like `'30d'`). */
   idleFor: Duration;
   /** Conversations deleted per transaction. Default 500, at most 10000. */
   batchSize?: number;
-  /** Stop after this many batches (a bound on one run's work). Default: until none is left. */
+  /** Stop after this many batches (a bound on one run's work), at most 1,000,000. Default: until none is left. */
   maxBatches?: number;
 }
 
@@ -29,9 +32,9 @@ export async function purgeExpired(context: SessionMemoryContext, options: Purge
     );
   }
   const maxBatches = options.maxBatches ?? Infinity;
-  if (maxBatches !== Infinity && (!Number.isSafeInteger(maxBatches) || maxBatches < 1)) {
+  if (maxBatches !== Infinity && (!Number.isSafeInteger(maxBatches) || maxBatches < 1 || maxBatches > MAX_BATCHES)) {
     throw new InvalidManagementOptionsError(
-      `purgeExpired maxBatches must be a whole number >= 1, got ${String(maxBatches)}.`,
+      `purgeExpired maxBatches must be a whole number from 1 to ${MAX_BATCHES} (or left out: until none is left), got ${String(maxBatches)}.`,
     );
   }
   const { store, gate, optionalTables, changes } = context;

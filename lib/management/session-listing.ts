@@ -14,7 +14,7 @@ export async function listSessions(
   context: SessionMemoryContext,
   options: ListSessionsOptions = {},
 ): Promise<SessionPage> {
-  const query = toQuery(options);
+  const query = toQuery(options, context.cursorKey);
   const { store, gate, optionalTables } = context;
   if (query.metadata.length > 0) await optionalTables.require('metadata');
   if (query.owner !== undefined) await optionalTables.require('owners');
@@ -28,7 +28,7 @@ export async function listSessions(
     sessions: page.map((row) => toSummary(row, query.includeItemCount)),
     nextCursor:
       rows.length > query.limit && last
-        ? encodeListCursor(query.order, { key: String(last.time_key), id: last.session_id })
+        ? encodeListCursor(context.cursorKey, query.order, { key: String(last.time_key), id: last.session_id })
         : undefined,
   };
 }
@@ -50,7 +50,7 @@ export async function getSessionSummary(
   return row && toSummary(row, true);
 }
 
-function toQuery(options: ListSessionsOptions): SessionListQuery {
+function toQuery(options: ListSessionsOptions, cursorKey: Buffer): SessionListQuery {
   if (options === null || typeof options !== 'object')
     throw new InvalidManagementOptionsError('listSessions expects an options object.');
   const limit = options.limit ?? DEFAULT_PAGE;
@@ -79,7 +79,7 @@ function toQuery(options: ListSessionsOptions): SessionListQuery {
     }
     query.owner = options.owner;
   }
-  if (options.cursor !== undefined) query.after = decodeListCursor(options.cursor, order);
+  if (options.cursor !== undefined) query.after = decodeListCursor(cursorKey, options.cursor, order);
   if (options.updatedBefore !== undefined) query.updatedBeforeMs = toEpoch(options.updatedBefore, 'updatedBefore');
   if (options.updatedAfter !== undefined) query.updatedAfterMs = toEpoch(options.updatedAfter, 'updatedAfter');
   return query;
@@ -97,8 +97,17 @@ function toSummary(row: ListedSessionRow, withCount: boolean): SessionSummary {
   return summary;
 }
 
+/** The instants every dialect compares a timestamp column with: 1970-01-01 to the end of 9999 (UTC). */
+const EARLIEST_MS = 0;
+const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 function toEpoch(value: unknown, what: string): number {
   const ms = value instanceof Date ? value.getTime() : NaN;
-  if (!Number.isFinite(ms)) throw new InvalidManagementOptionsError(`listSessions ${what} must be a valid Date.`);
+  if (!Number.isFinite(ms) || ms < EARLIEST_MS || ms > LATEST_MS) {
+    throw new InvalidManagementOptionsError(
+      `listSessions ${what} must be a valid Date from 1970-01-01 to 9999-12-31 (UTC), the range every database compares; ` +
+        `got ${Number.isFinite(ms) ? new Date(ms).toISOString() : value instanceof Date ? 'an invalid Date' : 'no Date'}. Leave it out to not bound the listing on that side.`,
+    );
+  }
   return ms;
 }

@@ -2,6 +2,7 @@ import { InvalidManagementOptionsError, SessionMemoryConfigurationError } from '
 import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import type { SessionMemoryModuleOptions } from '../interfaces';
 import { toMilliseconds } from '../management/duration';
+import { listCursorKey } from '../management/list-cursor';
 import type { ResolvedTables } from '../storage/session-store';
 import { DEFAULT_ITEM_LIMITS, ItemLimits, assertIdentifier } from '../validation';
 
@@ -138,15 +139,46 @@ export function resolveTtl(options: Pick<SessionMemoryModuleOptions, 'ttl'>): Re
     const everyMs =
       o.every === undefined
         ? Math.min(Math.max(Math.round(idleForMs / 10), 60_000), 3_600_000)
-        : toMilliseconds(o.every, 'Option ttl.every');
-    const batchSize = o.batchSize === undefined ? PURGE_BATCH.default : Number(o.batchSize);
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > PURGE_BATCH.max) {
+        : toMilliseconds(o.every, 'Option ttl.every', {
+            ms: MAX_TIMER_MS,
+            text: '24 days (the longest Node.js timer)',
+          });
+    const batchSize = o.batchSize === undefined ? PURGE_BATCH.default : o.batchSize;
+    if (
+      typeof batchSize !== 'number' ||
+      !Number.isSafeInteger(batchSize) ||
+      batchSize < 1 ||
+      batchSize > PURGE_BATCH.max
+    ) {
       throw new InvalidManagementOptionsError(
         `Option ttl.batchSize must be a whole number from 1 to ${PURGE_BATCH.max}, got ${String(o.batchSize)}.`,
       );
     }
     return { idleForMs, everyMs, batchSize };
   });
+}
+
+/** The longest delay of a Node.js timer (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Shortest accepted `cursorSecret`, in characters. */
+const MIN_CURSOR_SECRET_LENGTH = 16;
+
+/**
+ * Resolves the `cursorSecret` option into the key that signs `listSessions` cursors (a random
+ * per-process key when it is left out). @throws SessionMemoryConfigurationError @internal
+ */
+export function resolveCursorKey(options: Pick<SessionMemoryModuleOptions, 'cursorSecret'>): Buffer {
+  const secret: unknown = options.cursorSecret;
+  if (secret === undefined) return listCursorKey();
+  if (typeof secret !== 'string' || secret.length < MIN_CURSOR_SECRET_LENGTH || !secret.isWellFormed()) {
+    throw new SessionMemoryConfigurationError(
+      `${SESSION_MEMORY}: option cursorSecret must be a string of at least ${MIN_CURSOR_SECRET_LENGTH} characters ` +
+        `(got ${typeof secret === 'string' ? `${secret.length} characters${secret.isWellFormed() ? '' : ' with a lone surrogate'}` : typeof secret}). ` +
+        'Use a long random value (e.g. 32 random bytes, base64) shared by the instances that exchange cursors, or leave it out.',
+    );
+  }
+  return listCursorKey(secret);
 }
 
 /** Turns a validation error about an option into the configuration error module start-up reports. */
