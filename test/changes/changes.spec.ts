@@ -157,6 +157,7 @@ describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
       expect(body).toContain('"items":[{"role":"user","content":"hello SSE"}]');
       expect(body).toContain('event: popped');
     } finally {
+      await memory.dataSource.query(`DROP TABLE IF EXISTS t_sse_s_${suffix}_owners`).catch(() => undefined);
       await memory.dataSource.query(`DROP TABLE IF EXISTS t_sse_s_${suffix}_metadata`).catch(() => undefined);
       await memory.dataSource.query(`DROP TABLE IF EXISTS t_sse_m_${suffix}_operations`).catch(() => undefined);
       await memory.dataSource.query(`DROP TABLE IF EXISTS t_sse_m_${suffix}`).catch(() => undefined);

@@ -36,7 +36,13 @@ async function migrationDataSource(url: string, migrations: (new () => Migration
 
 /** Drops a pair of tables and the optional tables beside it, children first. */
 async function dropLayout(ds: DataSource, t: Tables): Promise<void> {
-  for (const table of [`${t.messages}_operations`, `${t.sessions}_metadata`, t.messages, t.sessions]) {
+  for (const table of [
+    `${t.sessions}_owners`,
+    `${t.messages}_operations`,
+    `${t.sessions}_metadata`,
+    t.messages,
+    t.sessions,
+  ]) {
     await ds.query(`DROP TABLE IF EXISTS ${table}`);
   }
 }

@@ -36,7 +36,11 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
 
   beforeAll(async () => {
     cluster = await PgCluster.create();
-    m = await startMemory(cluster.url, { dataSourceOptions: { applicationName: APP } });
+    m = await startMemory(cluster.url, {
+      dataSourceOptions: { applicationName: APP },
+      // Let every pooled connection reach the database for one conversation, as these faults need.
+      limits: { maxConcurrentPerConversation: 20, maxQueuedPerConversation: 50 },
+    });
   });
   afterAll(async () => {
     await m?.close().catch(() => undefined);

@@ -95,7 +95,13 @@ describeEachDialect('Reusing the application TypeORM DataSource', (dialect, url)
     const ds = new DataSource({ ...(appTypeOrm(dialect, url, sqliteFile) as any), entities: [], synchronize: false });
     await ds.initialize();
     for (const t of [tables, created]) {
-      for (const table of [`${t.messages}_operations`, `${t.sessions}_metadata`, t.messages, t.sessions])
+      for (const table of [
+        `${t.sessions}_owners`,
+        `${t.messages}_operations`,
+        `${t.sessions}_metadata`,
+        t.messages,
+        t.sessions,
+      ])
         await ds.query(`DROP TABLE IF EXISTS ${table}`);
     }
     await ds.query(`DROP TABLE IF EXISTS ${APP_TABLE}`);

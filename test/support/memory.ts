@@ -52,6 +52,7 @@ export async function startMemory(
     close: async () => {
       if (!tables && ds.isInitialized) {
         // The optional tables (metadata, operation log) reference the sessions table: drop them first.
+        await sql(`DROP TABLE IF EXISTS ${names.sessions}_owners`).catch(() => undefined);
         await sql(`DROP TABLE IF EXISTS ${names.sessions}_metadata`).catch(() => undefined);
         await sql(`DROP TABLE IF EXISTS ${names.messages}_operations`).catch(() => undefined);
         await sql(`DROP TABLE IF EXISTS ${names.messages}`).catch(() => undefined);
