@@ -91,7 +91,7 @@ export class ConversationSession
         // Texts only first (no row ids to fetch and parse). Should a row be corrupt, read again with
         // the ids, which the warning names.
         const texts = await store.readAllData(this.conversationId);
-        const items = parseObjects(texts, false);
+        const items = this.parseObjects(texts, false);
         if (items) {
           this.learn(texts, runContext);
           return items;
@@ -103,7 +103,7 @@ export class ConversationSession
         );
         return this.decodeRows(rows);
       }
-      const items = parseObjects(await store.readNewestData(this.conversationId, limit), true);
+      const items = this.parseObjects(await store.readNewestData(this.conversationId, limit), true);
       if (items) return items;
       const newestFirst: SessionItem[] = [];
       const skipped = new SkippedRowsCounter();
@@ -114,8 +114,8 @@ export class ConversationSession
         const rows = await store.readNewest(this.conversationId, batch, before);
         for (const row of rows) {
           if (newestFirst.length >= limit) break;
-          const item = parseJsonObject(row.message_data);
-          if (item) newestFirst.push(item as SessionItem);
+          const item = this.open(row.message_data);
+          if (item) newestFirst.push(item);
           else skipped.add(row);
         }
         if (rows.length < batch || newestFirst.length >= limit) break;
@@ -135,21 +135,27 @@ export class ConversationSession
     const encoded = encodeItems(items, this.context.limits);
     const runContext = isAddItemsOptions(options) ? undefined : options;
     const decoded = () => encoded.map((json) => JSON.parse(json) as SessionItem);
+    const { store, changes, codec } = this.context;
     if (options !== undefined && isAddItemsOptions(options) && options.metadata !== undefined) {
       // Items and metadata in one transaction (an optional path: plain addItems stays one statement).
-      await setMetadata(this.context, this.conversationId, options.metadata, { encoded, decoded: decoded() }, () =>
-        this.ownerCheck?.write(),
+      const sealed = codec.seal(this.conversationId, encoded);
+      await setMetadata(
+        this.context,
+        this.conversationId,
+        options.metadata,
+        { encoded: sealed, decoded: decoded() },
+        () => this.ownerCheck?.write(),
       );
-      this.wrote(encoded, undefined);
+      this.wrote(sealed, undefined);
       return;
     }
     if (encoded.length === 0) return;
     await this.ownerCheck?.write();
-    const { store, changes } = this.context;
+    const sealed = codec.sealing ? codec.seal(this.conversationId, encoded) : encoded;
     await guardConversation(this.context, 'addItems', this.conversationId, () =>
-      store.append(this.conversationId, encoded),
+      store.append(this.conversationId, sealed),
     );
-    this.wrote(encoded, runContext);
+    this.wrote(sealed, runContext);
     if (changes.wants(this.conversationId)) await changes.itemsAdded(this.conversationId, decoded());
   }
 
@@ -162,10 +168,7 @@ export class ConversationSession
     await this.ownerCheck?.write();
     const { store, changes } = this.context;
     const popped = await guardConversation(this.context, 'popItem', this.conversationId, async () => {
-      const outcome = await store.popNewest(
-        this.conversationId,
-        (text) => parseJsonObject(text) as SessionItem | undefined,
-      );
+      const outcome = await store.popNewest(this.conversationId, (text) => this.open(text));
       this.warnSkipped(outcome.skipped);
       if (outcome.row) {
         this.known?.remove(outcome.row.message_data);
@@ -214,11 +217,12 @@ export class ConversationSession
     await this.ownerCheck?.write();
     const known = (runContext && this.knownByRun.get(runContext)) ?? this.known;
     this.forget();
-    const { store } = this.context;
+    const { store, codec } = this.context;
+    const sealed = codec.seal(this.conversationId, encoded);
     const outcome = await guardConversation(this.context, 'replaceHistoryWithCompaction', this.conversationId, () =>
-      store.replaceItems(this.conversationId, encoded, known && ((rows) => known.unknown(rows))),
+      store.replaceItems(this.conversationId, sealed, known && ((rows) => known.unknown(rows))),
     );
-    const stored = [...encoded, ...outcome.kept];
+    const stored = [...sealed, ...outcome.kept];
     this.learnExact(stored, runContext);
     await this.publishReplaced(stored);
   }
@@ -234,24 +238,55 @@ export class ConversationSession
     if (mutations.length === 0) return;
     await this.ownerCheck?.write();
     this.forget();
-    const { store, changes } = this.context;
-    const change: unknown = await guardConversation(this.context, 'applyHistoryMutations', this.conversationId, () =>
-      store.rewriteItems(this.conversationId, (rows) => rewriteForMutations(rows, mutations)),
+    const { store, changes, codec } = this.context;
+    const id = this.conversationId;
+    const change: unknown = await guardConversation(this.context, 'applyHistoryMutations', id, () =>
+      store.rewriteItems(id, (rows) => {
+        // Matched on plaintext; a row no key opens is left alone.
+        const open = rows.map((r) => ({ id: r.id, message_data: codec.open(id, r.message_data) ?? '' }));
+        const rewrite = rewriteForMutations(open, mutations);
+        if (!rewrite) return undefined;
+        return { ...rewrite, updates: rewrite.updates.map((u) => ({ id: u.id, data: codec.seal(id, [u.data])[0] })) };
+      }),
     );
     if (change && changes.wants(this.conversationId)) {
       await this.publishReplaced(await store.readAllData(this.conversationId));
     }
   }
 
-  /** A whole-history replacement, on the change stream: `cleared`, then `added` with the new history. */
-  private async publishReplaced(texts: string[]): Promise<void> {
+  /** A whole-history replacement (stored texts), on the change stream: `cleared`, then `added` with the new history. */
+  private async publishReplaced(stored: string[]): Promise<void> {
     const { changes } = this.context;
     if (!changes.wants(this.conversationId)) return;
     await changes.conversationCleared(this.conversationId);
-    await changes.itemsAdded(
-      this.conversationId,
-      texts.map((json) => JSON.parse(json) as SessionItem),
-    );
+    const items: SessionItem[] = [];
+    for (const text of stored) {
+      const item = this.open(text);
+      if (item) items.push(item);
+    }
+    await changes.itemsAdded(this.conversationId, items);
+  }
+
+  /** The item of a stored text: decrypted when it is an envelope; undefined when corrupt or no key opens it. */
+  private open(stored: string): SessionItem | undefined {
+    const { codec } = this.context;
+    const text = codec.sealing ? codec.open(this.conversationId, stored) : stored;
+    return text === undefined ? undefined : (parseJsonObject(text) as SessionItem | undefined);
+  }
+
+  /**
+   * Parses stored texts into items (in reverse order when `reverse`), or returns `undefined` as soon as
+   * one does not give an item: the caller then reads again with row ids and skips it with a warning.
+   */
+  private parseObjects(texts: string[], reverse: boolean): SessionItem[] | undefined {
+    const n = texts.length;
+    const items = new Array<SessionItem>(n);
+    for (let i = 0; i < n; i++) {
+      const item = this.open(texts[i]);
+      if (!item) return undefined;
+      items[reverse ? n - 1 - i : i] = item;
+    }
+    return items;
   }
 
   /**
@@ -319,8 +354,8 @@ export class ConversationSession
     const items: SessionItem[] = [];
     const skipped = new SkippedRowsCounter();
     for (const row of rows) {
-      const item = parseJsonObject(row.message_data);
-      if (item) items.push(item as SessionItem);
+      const item = this.open(row.message_data);
+      if (item) items.push(item);
       else skipped.add(row);
     }
     this.warnSkipped(skipped.result);
@@ -333,7 +368,7 @@ export class ConversationSession
     const ids =
       skipped.count === 1 ? `id=${skipped.newestId}` : `ids between ${skipped.oldestId} and ${skipped.newestId}`;
     this.context.logger.warn(
-      `Skipped ${skipped.count} corrupt row${skipped.count === 1 ? '' : 's'} (${ids}) of conversation ${JSON.stringify(this.conversationId)}: message_data is not a JSON object.`,
+      `Skipped ${skipped.count} corrupt row${skipped.count === 1 ? '' : 's'} (${ids}) of conversation ${JSON.stringify(this.conversationId)}: message_data is not a JSON object${this.context.codec.sealing ? ', or an envelope no configured key opens' : ''}.`,
     );
   }
 }
@@ -350,19 +385,4 @@ class SkippedRowsCounter {
     if (r.count === 0 || Number(row.id) < Number(r.oldestId)) r.oldestId = row.id;
     r.count++;
   }
-}
-
-/**
- * Parses stored texts into items (in reverse order when `reverse`), or returns `undefined` as soon as
- * one is not a JSON object: the caller then reads again with row ids and skips it with a warning.
- */
-function parseObjects(texts: string[], reverse: boolean): SessionItem[] | undefined {
-  const n = texts.length;
-  const items = new Array<SessionItem>(n);
-  for (let i = 0; i < n; i++) {
-    const item = parseJsonObject(texts[i]);
-    if (!item) return undefined;
-    items[reverse ? n - 1 - i : i] = item as SessionItem;
-  }
-  return items;
 }

@@ -25,6 +25,7 @@ export type { AddItemsOptions } from './management/add-items.options';
 export type { Duration } from './management/duration';
 export { MAX_OPERATION_ID_LENGTH } from './history/history-transaction';
 export { windowHistory } from './history/window-history';
+export type { ReencryptOptions, ReencryptResult } from './encryption/reencrypt';
 export type { WindowHistoryOptions } from './history/window-history';
 export type {
   ConversationChange,

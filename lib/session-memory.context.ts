@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { ChangeHub } from './changes/change-hub';
+import type { ItemCodec } from './encryption/item-codec';
 import type { ConversationLimiter } from './storage/conversation-limiter';
 import type { OperationGate } from './storage/operation-gate';
 import type { OptionalTablesProbe } from './storage/optional-tables';
@@ -18,6 +19,8 @@ export interface SessionMemoryContext {
   /** Per-conversation bound on running and waiting operations. */
   readonly limiter: ConversationLimiter;
   readonly limits: ItemLimits;
+  /** How items are stored: plain JSON, or sealed (the `encryption` option). */
+  readonly codec: ItemCodec;
   readonly logger: Logger;
   /** Which optional tables (metadata, operations) exist. */
   readonly optionalTables: OptionalTablesProbe;

@@ -3,15 +3,15 @@ import type { ModuleRef } from '@nestjs/core';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { ChangeHub } from './changes/change-hub';
 import { PostgresChangeRelay } from './changes/postgres-change-relay';
-import { ConversationSession } from './conversation-session';
 import { SessionMemoryConfigurationError, SessionStorageUnavailableError } from './exceptions';
 import { SESSION_MEMORY } from './exceptions/message-prefix';
-import type { SessionMemoryModuleOptions } from './interfaces';
+import type { SessionItem, SessionMemoryModuleOptions } from './interfaces';
 import { RetentionTimer } from './management/retention';
-import { ConversationLimiter } from './storage/conversation-limiter';
+import { ConversationLimiter, guardConversation } from './storage/conversation-limiter';
 import {
   rejectRemovedOptions,
   resolveCursorKey,
+  resolveCodec,
   resolveConcurrencyLimits,
   resolveLimits,
   resolveTables,
@@ -30,6 +30,7 @@ import { OperationGate } from './storage/operation-gate';
 import { OptionalTablesProbe } from './storage/optional-tables';
 import { findReusedDataSource } from './storage/reused-data-source';
 import { assertSchemaSupported, createSessionStore } from './storage/session-store.factory';
+import { parseJsonObject } from './validation/json-object';
 
 /**
  * Builds the `SessionMemoryService` of one module instance: resolves the options (all of them before
@@ -47,6 +48,7 @@ export async function createSessionMemoryService(
   const tables = resolveTables(options);
   const limits = resolveLimits(options);
   const concurrency = resolveConcurrencyLimits(options);
+  const codec = resolveCodec(options);
   rejectRemovedOptions(options);
   const timeouts = resolveTimeouts(options);
   const ttl = resolveTtl(options);
@@ -98,10 +100,18 @@ export async function createSessionMemoryService(
     const optionalTables = new OptionalTablesProbe(store);
     await optionalTables.refresh();
     const relay =
-      notify && store.notifications ? new PostgresChangeRelay(store.notifications, tables, logger) : undefined;
-    // Remote `added` changes are re-read through an ordinary session of this instance.
-    const changes = new ChangeHub(logger, relay, (conversationId, count) =>
-      new ConversationSession(conversationId, context).getItems(count),
+      notify && store.notifications
+        ? new PostgresChangeRelay(store.notifications, tables, logger, limits.maxItemsPerCall)
+        : undefined;
+    // Remote changes are checked against the rows (with their ids), through the gate like any read.
+    const changes = new ChangeHub(
+      logger,
+      relay,
+      (conversationId, limit, beforeId) =>
+        guardConversation(context, 'changes$', conversationId, () => store.readNewest(conversationId, limit, beforeId)),
+      // Stored texts are opened as every read opens them (plaintext, or the `encryption` envelope).
+      (conversationId, stored) => parseJsonObject(codec.open(conversationId, stored) ?? '') as SessionItem | undefined,
+      limits.maxItemsPerCall,
     );
     const context: SessionMemoryContext = {
       store,
@@ -112,6 +122,7 @@ export async function createSessionMemoryService(
         timeouts.lockMs,
       ),
       limits,
+      codec,
       logger,
       optionalTables,
       changes,

@@ -7,6 +7,7 @@ import { guardConversation } from './storage/conversation-limiter';
 import { assertConversationId, assertOwnerId } from './validation';
 import { Observable, concatMap, defer, from } from 'rxjs';
 import { OwnerCheck } from './ownership/owner-check';
+import { ReencryptOptions, ReencryptResult, reencryptStep } from './encryption/reencrypt';
 import type { SessionAccessOptions } from './ownership/session-access.options';
 import type { ConversationChange } from './changes/conversation-change';
 import { SessionNotFoundError } from './exceptions';
@@ -161,6 +162,17 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
   }
 
   /**
+   * One bounded, resumable step of key rotation (the `encryption` option): rewrites, under the first
+   * key, the rows of `batchSize` rows (all conversations, id order) that an older key opens, one
+   * compare-and-set UPDATE each, never blocking writers. Call it again with `nextCursor` until that
+   * is `undefined`; keep the older keys configured until then, so every row stays readable.
+   * @throws InvalidManagementOptionsError for bad options, or without the encryption option.
+   */
+  reencrypt(options: ReencryptOptions = {}): Promise<ReencryptResult> {
+    return reencryptStep(this.context, options);
+  }
+
+  /**
    * The TypeORM DataSource the store uses: the one the module built from `url`, or the reused one.
    * Useful for migrations and for inspecting the tables.
    */
@@ -175,10 +187,14 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
 
   /**
    * Checks that the database answers. Resolves when it does.
+   * @param options.signal abort it when you stop waiting for the answer (a health check's own time
+   * limit): the ping is then no longer waited for at shutdown, and on PostgreSQL its pooled connection
+   * is closed at once instead of waiting for a late answer.
    * @throws SessionStorageUnavailableError when it does not.
    */
-  async ping(): Promise<void> {
-    await this.context.gate.guard('ping', () => this.context.store.ping());
+  async ping(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const { signal } = options;
+    await this.context.gate.guard('ping', () => this.context.store.ping(signal), signal);
   }
 
   /** Nest lifecycle hook: starts the `ttl` timer, if configured. */

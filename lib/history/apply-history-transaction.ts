@@ -22,7 +22,22 @@ export async function applyHistoryTransaction(
   args: unknown,
   authorize?: () => Promise<void> | undefined,
 ): Promise<HistoryTransactionOutcome> {
-  const plan = planHistoryTransaction(args, context.limits);
+  const planned = planHistoryTransaction(args, context.limits);
+  const { codec } = context;
+  // The store keeps sealed texts: append them sealed, and match the expected suffix on plaintext.
+  const plan = codec.sealing
+    ? {
+        ...planned,
+        append: codec.seal(conversationId, planned.append),
+        replace: planned.replace && {
+          count: planned.replace.count,
+          matches: (rows: StoredRow[]) =>
+            planned.replace!.matches(
+              rows.map((r) => ({ id: r.id, message_data: codec.open(conversationId, r.message_data) ?? '' })),
+            ),
+        },
+      }
+    : planned;
   await context.optionalTables.require('operations');
   await authorize?.();
   const outcome = await guardConversation(context, 'applyHistoryTransaction', conversationId, () =>
@@ -38,11 +53,16 @@ export async function applyHistoryTransaction(
   }
   const { changes } = context;
   if (changes.wants(conversationId)) {
-    for (const row of outcome.removed)
-      await changes.itemPopped(conversationId, parseJsonObject(row.message_data) as SessionItem | undefined);
+    for (const row of outcome.removed) {
+      const text = codec.open(conversationId, row.message_data);
+      await changes.itemPopped(
+        conversationId,
+        text === undefined ? undefined : (parseJsonObject(text) as SessionItem | undefined),
+      );
+    }
     await changes.itemsAdded(
       conversationId,
-      plan.append.map((json) => JSON.parse(json) as SessionItem),
+      planned.append.map((json) => JSON.parse(json) as SessionItem),
     );
   }
   return { status: 'applied', removed: outcome.removed, appended: plan.append };

@@ -142,6 +142,8 @@ export interface SessionMemoryModuleOptions {
    * Default: off (call `SessionMemoryService.purgeExpired()` from your own scheduler instead).
    */
   ttl?: number | string | SessionMemoryTtlOptions;
+  /** Encrypt every stored item (see `SessionMemoryEncryptionOptions`). Default: items are stored as JSON text. */
+  encryption?: SessionMemoryEncryptionOptions;
   /** How `SessionMemoryService.changes$()` learns of changes (see `SessionMemoryChangesOptions`). */
   changes?: SessionMemoryChangesOptions;
   /**
@@ -152,6 +154,23 @@ export interface SessionMemoryModuleOptions {
    * verify is refused with `InvalidManagementOptionsError`.
    */
   cursorSecret?: string;
+}
+
+/**
+ * Encryption of every stored item, in the format of the Python Agents SDK's `EncryptedSession` (each
+ * can read what the other wrote). What is not encrypted: conversation ids, timestamps, metadata,
+ * item counts and sizes, owners.
+ */
+export interface SessionMemoryEncryptionOptions {
+  /**
+   * Master keys: a Fernet-format key (url-safe base64 of 32 bytes, as `Fernet.generate_key()` makes)
+   * or any passphrase. Several for rotation: the first encrypts, all decrypt
+   * (`SessionMemoryService.reencrypt()` moves rows to the first). Keep them out of the source (a
+   * secret manager, `ConfigService`).
+   */
+  keys: string | string[];
+  /** Items older than this many seconds no longer decrypt (skipped like corrupt rows). Default: no limit. */
+  ttl?: number;
 }
 
 /** The `ttl` module option in full. */

@@ -1,5 +1,6 @@
 import { InvalidManagementOptionsError, SessionMemoryConfigurationError } from '../exceptions';
 import { SESSION_MEMORY } from '../exceptions/message-prefix';
+import { EncryptingCodec, ItemCodec, PLAIN_CODEC } from '../encryption/item-codec';
 import type { SessionMemoryModuleOptions } from '../interfaces';
 import { toMilliseconds } from '../management/duration';
 import { listCursorKey } from '../management/list-cursor';
@@ -68,6 +69,29 @@ export function resolveLimits(options: Pick<SessionMemoryModuleOptions, 'limits'
     }
   }
   return limits;
+}
+
+/**
+ * Checks the `encryption` option and builds the item codec: plain JSON without it.
+ * @throws SessionMemoryConfigurationError @internal
+ */
+export function resolveCodec(options: Pick<SessionMemoryModuleOptions, 'encryption'>): ItemCodec {
+  const e: unknown = options.encryption;
+  if (e === undefined || e === null) return PLAIN_CODEC;
+  const given = (e as { keys?: unknown }).keys;
+  const keys = typeof given === 'string' ? [given] : given;
+  if (!Array.isArray(keys) || keys.length === 0 || keys.some((k) => typeof k !== 'string' || k.length === 0)) {
+    throw new SessionMemoryConfigurationError(
+      `${SESSION_MEMORY}: option encryption.keys must be a non-empty string or a non-empty array of them (the first encrypts, all decrypt).`,
+    );
+  }
+  const ttl = (e as { ttl?: unknown }).ttl;
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 1)) {
+    throw new SessionMemoryConfigurationError(
+      `${SESSION_MEMORY}: option encryption.ttl is ${String(ttl)}: give a whole number of seconds >= 1, or leave it out.`,
+    );
+  }
+  return new EncryptingCodec(keys as string[], ttl as number | undefined);
 }
 
 /** Resolved per-conversation concurrency limits. @internal */

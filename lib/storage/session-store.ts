@@ -187,6 +187,10 @@ export interface SessionStore {
    * appends `items` in the same transaction.
    */
   writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void>;
+  /** Up to `limit` rows of every conversation with ids above `afterId`, in id order (re-encryption). */
+  scanRows(afterId: number | string, limit: number): Promise<(StoredRow & { session_id: string })[]>;
+  /** Replaces one row's text if it still is `expected` (compare-and-set, one statement); returns whether it did. */
+  swapRowText(id: number | string, expected: string, next: string): Promise<boolean>;
   /** The conversation's recorded owner, or undefined. */
   readOwner(sessionId: string): Promise<string | undefined>;
   /**
@@ -197,6 +201,9 @@ export interface SessionStore {
   /** Applies a history transaction atomically, recording its operation id in the same transaction. */
   applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome>;
 
-  /** A trivial round trip, for health checks. */
-  ping(): Promise<void>;
+  /**
+   * A trivial round trip, for health checks. Once `signal` aborts (the caller gave up), the ping must
+   * not hold a connection any longer (PostgreSQL: its connection is destroyed).
+   */
+  ping(signal?: AbortSignal): Promise<void>;
 }

@@ -296,6 +296,24 @@ export abstract class SqlSessionStore implements SessionStore {
     return this.query<ListedSessionRow>(sql, params);
   }
 
+  scanRows(afterId: number | string, limit: number): Promise<(StoredRow & { session_id: string })[]> {
+    const param = this.placeholder;
+    return this.query(
+      `SELECT id, session_id, message_data FROM ${this.names.messages} WHERE id > ${param(1)} ORDER BY id LIMIT ${param(2)}`,
+      [afterId, limit],
+    );
+  }
+
+  async swapRowText(id: number | string, expected: string, next: string): Promise<boolean> {
+    return this.swapRow(
+      `UPDATE ${this.names.messages} SET message_data = ${this.placeholder(1)} WHERE id = ${this.placeholder(2)} AND message_data = ${this.placeholder(3)}`,
+      [next, id, expected],
+    );
+  }
+
+  /** Runs an UPDATE and tells whether it changed a row. */
+  protected abstract swapRow(sql: string, params: unknown[]): Promise<boolean>;
+
   async readOwner(sessionId: string): Promise<string | undefined> {
     const rows = await this.query<{ owner: string }>(
       `SELECT owner FROM ${this.names.owners} WHERE session_id = ${this.placeholder(1)}`,

@@ -164,6 +164,10 @@ export class MysqlSessionStore extends SqlSessionStore {
     });
   }
 
+  protected async swapRow(sql: string, params: unknown[]): Promise<boolean> {
+    return (await this.connection.query<{ affectedRows: number }>(sql, params)).affectedRows > 0;
+  }
+
   deleteConversation(sessionId: string): Promise<boolean> {
     return this.writers.exclusive(sessionId, () =>
       this.connection.transaction(async (tx) => {

@@ -61,6 +61,11 @@ export class PostgresSessionStore extends SqlSessionStore {
     return this.connection.query<T>(text, values);
   }
 
+  /** A pool's end waits for its checked-out connections: an abandoned ping gives its own up at once. */
+  async ping(signal?: AbortSignal): Promise<void> {
+    await this.connection.ping(signal);
+  }
+
   protected timeKey(column: string): string {
     return `to_char(${column}, 'YYYY-MM-DD HH24:MI:SS.US')`;
   }
@@ -101,6 +106,10 @@ export class PostgresSessionStore extends SqlSessionStore {
   async append(sessionId: string, data: string[]): Promise<void> {
     if (data.length === 0) return;
     await this.connection.execute(this.sql.append, [sessionId, data]);
+  }
+
+  protected async swapRow(sql: string, params: unknown[]): Promise<boolean> {
+    return ((await this.connection.execute(sql, params)).rowCount ?? 0) > 0;
   }
 
   async deleteConversation(sessionId: string): Promise<boolean> {

@@ -148,6 +148,10 @@ export class SqliteSessionStore extends SqlSessionStore {
     });
   }
 
+  protected async swapRow(sql: string, params: unknown[]): Promise<boolean> {
+    return this.connection.statement(sql).run(...params).changes > 0;
+  }
+
   async deleteConversation(sessionId: string): Promise<boolean> {
     return this.connection.transaction(() => {
       this.connection.statement(this.sql.deleteMessages).run(sessionId); // explicit: foreign keys may be off

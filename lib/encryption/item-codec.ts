@@ -1,0 +1,102 @@
+import { conversationKey, masterKeyBytes } from './key-derivation';
+import type { FernetKey } from './fernet';
+
+/**
+ * How items are stored: as their JSON text, or sealed in an envelope (the `encryption` option).
+ * Stored texts go in and out through it; everything else works on plaintext JSON.
+ * @internal
+ */
+export interface ItemCodec {
+  /** Whether texts are sealed (false: `seal` and `open` return what they are given). */
+  readonly sealing: boolean;
+  /** The texts to store for these plaintext JSON texts of one conversation. */
+  seal(conversationId: string, json: readonly string[]): string[];
+  /** The plaintext JSON of a stored text: itself when it is not an envelope; undefined for an envelope no key opens. */
+  open(conversationId: string, stored: string): string | undefined;
+  /** Which key opens a stored envelope (0 = the current one), -1 for a plaintext row, undefined when none does. */
+  keyIndex(conversationId: string, stored: string): number | undefined;
+}
+
+/** Items stored as their JSON text. @internal */
+export const PLAIN_CODEC: ItemCodec = {
+  sealing: false,
+  seal: (_id, json) => [...json],
+  open: (_id, stored) => stored,
+  keyIndex: () => -1,
+};
+
+/** The envelope's fixed fields, as Python's EncryptedSession writes and checks them. */
+const ENVELOPE_HEAD = '{"__enc__":1,"v":1,"kid":"hkdf-v1","payload":';
+/** Per-conversation keys kept derived (HKDF is a few microseconds; a chat touches few conversations). */
+const KEY_CACHE_SIZE = 1024;
+
+/** A stored text that is an envelope: its token; undefined for anything else. */
+function tokenOf(stored: string): string | undefined {
+  if (!stored.includes('"__enc__"')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(stored);
+  } catch {
+    return undefined;
+  }
+  const e = value as { __enc__?: unknown; payload?: unknown } | null;
+  return e !== null && typeof e === 'object' && e.__enc__ === 1 && typeof e.payload === 'string'
+    ? e.payload
+    : undefined;
+}
+
+/**
+ * Python `EncryptedSession`'s format, both ways: each item is the envelope
+ * `{"__enc__":1,"v":1,"kid":"hkdf-v1","payload":TOKEN}`, TOKEN a Fernet token of the item's UTF-8
+ * JSON under the conversation's key (HKDF-SHA256 of the master key, salt = conversation id). Several
+ * master keys: the first seals, every one opens (rotation). A token older than `ttlSeconds` (when set)
+ * does not open.
+ * @internal
+ */
+export class EncryptingCodec implements ItemCodec {
+  readonly sealing = true;
+  private readonly masters: Buffer[];
+  private readonly keys = new Map<string, FernetKey[]>();
+
+  constructor(
+    masterKeys: readonly string[],
+    private readonly ttlSeconds?: number,
+  ) {
+    this.masters = masterKeys.map(masterKeyBytes);
+  }
+
+  seal(conversationId: string, json: readonly string[]): string[] {
+    const key = this.keysOf(conversationId)[0];
+    return json.map((text) => `${ENVELOPE_HEAD}${JSON.stringify(key.encrypt(Buffer.from(text, 'utf8')))}}`);
+  }
+
+  open(conversationId: string, stored: string): string | undefined {
+    const token = tokenOf(stored);
+    if (token === undefined) return stored; // a plaintext row (written before encryption, or by a plain writer)
+    for (const key of this.keysOf(conversationId)) {
+      const plain = key.decrypt(token, this.ttlSeconds);
+      if (plain) return plain.toString('utf8');
+    }
+    return undefined;
+  }
+
+  keyIndex(conversationId: string, stored: string): number | undefined {
+    const token = tokenOf(stored);
+    if (token === undefined) return -1;
+    const index = this.keysOf(conversationId).findIndex((key) => key.decrypt(token, this.ttlSeconds) !== undefined);
+    return index >= 0 ? index : undefined;
+  }
+
+  private keysOf(conversationId: string): FernetKey[] {
+    let keys = this.keys.get(conversationId);
+    if (keys) {
+      // most recently used last: Map keeps insertion order
+      this.keys.delete(conversationId);
+    } else {
+      keys = this.masters.map((master) => conversationKey(master, conversationId));
+      if (this.keys.size >= KEY_CACHE_SIZE) this.keys.delete(this.keys.keys().next().value as string);
+    }
+    this.keys.set(conversationId, keys);
+    return keys;
+  }
+}

@@ -1,0 +1,77 @@
+import { InvalidManagementOptionsError } from '../exceptions';
+import type { SessionMemoryContext } from '../session-memory.context';
+
+/** Options of `SessionMemoryService.reencrypt()`. */
+export interface ReencryptOptions {
+  /** Rows looked at in this call (all conversations, in id order). Default 500, at most 10,000. */
+  batchSize?: number;
+  /** The `nextCursor` of the previous call; leave out to start from the first row. */
+  cursor?: string;
+  /** Also encrypt rows stored as plain JSON (written before encryption was turned on). Default `false`. */
+  encryptPlain?: boolean;
+}
+
+/** What one `reencrypt()` call did. */
+export interface ReencryptResult {
+  /** Rows looked at. */
+  scanned: number;
+  /** Rows rewritten under the current (first) key. */
+  updated: number;
+  /** Rows no configured key opens (left as they are; they are skipped on reads). */
+  unreadable: number;
+  /** Where the next call goes on; `undefined` once every row was looked at. */
+  nextCursor?: string;
+}
+
+/**
+ * One bounded step of moving stored rows to the current key: reads `batchSize` rows after the
+ * cursor, and rewrites each row that an older key opens (and, with `encryptPlain`, each plain row)
+ * with one compare-and-set UPDATE, so writers are never blocked and a row changed meanwhile is left
+ * for what changed it. Every row stays readable throughout, as long as the older keys stay
+ * configured until the walk is done.
+ * @internal
+ */
+export async function reencryptStep(
+  context: SessionMemoryContext,
+  options: ReencryptOptions,
+): Promise<ReencryptResult> {
+  const { codec, store, gate } = context;
+  if (!codec.sealing) {
+    throw new InvalidManagementOptionsError('reencrypt needs the encryption option: no keys are configured.');
+  }
+  const batchSize = options.batchSize ?? 500;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+    throw new InvalidManagementOptionsError(
+      `reencrypt batchSize must be a whole number from 1 to 10000, got ${String(batchSize)}.`,
+    );
+  }
+  let after: string = '0';
+  if (options.cursor !== undefined) {
+    if (typeof options.cursor !== 'string' || !/^\d{1,19}$/.test(options.cursor)) {
+      throw new InvalidManagementOptionsError('reencrypt cursor is not a cursor this method returned.');
+    }
+    after = options.cursor;
+  }
+  const rows = await gate.guard('reencrypt', () => store.scanRows(after, batchSize));
+  let updated = 0;
+  let unreadable = 0;
+  for (const row of rows) {
+    const key = codec.keyIndex(row.session_id, row.message_data);
+    if (key === undefined) {
+      unreadable++;
+      continue;
+    }
+    if (key === 0 || (key === -1 && !options.encryptPlain)) continue;
+    const plain = codec.open(row.session_id, row.message_data);
+    if (plain === undefined) continue;
+    const [sealed] = codec.seal(row.session_id, [plain]);
+    if (await gate.guard('reencrypt', () => store.swapRowText(row.id, row.message_data, sealed))) updated++;
+  }
+  const last = rows[rows.length - 1];
+  return {
+    scanned: rows.length,
+    updated,
+    unreadable,
+    nextCursor: rows.length === batchSize && last ? String(last.id) : undefined,
+  };
+}
