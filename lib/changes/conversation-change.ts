@@ -8,11 +8,13 @@ export interface ConversationItemsAdded {
   type: 'added';
   conversationId: string;
   /**
-   * The appended items. For a `remote` change they are re-read from the database when the
-   * notification arrives (the newest `count` items at that moment).
+   * The appended items. For a `remote` change they are read from the database when the notification
+   * is checked: the rows newer than every row this instance had accounted for, at most as many as the
+   * notification claims, oldest first (a notification is only a hint; see
+   * docs/managing-conversations.md, "Across instances").
    */
   items: SessionItem[];
-  /** How many items were appended. */
+  /** How many items were appended (for a `remote` change: how many were confirmed, `items.length`). */
   count: number;
   origin: ConversationChangeOrigin;
 }
@@ -21,7 +23,10 @@ export interface ConversationItemsAdded {
 export interface ConversationItemPopped {
   type: 'popped';
   conversationId: string;
-  /** The removed item; `undefined` for a `remote` change (the row is gone, NOTIFY does not carry it). */
+  /**
+   * The removed item; `undefined` for a `remote` change (the row is gone, NOTIFY does not carry it).
+   * A `remote` pop is delivered only for a row this instance had read that a check found gone.
+   */
   item: SessionItem | undefined;
   origin: ConversationChangeOrigin;
 }
@@ -29,6 +34,7 @@ export interface ConversationItemPopped {
 /**
  * The conversation was cleared or deleted (`clearSession`, `deleteSession`, `purgeExpired`, `ttl`). A
  * compaction or a history rewrite is reported as `cleared` followed by `added` with the new history.
+ * A `remote` one is delivered only when a read finds none of the rows this instance knew of left.
  */
 export interface ConversationCleared {
   type: 'cleared';

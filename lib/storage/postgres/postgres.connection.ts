@@ -109,7 +109,12 @@ export class PostgresConnection implements NotificationChannel {
     client.on('error', fail);
     client.on('end', () => fail(new Error('the LISTEN connection ended')));
     client.on('notification', (msg: { channel: string; payload?: string }) => {
-      if (msg.channel === channel && msg.payload !== undefined) onNotification(msg.payload);
+      if (msg.channel !== channel || msg.payload === undefined) return;
+      try {
+        onNotification(msg.payload);
+      } catch {
+        // A throw here would break the driver's message loop (and the connection): the caller handles its own errors.
+      }
     });
     const close = async () => {
       failed = true; // a deliberate close is not a failure
