@@ -90,9 +90,15 @@ export class SessionMemoryHealthIndicator {
       );
     }
     let timer: NodeJS.Timeout | undefined;
-    const ping = service.ping();
+    // Aborted when this check stops waiting: the ping is then given up (not waited for at shutdown,
+    // and its connection is not held for a late answer).
+    const abandon = new AbortController();
+    const ping = service.ping({ signal: abandon.signal });
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => {
+        abandon.abort();
+        reject(new Error(`no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
     });
     try {
       await Promise.race([ping, timedOut]);

@@ -17,20 +17,32 @@ export class OperationGate {
     return this.closing;
   }
 
-  /** Runs one store operation, named `operation` in its errors; refused once `drain()` was called. */
-  async guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one store operation, named `operation` in its errors; refused once `drain()` was called.
+   * Once `abandoned` aborts (its caller gave up on it, e.g. a health check that timed out), `drain()`
+   * no longer waits for it.
+   */
+  async guard<T>(operation: string, work: () => Promise<T>, abandoned?: AbortSignal): Promise<T> {
     if (this.closing) {
       throw new SessionStorageUnavailableError(
         `${operation} refused: the application is shutting down and SessionMemoryModule no longer takes new operations.`,
       );
     }
     this.inFlight++;
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+    };
+    abandoned?.addEventListener('abort', uncount, { once: true });
     try {
       return await work();
     } catch (err) {
       throw toSessionMemoryError(err, operation);
     } finally {
-      if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+      abandoned?.removeEventListener('abort', uncount);
+      uncount();
     }
   }
 

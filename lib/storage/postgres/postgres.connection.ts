@@ -87,6 +87,44 @@ export class PostgresConnection implements NotificationChannel {
     });
   }
 
+  /**
+   * `SELECT 1` on a pooled connection. When `signal` aborts before the answer (the caller gave up, e.g.
+   * a health check that timed out during a network partition), that connection is destroyed at once
+   * rather than waiting for an answer that may come only after the client-side query timeout: an
+   * abandoned ping then holds neither a pooled connection nor the pool's end at shutdown. (A ping still
+   * waiting for a free connection holds none; it gives up after `connectMs`.)
+   */
+  async ping(signal?: AbortSignal): Promise<void> {
+    if (!signal) {
+      await this.pool.query('SELECT 1');
+      return;
+    }
+    const abandoned = () => new Error('ping abandoned: the caller gave up waiting for the database');
+    if (signal.aborted) throw abandoned();
+    const client = await this.pool.connect();
+    let released = false;
+    const release = (err?: Error) => {
+      if (released) return;
+      released = true;
+      client.release(err); // with an error, pg-pool ends the connection (destroying it mid-query) instead of keeping it
+    };
+    if (signal.aborted) {
+      release();
+      throw abandoned();
+    }
+    const onAbort = () => release(abandoned());
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await client.query('SELECT 1');
+      release();
+    } catch (err) {
+      release(err as Error); // as pg-pool's own query does: a connection that failed is not kept
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
   async notify(channel: string, payload: string): Promise<void> {
     await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
   }
