@@ -32,6 +32,11 @@ const KEY_CACHE_SIZE = 1024;
 
 /** A stored text that is an envelope: its token; undefined for anything else. */
 function tokenOf(stored: string): string | undefined {
+  // Our own envelopes and Python's have exactly this form: read the token without parsing.
+  if (stored.startsWith(ENVELOPE_HEAD) && stored.endsWith('"}')) {
+    const token = stored.slice(ENVELOPE_HEAD.length + 1, -2);
+    if (/^[A-Za-z0-9_=-]+$/.test(token)) return token;
+  }
   if (!stored.includes('"__enc__"')) return undefined;
   let value: unknown;
   try {

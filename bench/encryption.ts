@@ -1,0 +1,121 @@
+/**
+ * What encryption costs: addItems(1 item), getItems(20) and getItems() of 200 items, with the
+ * `encryption` option and without, on the same database; the two sides alternate in 500 ms slices,
+ * 16 callers each, each caller on its own conversation.
+ *
+ *   npm run bench:encryption                          # sqlite, postgres; 3 s per side and workload
+ *   npm run bench:encryption -- --dialects=postgres --duration=5000
+ */
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { performance } from 'perf_hooks';
+import { SessionItem, SessionMemoryModule, SessionMemoryService } from '../lib';
+import { makeItemPool } from './items';
+import { DEFAULT_URLS } from './targets';
+
+type Dialect = 'sqlite' | 'postgres' | 'mariadb';
+type Workload = 'add1' | 'get20' | 'getall_200';
+
+function arg(name: string, fallback: string): string {
+  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return found ? found.slice(name.length + 3) : (process.env[`BENCH_${name.toUpperCase()}`] ?? fallback);
+}
+
+async function start(url: string, tables: { sessions: string; messages: string }, encrypted: boolean) {
+  @Module({
+    imports: [
+      SessionMemoryModule.forRoot({
+        url,
+        createTables: true,
+        tables,
+        ...(encrypted ? { encryption: { keys: 'a passphrase for the benchmark' } } : {}),
+      }),
+    ],
+  })
+  class BenchModule {}
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
+  return { app, memory: app.get(SessionMemoryService) };
+}
+
+async function slice(memory: SessionMemoryService, tag: string, workload: Workload, items: SessionItem[], ms: number) {
+  let ops = 0;
+  const end = performance.now() + ms;
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, w) => {
+      const session = memory.session(`${tag}-${workload}-${w}`);
+      for (let i = 0; performance.now() < end; i++) {
+        if (workload === 'add1') await session.addItems([items[(w * 31 + i) % items.length]]);
+        else if (workload === 'get20') await session.getItems(20);
+        else await session.getItems();
+        ops++;
+      }
+    }),
+  );
+  return ops;
+}
+
+async function main(): Promise<void> {
+  const dialects = arg('dialects', 'sqlite,postgres').split(',') as Dialect[];
+  const duration = Number(arg('duration', '3000'));
+  const items = makeItemPool(500) as SessionItem[];
+  console.log('| dialect | workload | plain ops/s | encrypted ops/s | encrypted / plain |');
+  console.log('|---|---|---:|---:|---:|');
+  for (const dialect of dialects) {
+    const url =
+      dialect === 'sqlite' ? `sqlite:${join(mkdtempSync(join(tmpdir(), 'nsm-enc-')), 'b.db')}` : DEFAULT_URLS[dialect];
+    const suffix = `${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+    const tables = { sessions: `enc_sess_${suffix}`, messages: `enc_msg_${suffix}` };
+    const plain = await start(url, tables, false);
+    const sealed = await start(url, tables, true);
+    try {
+      for (const [side, tag] of [
+        [plain, 'plain'],
+        [sealed, 'sealed'],
+      ] as const) {
+        for (let w = 0; w < 16; w++) {
+          const s = side.memory.session(`${tag}-getall_200-${w}`);
+          const g = side.memory.session(`${tag}-get20-${w}`);
+          await s.addItems(items.slice(0, 200));
+          await g.addItems(items.slice(0, 200));
+        }
+      }
+      for (const workload of ['add1', 'get20', 'getall_200'] as Workload[]) {
+        await slice(plain.memory, 'plain', workload, items, 300);
+        await slice(sealed.memory, 'sealed', workload, items, 300);
+        let a = 0;
+        let b = 0;
+        for (let done = 0, i = 0; done < duration; done += 500, i++) {
+          for (const enc of i % 2 === 0 ? [false, true] : [true, false]) {
+            const ops = await slice(enc ? sealed.memory : plain.memory, enc ? 'sealed' : 'plain', workload, items, 500);
+            if (enc) b += ops;
+            else a += ops;
+          }
+        }
+        const s = duration / 1000;
+        console.log(
+          `| ${dialect} | ${workload} | ${(a / s).toFixed(0)} | ${(b / s).toFixed(0)} | ${(b / a).toFixed(2)} |`,
+        );
+      }
+    } finally {
+      for (const t of [
+        `${tables.sessions}_owners`,
+        `${tables.sessions}_metadata`,
+        `${tables.messages}_operations`,
+        tables.messages,
+        tables.sessions,
+      ])
+        await plain.memory.dataSource.query(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+      await sealed.app.close();
+      await plain.app.close();
+    }
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
