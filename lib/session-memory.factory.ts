@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
+import { statSync } from 'fs';
+import { dirname, resolve } from 'path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { ChangeHub } from './changes/change-hub';
 import { PostgresChangeRelay } from './changes/postgres-change-relay';
@@ -7,6 +9,7 @@ import { SessionMemoryConfigurationError, SessionStorageUnavailableError } from 
 import { SESSION_MEMORY } from './exceptions/message-prefix';
 import type { SessionItem, SessionMemoryModuleOptions } from './interfaces';
 import { RetentionTimer } from './management/retention';
+import { assertTableNamesFit } from './options/table-name-limits';
 import { ConversationLimiter, guardConversation } from './storage/conversation-limiter';
 import {
   rejectRemovedOptions,
@@ -29,7 +32,7 @@ import {
 import { OperationGate } from './storage/operation-gate';
 import { OptionalTablesProbe } from './storage/optional-tables';
 import { findReusedDataSource } from './storage/reused-data-source';
-import { assertSchemaSupported, createSessionStore } from './storage/session-store.factory';
+import { assertSchemaSupported, createSessionStore, dialectOfDataSourceType } from './storage/session-store.factory';
 import { parseJsonObject } from './validation/json-object';
 
 /**
@@ -67,10 +70,13 @@ export async function createSessionMemoryService(
         `${SESSION_MEMORY}: the reused DataSource is not initialized. Call dataSource.initialize() first, or let TypeOrmModule do it.`,
       );
     }
+    const dialect = dialectOfDataSourceType(String(dataSource.options.type));
+    if (dialect) assertTableNamesFit(tables, dialect);
   } else {
     const url = options.url ?? DEFAULT_SESSION_MEMORY_URL;
-    const dsOptions = dataSourceOptionsFromUrl(url, options.dataSourceOptions, timeouts);
+    const dsOptions = sqlitePathErrors(url, () => dataSourceOptionsFromUrl(url, options.dataSourceOptions, timeouts));
     assertSchemaSupported(dsOptions.type, tables);
+    assertTableNamesFit(tables, dialectOfDataSourceType(dsOptions.type) ?? 'sqlite');
     if (createTables === undefined) createTables = dsOptions.type === 'better-sqlite3';
     // Named after the module instance; never registered with @nestjs/typeorm, so it cannot replace
     // the application's default DataSource.
@@ -78,6 +84,8 @@ export async function createSessionMemoryService(
     try {
       await dataSource.initialize();
     } catch (err) {
+      const unusableFile = sqliteFileError(dsOptions, err);
+      if (unusableFile) throw unusableFile;
       throw new SessionStorageUnavailableError(
         `${SESSION_MEMORY} could not connect to ${redactUrl(url)}: ${(err as Error).message}. Check that the database is running and the url is right.`,
         { cause: err },
@@ -133,4 +141,81 @@ export async function createSessionMemoryService(
     if (owned) await dataSource.destroy().catch(() => undefined);
     throw err;
   }
+}
+
+/** Node's error for a path it could not use (`mkdir` of the SQLite file's directory). */
+interface PathError extends Error {
+  code?: string;
+  path?: string;
+}
+
+/**
+ * Runs `build` (which creates the directory of an SQLite url's file) and turns a file-system error
+ * into a configuration error that says what is wrong with the path, instead of a raw `EEXIST` /
+ * `ENOTDIR` / `EACCES`.
+ */
+function sqlitePathErrors<T>(url: string, build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    const { code, path } = err as PathError;
+    if (err instanceof SessionMemoryConfigurationError || typeof code !== 'string' || typeof path !== 'string')
+      throw err;
+    const blocker = code === 'EEXIST' || code === 'ENOTDIR' ? fileOnPath(path) : undefined;
+    const why = blocker
+      ? `${blocker} is a file, not a directory, so no database file can be created under it`
+      : `the directory ${path} cannot be created (${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code})`;
+    throw new SessionMemoryConfigurationError(
+      `${SESSION_MEMORY}: cannot use url ${JSON.stringify(redactUrl(url))}: ${why}. Point the url at a file in a directory ` +
+        'this process may write (e.g. sqlite:data/session-memory.db), or use sqlite::memory:.',
+      { cause: err },
+    );
+  }
+}
+
+/** The first existing path among `dir` and its ancestors (outermost first) that is not a directory, if any. */
+function fileOnPath(dir: string): string | undefined {
+  const chain: string[] = [];
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    chain.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const at of chain) {
+    try {
+      if (!statSync(at).isDirectory()) return at;
+    } catch {
+      return undefined; // missing from here on: mkdir would have made it
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A configuration error for an SQLite file better-sqlite3 could not open as a database (a file that
+ * is not one, a directory, no permission), instead of "check that the database is running";
+ * `undefined` for anything else.
+ */
+function sqliteFileError(dsOptions: DataSourceOptions, err: unknown): SessionMemoryConfigurationError | undefined {
+  if (dsOptions.type !== 'better-sqlite3') return undefined;
+  const code = (err as { code?: unknown }).code;
+  const file = resolve(String(dsOptions.database));
+  let problem: string | undefined;
+  if (code === 'SQLITE_NOTADB') {
+    problem = `${file} exists but is not an SQLite database (or is encrypted)`;
+  } else if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') {
+    let isDirectory = false;
+    try {
+      isDirectory = statSync(file).isDirectory();
+    } catch {
+      // missing: the directory could not be written
+    }
+    problem = isDirectory
+      ? `${file} is a directory, not a database file`
+      : `${file} cannot be opened for writing (${(err as Error).message}): check the permissions of the file and its directory`;
+  }
+  if (!problem) return undefined;
+  return new SessionMemoryConfigurationError(
+    `${SESSION_MEMORY}: cannot use the SQLite url: ${problem}. Point the url at a new or existing SQLite database file (e.g. sqlite:data/session-memory.db).`,
+    { cause: err },
+  );
 }

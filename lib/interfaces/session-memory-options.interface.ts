@@ -1,7 +1,14 @@
 import type { ModuleMetadata, Provider, Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 
-/** Table names. Each must be a plain SQL identifier (`[A-Za-z_][A-Za-z0-9_]*`, at most 48 characters). */
+/**
+ * Table names. Each must be a plain SQL identifier (`[A-Za-z_][A-Za-z0-9_]*`, at most 48 characters),
+ * short enough that every name derived from it fits the database's identifier limit (PostgreSQL 63
+ * bytes, MySQL/MariaDB 64 characters; the longest is `idx_<messages>_session_time`, so `messages` is
+ * at most 46 characters on PostgreSQL and 47 on MySQL/MariaDB), and the two names and those derived
+ * from them (`<sessions>_metadata`, `<messages>_operations`, ...) must differ ignoring case.
+ * Checked at startup (`SessionMemoryConfigurationError`).
+ */
 export interface SessionMemoryTablesOptions {
   /** The sessions table. Default `agent_sessions` (the Python SQLAlchemySession default). */
   sessions?: string;

@@ -1,6 +1,7 @@
 import type { QueryRunner } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
 import { SESSION_MEMORY } from '../exceptions/message-prefix';
+import { assertTableNamesFit } from '../options/table-name-limits';
 import { probeMysqlIdCollation } from '../storage/mysql/mysql.connection';
 import { mysqlSchemaDdl } from '../storage/mysql/mysql.ddl';
 import { postgresSchemaDdl } from '../storage/postgres/postgres.ddl';
@@ -37,6 +38,7 @@ export async function schemaDdlFor(
       `${SESSION_MEMORY} migration: schema is only supported on PostgreSQL (this DataSource is ${type}). Remove it; the tables go into the connection's database.`,
     );
   }
+  assertTableNamesFit(tables, dialect);
   switch (dialect) {
     case 'postgres':
       return { dialect, ddl: postgresSchemaDdl(tables) };

@@ -3,6 +3,7 @@ import { SessionMemoryConfigurationError } from '../exceptions';
 import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import type { SessionMemoryTablesOptions } from '../interfaces';
 import { resolveTables } from '../options/session-memory-options.resolver';
+import { assertTableNamesFit } from '../options/table-name-limits';
 import type { ResolvedTables, SessionStoreDialect } from '../storage/session-store';
 import { schemaDdlFor, tablePath } from './schema-ddl';
 
@@ -67,6 +68,8 @@ function plan(options: SessionMemoryMigrationOptions, kind: string, defaultTimes
       `${SESSION_MEMORY} migration: dialect ${JSON.stringify(options.dialect)} is unknown. Use 'postgres', 'mysql' (MySQL and MariaDB) or 'sqlite', or leave it out.`,
     );
   }
+  // With a dialect given, at once; otherwise when the migration runs (schemaDdlFor).
+  if (options.dialect !== undefined) assertTableNamesFit(tables, options.dialect);
   const timestamp = options.timestamp ?? defaultTimestamp;
   if (!Number.isSafeInteger(timestamp) || String(timestamp).length !== 13) {
     throw new SessionMemoryConfigurationError(

@@ -54,6 +54,12 @@ export function resolveTables(options: Pick<SessionMemoryModuleOptions, 'tables'
       `${SESSION_MEMORY}: options tables.sessions and tables.messages name the same table. Give them different names.`,
     );
   }
+  if (tables.sessions.toLowerCase() === tables.messages.toLowerCase()) {
+    throw new SessionMemoryConfigurationError(
+      `${SESSION_MEMORY}: options tables.sessions "${tables.sessions}" and tables.messages "${tables.messages}" are equal ignoring case: ` +
+        'SQLite (and MySQL/MariaDB on case-insensitive file systems) would take them for one table. Give them names that differ by more than case.',
+    );
+  }
   return tables;
 }
 
