@@ -47,7 +47,7 @@ export interface SessionMemoryLimitsOptions {
   maxBatchBytes?: number;
   /**
    * Most operations of one conversation that run at once in this process (each holds or waits for a
-   * pooled connection, or for the conversation's row lock). Default 4. A conversation stuck behind a
+   * pooled connection, or for the conversation's row lock). Default 2. A conversation stuck behind a
    * lock held elsewhere then takes at most this many connections from the others.
    */
   maxConcurrentPerConversation?: number;

@@ -108,7 +108,7 @@ export interface ConcurrencyLimits {
 
 /** Defaults of the per-conversation concurrency limits. @internal */
 export const DEFAULT_CONCURRENCY_LIMITS: Readonly<ConcurrencyLimits> = Object.freeze({
-  maxConcurrentPerConversation: 4,
+  maxConcurrentPerConversation: 2,
   maxQueuedPerConversation: 32,
 });
 
