@@ -74,10 +74,12 @@ describeEachDialect(
         // A hang detector, not a speed assertion: without the fix close() waits for the pings'
         // query timeout (two minutes); with it, it does not wait for them at all.
         closing = app.close().then(() => 'closed');
+        let timer: NodeJS.Timeout | undefined;
         const outcome = await Promise.race([
           closing,
-          new Promise<string>((r) => setTimeout(() => r('still waiting for the abandoned pings'), 15_000)),
+          new Promise<string>((r) => (timer = setTimeout(() => r('still waiting for the abandoned pings'), 15_000))),
         ]);
+        clearTimeout(timer);
         expect(outcome).toBe('closed');
       } finally {
         proxy.thaw();
