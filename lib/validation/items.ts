@@ -124,7 +124,7 @@ function checkValue(value: unknown, path: string, depth: number, ancestors: obje
       );
     }
     for (const key of Object.keys(obj)) {
-      checkValue((obj as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, ancestors, maxDepth);
+      checkValue((obj as Record<string, unknown>)[key], childPath(path, key), depth + 1, ancestors, maxDepth);
     }
   }
   ancestors.pop();
@@ -141,6 +141,11 @@ export function isPlainObjectPrototype(proto: unknown): boolean {
   if (typeof proto !== 'object' || Object.getPrototypeOf(proto) !== null) return false;
   const ctor = (proto as { constructor?: unknown }).constructor;
   return typeof ctor === 'function' && ctor.name === 'Object' && (ctor as { prototype?: unknown }).prototype === proto;
+}
+
+/** `path.key` for an identifier key, `path["key"]` (JSON-quoted) for any other: no raw control character reaches a message. */
+function childPath(path: string, key: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
 
 function kindOf(v: unknown): string {

@@ -57,6 +57,24 @@ describe('encodeItems', () => {
   });
 });
 
+describe('encodeItems error paths', () => {
+  it('quote object keys, so a key with a newline or quote cannot forge a log line', () => {
+    const item = { role: 'user', content: 'x', nested: { 'evil\n2026-12-03 ERROR forged': () => 1 } };
+    let message = '';
+    try {
+      encodeItems([item], DEFAULT_ITEM_LIMITS);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/items\[0\]\.nested\["evil\\n2026-12-03 ERROR forged"\] is a function/);
+    expect(message).not.toContain('\n');
+  });
+
+  it('keep plain identifier keys readable', () => {
+    expect(() => encodeItems([{ a: { b: 1n } }], DEFAULT_ITEM_LIMITS)).toThrow(/items\[0\]\.a\.b is a bigint/);
+  });
+});
+
 describe('isJsonObject / parseJsonObject', () => {
   it.each([
     ['{"a":1}', { a: 1 }],
