@@ -89,8 +89,14 @@ export class MysqlSessionStore extends SqlSessionStore {
   protected epochMs(column: string): string {
     return `UNIX_TIMESTAMP(${column}) * 1000`;
   }
+  /**
+   * Epoch ms as a DATETIME in the session's time zone, as the timestamp columns hold it.
+   * `FROM_UNIXTIME` returns NULL after 2038-01-19 on MariaDB before 11.5 (a listing bounded by a later
+   * date then matched nothing): add the milliseconds to the epoch instead, then convert from UTC
+   * (exact within TIMESTAMP's range; beyond it, where no row can be yet, the UTC value is kept).
+   */
   protected epochMsParam(placeholder: string): string {
-    return `FROM_UNIXTIME(${placeholder} / 1000)`;
+    return `CONVERT_TZ(TIMESTAMPADD(MICROSECOND, ${placeholder} * 1000, '1970-01-01 00:00:00'), '+00:00', @@session.time_zone)`;
   }
   protected metadataEquals(keyPlaceholder: string, jsonPlaceholder: string): string {
     // Both sides through the server's own JSON formatting, compared byte for byte: MariaDB compares
