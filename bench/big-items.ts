@@ -19,14 +19,10 @@ import { join } from 'path';
 import { performance } from 'perf_hooks';
 import { DEFAULT_ITEM_LIMITS, SessionMemoryModule, SessionMemoryService } from '../lib';
 import { DEFAULT_URLS, BenchDialect } from './targets';
+import { arg, dropSessionTables } from './cli';
 
 const MiB = 1024 * 1024;
 type Case = 'item' | 'batch';
-
-function arg(name: string, fallback: string): string {
-  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return found ? found.slice(name.length + 3) : (process.env[`BENCH_${name.toUpperCase()}`] ?? fallback);
-}
 
 /** A function_call_result whose JSON is `bytes` long. */
 function item(callId: string, bytes: number): Record<string, unknown> {
@@ -72,8 +68,7 @@ async function child(dialect: BenchDialect, which: Case): Promise<void> {
   await session.popItem();
   const t3 = performance.now();
   const peak = process.resourceUsage().maxRSS * 1024;
-  await memory.dataSource.query(`DROP TABLE ${tables.messages}`).catch(() => undefined);
-  await memory.dataSource.query(`DROP TABLE ${tables.sessions}`).catch(() => undefined);
+  await dropSessionTables(memory.dataSource, tables);
   await app.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
   const jsonBytes = items.reduce((sum, i) => sum + Buffer.byteLength(JSON.stringify(i)), 0);

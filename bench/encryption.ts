@@ -16,14 +16,10 @@ import { performance } from 'perf_hooks';
 import { SessionItem, SessionMemoryModule, SessionMemoryService } from '../lib';
 import { makeItemPool } from './items';
 import { DEFAULT_URLS } from './targets';
+import { arg, dropSessionTables } from './cli';
 
 type Dialect = 'sqlite' | 'postgres' | 'mariadb';
 type Workload = 'add1' | 'get20' | 'getall_200';
-
-function arg(name: string, fallback: string): string {
-  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return found ? found.slice(name.length + 3) : (process.env[`BENCH_${name.toUpperCase()}`] ?? fallback);
-}
 
 async function start(url: string, tables: { sessions: string; messages: string }, encrypted: boolean) {
   @Module({
@@ -101,14 +97,7 @@ async function main(): Promise<void> {
         );
       }
     } finally {
-      for (const t of [
-        `${tables.sessions}_owners`,
-        `${tables.sessions}_metadata`,
-        `${tables.messages}_operations`,
-        tables.messages,
-        tables.sessions,
-      ])
-        await plain.memory.dataSource.query(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+      await dropSessionTables(plain.memory.dataSource, tables);
       await sealed.app.close();
       await plain.app.close();
     }

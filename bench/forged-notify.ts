@@ -28,11 +28,7 @@ import { performance } from 'perf_hooks';
 import { ConversationChange, SessionMemoryModule, SessionMemoryService } from '../lib';
 import { changeChannel } from '../lib/changes/postgres-change-relay';
 import { DEFAULT_URLS } from './targets';
-
-function arg(name: string, fallback: string): string {
-  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return found ? found.slice(name.length + 3) : (process.env[`BENCH_${name.toUpperCase()}`] ?? fallback);
-}
+import { arg, dropSessionTables } from './cli';
 
 const url = arg('url', DEFAULT_URLS.postgres);
 const victimItems = Number(arg('items', '2000'));
@@ -172,10 +168,7 @@ async function main(): Promise<void> {
     sub.unsubscribe();
   } finally {
     await forger.end().catch(() => undefined);
-    await memory.dataSource.query(`DROP TABLE IF EXISTS ${tables.messages}`).catch(() => undefined);
-    await memory.dataSource.query(`DROP TABLE IF EXISTS ${tables.sessions}_metadata`).catch(() => undefined);
-    await memory.dataSource.query(`DROP TABLE IF EXISTS ${tables.messages}_operations`).catch(() => undefined);
-    await memory.dataSource.query(`DROP TABLE IF EXISTS ${tables.sessions}`).catch(() => undefined);
+    await dropSessionTables(memory.dataSource, tables);
     await app.close();
   }
 }

@@ -15,13 +15,9 @@ import { join } from 'path';
 import { performance } from 'perf_hooks';
 import { SessionMemoryModule, SessionMemoryService } from '../lib';
 import { DEFAULT_URLS } from './targets';
+import { arg, dropSessionTables } from './cli';
 
 type Dialect = 'sqlite' | 'postgres' | 'mariadb';
-
-function arg(name: string, fallback: string): string {
-  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return found ? found.slice(name.length + 3) : (process.env[`BENCH_${name.toUpperCase()}`] ?? fallback);
-}
 
 async function slice(memory: SessionMemoryService, owned: boolean, ms: number): Promise<{ ops: number; us: number[] }> {
   let ops = 0;
@@ -83,14 +79,7 @@ async function main(): Promise<void> {
           `${median(totals.plain.us).toFixed(0)} / ${median(totals.owned.us).toFixed(0)} |`,
       );
     } finally {
-      for (const t of [
-        `${tables.sessions}_owners`,
-        `${tables.sessions}_metadata`,
-        `${tables.messages}_operations`,
-        tables.messages,
-        tables.sessions,
-      ])
-        await memory.dataSource.query(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+      await dropSessionTables(memory.dataSource, tables);
       await app.close();
     }
   }

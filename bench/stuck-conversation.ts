@@ -18,13 +18,9 @@ import { Client } from 'pg';
 import { performance } from 'perf_hooks';
 import { SessionMemoryModule, SessionMemoryService } from '../lib';
 import { DEFAULT_URLS } from './targets';
+import { arg, dropSessionTables } from './cli';
 
 type Dialect = 'postgres' | 'mariadb';
-
-function arg(name: string, fallback: string): string {
-  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return found ? found.slice(name.length + 3) : (process.env[`BENCH_${name.toUpperCase()}`] ?? fallback);
-}
 
 const item = (i: number) => ({ role: 'user' as const, content: `message ${i}` });
 
@@ -125,10 +121,7 @@ async function main(): Promise<void> {
         .join(', ');
       console.log(`| ${dialect} | beside a stuck one | ${beside.opsPerSec.toFixed(0)} | ${beside.failures} | ${got} |`);
     } finally {
-      await memory.dataSource.query(`DROP TABLE IF EXISTS ${tables.messages}`).catch(() => undefined);
-      await memory.dataSource.query(`DROP TABLE IF EXISTS ${tables.sessions}_metadata`).catch(() => undefined);
-      await memory.dataSource.query(`DROP TABLE IF EXISTS ${tables.messages}_operations`).catch(() => undefined);
-      await memory.dataSource.query(`DROP TABLE IF EXISTS ${tables.sessions}`).catch(() => undefined);
+      await dropSessionTables(memory.dataSource, tables);
       await app.close();
     }
   }

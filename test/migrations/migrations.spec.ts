@@ -9,7 +9,7 @@ import {
 } from '../../lib';
 import { dataSourceOptionsFromUrl } from '../../lib/storage/data-source.factory';
 import { TestDialect, describeEachDialect, uniqueSuffix } from '../support/databases';
-import { rawQuery, urlFor } from '../support/memory';
+import { dropSessionTables, rawQuery, urlFor } from '../support/memory';
 import {
   EXPECTED,
   PostgresFixture,
@@ -36,15 +36,7 @@ async function migrationDataSource(url: string, migrations: (new () => Migration
 
 /** Drops a pair of tables and the optional tables beside it, children first. */
 async function dropLayout(ds: DataSource, t: Tables): Promise<void> {
-  for (const table of [
-    `${t.sessions}_owners`,
-    `${t.messages}_operations`,
-    `${t.sessions}_metadata`,
-    t.messages,
-    t.sessions,
-  ]) {
-    await ds.query(`DROP TABLE IF EXISTS ${table}`);
-  }
+  await dropSessionTables(ds, t);
 }
 
 async function dropMigrationsTable(ds: DataSource): Promise<void> {

@@ -13,7 +13,7 @@ import {
   getSessionMemoryToken,
 } from '../../lib';
 import { TestDialect, describeEachDialect, uniqueSuffix } from '../support/databases';
-import { rawQuery } from '../support/memory';
+import { dropSessionTables, rawQuery } from '../support/memory';
 
 /** An entity of "the application", in a table unique to this run. */
 const APP_TABLE = `app_note_${uniqueSuffix()}`;
@@ -94,16 +94,7 @@ describeEachDialect('Reusing the application TypeORM DataSource', (dialect, url)
     // Drop what this suite created, through a DataSource of its own.
     const ds = new DataSource({ ...(appTypeOrm(dialect, url, sqliteFile) as any), entities: [], synchronize: false });
     await ds.initialize();
-    for (const t of [tables, created]) {
-      for (const table of [
-        `${t.sessions}_owners`,
-        `${t.messages}_operations`,
-        `${t.sessions}_metadata`,
-        t.messages,
-        t.sessions,
-      ])
-        await ds.query(`DROP TABLE IF EXISTS ${table}`);
-    }
+    for (const t of [tables, created]) await dropSessionTables(ds, t);
     await ds.query(`DROP TABLE IF EXISTS ${APP_TABLE}`);
     await ds.destroy();
     for (const c of cleanup) await c();

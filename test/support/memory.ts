@@ -63,6 +63,19 @@ export async function startMemory(
   };
 }
 
+/** Drops a pair of tables and the optional tables beside them (owners, operations, metadata), children first. */
+export async function dropSessionTables(ds: DataSource, t: { sessions: string; messages: string }): Promise<void> {
+  for (const table of [
+    `${t.sessions}_owners`,
+    `${t.messages}_operations`,
+    `${t.sessions}_metadata`,
+    t.messages,
+    t.sessions,
+  ]) {
+    await ds.query(`DROP TABLE IF EXISTS ${table}`);
+  }
+}
+
 /** `dataSource.query` with `?` placeholders on every dialect. */
 export function rawQuery<T = any>(ds: DataSource, text: string, params: unknown[] = []): Promise<T[]> {
   let i = 0;
