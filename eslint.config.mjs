@@ -25,4 +25,15 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The sample's chat page: a browser module script, no build step.
+    files: ['sample/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'history', 'localStorage', 'crypto', 'fetch', 'EventSource', 'TextDecoderStream',
+          'setTimeout', 'clearTimeout', 'confirm', 'console'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -4,15 +4,19 @@ import { APP_FILTER } from '@nestjs/core';
 import { SessionMemoryModule } from '../../lib';
 import { assistantModelProvider } from './assistant-model.provider';
 import { AssistantService } from './assistant.service';
+import { callerOf } from './caller';
+import { ChatController } from './chat.controller';
 import { ConversationHistory } from './conversation-history.service';
 import { ConversationsController } from './conversations.controller';
 import { HistoryController } from './history.controller';
+import { PageController } from './page.controller';
 import { readSampleConfig } from './sample.config';
 import { SessionMemoryExceptionFilter } from './session-memory-exception.filter';
 
 /**
  * The sample application: an Agents SDK assistant whose conversations are stored by SessionMemoryModule,
- * configured from the environment (SESSION_MEMORY_URL, PORT, OPENAI_API_KEY, OPENAI_MODEL).
+ * configured from the environment (SESSION_MEMORY_URL, PORT, OPENAI_API_KEY, OPENAI_MODEL). It serves a
+ * chat page at `/` (sample/public) and the JSON and Server-Sent Events API the page and curl use.
  */
 @Module({
   imports: [
@@ -25,17 +29,15 @@ import { SessionMemoryExceptionFilter } from './session-memory-exception.filter'
         createTables: true,
         // Both @Conversation() and the request-scoped session read the id from the route's :id.
         conversationId: { param: 'id' },
-        // Who is calling. A DEMO ONLY: any client can claim any id in a header. A real application
+        // Who is calling: the x-caller-id header, or a ?caller= query parameter (the chat page's
+        // EventSource cannot send headers). A DEMO ONLY: any client can claim any id. A real application
         // returns the user id its authentication established (e.g. request.user.id after a guard).
-        // Without the header a request is the caller "anonymous", so the curl examples work as they are.
-        owner: (request: { headers: Record<string, string | string[] | undefined> }) => {
-          const caller = request.headers['x-caller-id'];
-          return typeof caller === 'string' && caller !== '' ? caller : 'anonymous';
-        },
+        // Without either a request is the caller "anonymous", so the curl examples work as they are.
+        owner: callerOf,
       }),
     }),
   ],
-  controllers: [ConversationsController, HistoryController],
+  controllers: [ChatController, ConversationsController, HistoryController, PageController],
   providers: [
     assistantModelProvider,
     AssistantService,

@@ -8,6 +8,9 @@ import { readSampleConfig } from './sample.config';
 /** Injection token of the model the assistant agent runs on: an OpenAI model name, or a `Model` instance. */
 export const ASSISTANT_MODEL = Symbol('ASSISTANT_MODEL');
 
+/** The pause between the local model's streamed words, so that the chat page shows a reply growing. */
+export const LOCAL_MODEL_STREAM_DELAY_MS = 40;
+
 /** What `ASSISTANT_MODEL` holds. */
 export type AssistantModel = string | Model;
 
@@ -28,6 +31,6 @@ export const assistantModelProvider: Provider = {
     }
     setTracingDisabled(true);
     logger.log('OPENAI_API_KEY is not set: using the offline local model (deterministic replies, no network).');
-    return new LocalModel();
+    return new LocalModel({ streamDelayMs: LOCAL_MODEL_STREAM_DELAY_MS });
   },
 };

@@ -22,6 +22,23 @@ export class AssistantService {
    */
   async reply(session: Session, text: string): Promise<string> {
     const result = await run(this.agent, text, { session });
-    return typeof result.finalOutput === 'string' ? result.finalOutput : JSON.stringify(result.finalOutput ?? null);
+    return outputText(result.finalOutput);
   }
+
+  /**
+   * The same run, streamed (`run(agent, text, { session, stream: true })`): calls `onDelta` with each
+   * piece of the reply's text as the model produces it, and resolves with the whole reply once the run
+   * has finished and its items are stored.
+   */
+  async streamReply(session: Session, text: string, onDelta: (delta: string) => void): Promise<string> {
+    const result = await run(this.agent, text, { session, stream: true });
+    for await (const delta of result.toTextStream()) onDelta(delta);
+    await result.completed;
+    if (result.error) throw result.error;
+    return outputText(result.finalOutput);
+  }
+}
+
+function outputText(output: unknown): string {
+  return typeof output === 'string' ? output : JSON.stringify(output ?? null);
 }

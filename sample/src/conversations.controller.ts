@@ -8,7 +8,21 @@ export interface SendMessageBody {
 }
 
 /** Longest message accepted, in characters. */
-const MAX_TEXT_LENGTH = 10_000;
+export const MAX_TEXT_LENGTH = 10_000;
+
+/**
+ * The text of a `{"text": "..."}` body.
+ * @throws BadRequestException (400) unless it is a non-empty string of at most MAX_TEXT_LENGTH characters.
+ */
+export function readMessageText(body: SendMessageBody | undefined): string {
+  const text = body?.text;
+  if (typeof text !== 'string' || text.trim() === '' || text.length > MAX_TEXT_LENGTH) {
+    throw new BadRequestException(
+      `Send a JSON body {"text": "..."} with a non-empty text of at most ${MAX_TEXT_LENGTH} characters.`,
+    );
+  }
+  return text;
+}
 
 /**
  * Talking to the assistant, and deleting conversations. A singleton: `@Conversation()` hands each call
@@ -25,12 +39,7 @@ export class ConversationsController {
   @Post(':id/messages')
   @HttpCode(200)
   async send(@Conversation() session: ConversationSession, @Body() body: SendMessageBody) {
-    const text = body?.text;
-    if (typeof text !== 'string' || text.trim() === '' || text.length > MAX_TEXT_LENGTH) {
-      throw new BadRequestException(
-        `Send a JSON body {"text": "..."} with a non-empty text of at most ${MAX_TEXT_LENGTH} characters.`,
-      );
-    }
+    const text = readMessageText(body);
     const reply = await this.assistant.reply(session, text);
     return { conversationId: session.conversationId, reply };
   }

@@ -20,6 +20,12 @@ export interface LocalModelCall {
 export interface LocalModelOptions {
   /** How many calls `calls` keeps (the oldest are dropped). Default 1000. */
   maxRecordedCalls?: number;
+  /**
+   * Streamed answers (`getStreamedResponse`) come as one `output_text_delta` per word; this is the pause
+   * before each delta but the first, in milliseconds, so that a page shows the reply growing the way
+   * a real model's does. Default 0 (no pause).
+   */
+  streamDelayMs?: number;
 }
 
 /**
@@ -38,10 +44,15 @@ export interface LocalModelOptions {
 export class LocalModel implements Model {
   private readonly recorded: LocalModelCall[] = [];
   private readonly maxRecordedCalls: number;
+  private readonly streamDelayMs: number;
   private sequence = 0;
 
   constructor(options: LocalModelOptions = {}) {
     this.maxRecordedCalls = options.maxRecordedCalls ?? 1000;
+    this.streamDelayMs = options.streamDelayMs ?? 0;
+    if (!Number.isFinite(this.streamDelayMs) || this.streamDelayMs < 0) {
+      throw new RangeError(`streamDelayMs must be a number >= 0, got ${options.streamDelayMs}.`);
+    }
   }
 
   /** The calls received so far, oldest first (at most `maxRecordedCalls`). */
@@ -60,15 +71,24 @@ export class LocalModel implements Model {
     return { usage: usageOf(request, output), output, responseId: this.nextResponseId() };
   }
 
-  /** Answers as stream events: `response_started`, the text as `output_text_delta`, then `response_done`. */
+  /**
+   * Answers as stream events: `response_started`, the text as `output_text_delta` events of one word
+   * each (with its following spaces; `streamDelayMs` apart), then `response_done`.
+   */
   async *getStreamedResponse(request: ModelRequest): AsyncIterable<protocol.StreamEvent> {
     const output = this.respond(request, true);
     const usage = usageOf(request, output);
     yield { type: 'response_started' };
+    let first = true;
     for (const item of output) {
       if (item.type !== 'function_call') {
         for (const part of item.content) {
-          if (part.type === 'output_text') yield { type: 'output_text_delta', delta: part.text };
+          if (part.type !== 'output_text') continue;
+          for (const delta of words(part.text)) {
+            if (!first && this.streamDelayMs > 0) await sleep(this.streamDelayMs);
+            first = false;
+            yield { type: 'output_text_delta', delta };
+          }
         }
       }
     }
@@ -126,6 +146,15 @@ export class LocalModel implements Model {
       ),
     ];
   }
+}
+
+/** `text` cut before each word that follows whitespace: the pieces joined are `text` again. */
+export function words(text: string): string[] {
+  return text === '' ? [] : text.split(/(?<=\s)(?=\S)/);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function message(text: string): protocol.AssistantMessageItem {

@@ -1,0 +1,43 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { join } from 'path';
+
+/** Where the chat page's files are: plain HTML, CSS and JavaScript, no build step. */
+export const PUBLIC_DIR = join(__dirname, '..', 'public');
+
+/**
+ * Serves the chat page (sample/public) at `/`. Three fixed files, so nothing else of the disk can be
+ * asked for; a controller rather than a static-files middleware so that any way of creating the
+ * application (main.ts, a test's `createNestApplication()`) serves it.
+ */
+@Controller()
+export class PageController {
+  /** The page. */
+  @Get()
+  index(@Res() response: Response): void {
+    send(response, 'index.html');
+  }
+
+  /** Its script. */
+  @Get('app.js')
+  script(@Res() response: Response): void {
+    send(response, 'app.js');
+  }
+
+  /** Its style sheet. */
+  @Get('style.css')
+  style(@Res() response: Response): void {
+    send(response, 'style.css');
+  }
+}
+
+function send(response: Response, file: string): void {
+  response.sendFile(join(PUBLIC_DIR, file), {
+    headers: {
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+      // Only this origin's script and style; the icon is a data: URL.
+      'content-security-policy': "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'",
+    },
+  });
+}
