@@ -150,8 +150,16 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
     const check = this.ownerCheck(conversationId, options);
     const changes = this.context.changes.observe(conversationId);
     if (!check) return changes;
-    // Checked on subscription; in an @Sse() handler, await assertAccess() first for a 403 status.
-    return defer(() => from(check.read())).pipe(concatMap(() => changes));
+    // Checked on subscription (in an @Sse() handler, await assertAccess() first for a 403 status), and
+    // again before each change while nobody owns the conversation: once another caller claims it,
+    // the stream fails with ConversationAccessDeniedError instead of delivering that caller's items.
+    return defer(() => from(check.read())).pipe(
+      concatMap(() => changes),
+      concatMap(async (change) => {
+        await check.read();
+        return change;
+      }),
+    );
   }
 
   /** The ownership check of a call made for `options.owner`, or undefined for a call made for nobody. */

@@ -205,6 +205,18 @@ describeEachDialect('Conversations that belong to someone (owner option, over HT
     expect(await memory.session(raced).getItems()).toHaveLength(1);
   });
 
+  it("a stream opened on a conversation nobody owns yet fails when another caller claims it, without that caller's items", async () => {
+    const open = `unclaimed-${Date.now()}`;
+    const seen: unknown[] = [];
+    const failed = new Promise<unknown>((resolve) =>
+      memory.changes$(open, { owner: 'bob' }).subscribe({ next: (c) => seen.push(c), error: resolve }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await memory.session(open, { owner: 'alice' }).addItems([{ role: 'user', content: 'alice only' }]);
+    expect(await failed).toBeInstanceOf(ConversationAccessDeniedError);
+    expect(JSON.stringify(seen)).not.toContain('alice only');
+  });
+
   it('service calls with { owner } refuse with ConversationAccessDeniedError', async () => {
     await expect(memory.session(cid, { owner: 'bob' }).getItems()).rejects.toBeInstanceOf(
       ConversationAccessDeniedError,
