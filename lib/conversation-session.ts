@@ -7,7 +7,7 @@ import type {
   SessionHistoryTransactionArgs,
   SessionHistoryTransactionAwareSession,
 } from '@openai/agents-core';
-import { InvalidSessionItemsError } from './exceptions';
+import { InvalidLimitError, InvalidSessionInputError, InvalidSessionItemsError } from './exceptions';
 import { applyHistoryTransaction } from './history/apply-history-transaction';
 import { planHistoryMutations, rewriteForMutations } from './history/history-mutations';
 import { KnownHistory } from './history/known-history';
@@ -123,6 +123,40 @@ export class ConversationSession
       }
       this.warnSkipped(skipped.result);
       return newestFirst.reverse();
+    });
+  }
+
+  /**
+   * One page of history for "load older messages": the `limit` items stored before the `before`
+   * cursor (from the newest when left out), oldest first, and the cursor of the page before it
+   * (`undefined` when there is none). A keyset read: a page costs `limit` rows however far back it is,
+   * and items added meanwhile do not shift the pages. Not part of the Agents SDK `Session`.
+   * @throws InvalidLimitError for a `limit` that is not a whole number from 1 to 1000.
+   * @throws InvalidSessionInputError for a `before` that is not a cursor this method returned.
+   */
+  async getItemsPage(options: { limit: number; before?: string }): Promise<{ items: SessionItem[]; before?: string }> {
+    const { limit, before } = options ?? ({} as { limit: number });
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) {
+      throw new InvalidLimitError(`getItemsPage limit must be a whole number from 1 to 1000, got ${String(limit)}.`);
+    }
+    if (before !== undefined && (typeof before !== 'string' || !/^[1-9]\d{0,18}$/.test(before))) {
+      throw new InvalidSessionInputError('getItemsPage before must be a cursor an earlier page returned.');
+    }
+    await this.ownerCheck?.read();
+    const { store } = this.context;
+    return guardConversation(this.context, 'getItemsPage', this.conversationId, async () => {
+      const rows = await store.readNewest(this.conversationId, limit + 1, before);
+      const page = rows.slice(0, limit);
+      const items: SessionItem[] = [];
+      const skipped = new SkippedRowsCounter();
+      for (const row of page) {
+        const item = this.open(row.message_data);
+        if (item) items.push(item);
+        else skipped.add(row);
+      }
+      this.warnSkipped(skipped.result);
+      items.reverse();
+      return rows.length > limit ? { items, before: String(page[page.length - 1].id) } : { items };
     });
   }
 
