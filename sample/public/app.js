@@ -40,8 +40,8 @@ const state = {
   current: null,
   /** Title of the open conversation, when known. */
   title: null,
-  /** How many stored items of the open conversation are shown: the `skip` of the next older page. */
-  shown: 0,
+  /** The `before` cursor of the next older page of the open conversation (null: none). */
+  before: null,
   /** The EventSource of the open conversation. */
   events: null,
   /** Resolves once the open conversation's change stream is subscribed and its newest page shown. */
@@ -200,7 +200,7 @@ function idFromHash() {
 function openConversation(id) {
   closeEvents();
   state.current = id;
-  state.shown = 0;
+  state.before = null;
   state.drafts = [];
   ui.messages.replaceChildren();
   ui.loadOlder.hidden = true;
@@ -243,11 +243,10 @@ function subscribe(id) {
     } else if (change.type === 'popped') {
       const stored = ui.messages.querySelectorAll('li:not([data-draft])');
       stored[stored.length - 1]?.remove();
-      state.shown = Math.max(0, state.shown - 1);
       updateEmpty();
     } else if (change.type === 'cleared') {
       for (const li of ui.messages.querySelectorAll('li:not([data-draft])')) li.remove();
-      state.shown = 0;
+      state.before = null;
       ui.loadOlder.hidden = true;
       updateEmpty();
       if (!state.sending) setStatus('This conversation was deleted or cleared.');
@@ -289,12 +288,12 @@ function setLive(value, text) {
 async function loadNewest() {
   const id = state.current;
   try {
-    const page = await fetchHistory(id, 0);
+    const page = await fetchHistory(id, null);
     if (id !== state.current) return;
     for (const li of ui.messages.querySelectorAll('li:not([data-draft])')) li.remove();
     const firstDraft = state.drafts[0]?.li ?? null;
     for (const item of page.items) ui.messages.insertBefore(renderItem(item), firstDraft);
-    state.shown = page.items.length;
+    state.before = page.before;
     ui.loadOlder.hidden = !page.hasOlder;
     if (page.title) setTitle(page.title);
     updateEmpty();
@@ -310,13 +309,13 @@ async function loadOlder() {
   if (ui.loadOlder.getAttribute('aria-disabled') === 'true') return;
   ui.loadOlder.setAttribute('aria-disabled', 'true');
   try {
-    const page = await fetchHistory(id, state.shown);
+    const page = await fetchHistory(id, state.before);
     if (id !== state.current) return;
     const heightBefore = ui.scroller.scrollHeight;
     const first = ui.messages.firstChild;
     const rendered = page.items.map(renderItem);
     for (const li of rendered) ui.messages.insertBefore(li, first);
-    state.shown += page.items.length;
+    state.before = page.before;
     ui.scroller.scrollTop += ui.scroller.scrollHeight - heightBefore; // keep what was on screen in place
     ui.loadOlder.hidden = !page.hasOlder;
     setStatus(`Loaded ${page.items.length} older item${page.items.length === 1 ? '' : 's'}.`);
@@ -332,8 +331,10 @@ async function loadOlder() {
   }
 }
 
-async function fetchHistory(id, skip) {
-  return (await api(`${conversationPath(id)}/history?limit=${PAGE_SIZE}&skip=${skip}`)).json();
+/** One page of history: the newest, or the one before the cursor `before`. */
+async function fetchHistory(id, before) {
+  const older = before ? `&before=${encodeURIComponent(before)}` : '';
+  return (await api(`${conversationPath(id)}/history?limit=${PAGE_SIZE}${older}`)).json();
 }
 
 // --------------------------------------------------------------------------------------------- messages
@@ -382,7 +383,6 @@ function addStored(item) {
   } else {
     ui.messages.insertBefore(li, state.drafts[0]?.li ?? null);
   }
-  state.shown += 1;
   updateEmpty();
   if (nearEnd) scrollToEnd();
 }

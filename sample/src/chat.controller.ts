@@ -46,9 +46,6 @@ export const CONVERSATIONS_PER_PAGE = 20;
 /** Items in one page of `GET /conversations/:id/history` when `limit` is left out, and the most allowed. */
 export const HISTORY_PAGE = { default: 20, max: 100 } as const;
 
-/** The most `skip` of `GET /conversations/:id/history` accepts. */
-export const MAX_HISTORY_SKIP = 1_000_000;
-
 /** One conversation of `GET /conversations`. */
 export interface ConversationListEntry {
   id: string;
@@ -64,6 +61,8 @@ export interface HistoryPage {
   items: SessionItem[];
   /** Whether there are items older than the first of `items`. */
   hasOlder: boolean;
+  /** The `before` of the next older page, or null when there is none. */
+  before: string | null;
 }
 
 /** What the page's EventSource receives for each change of the conversation (`data` of each event). */
@@ -120,34 +119,28 @@ export class ChatController implements BeforeApplicationShutdown {
   }
 
   /**
-   * Up to `limit` items (default 20, at most 100), oldest first, that come before the newest `skip` items:
-   * `skip=0` is the end of the conversation, and a page that has shown n items asks for `skip=n` to get
-   * older ones ("load older messages").
-   *
-   * The library reads only the newest N items (`getItems(N)`), so this reads the newest skip+limit+1 and
-   * keeps the oldest of them: the cost grows with how far back the page has gone. A keyset read of the
-   * items before a given one is not in the library's public API yet.
+   * Up to `limit` items (default 20, at most 100), oldest first: the newest ones, or, with `before` (the
+   * `before` of the page shown last), the ones stored before that page ("load older messages"). A keyset
+   * read (`session.getItemsPage`): a page costs `limit` rows however far back it is, and items added
+   * meanwhile do not shift the pages.
    */
   @Get(':id/history')
   async history(
     @Conversation() session: ConversationSession,
     @Query('limit', new ParseIntPipe({ optional: true })) limit: number = HISTORY_PAGE.default,
-    @Query('skip', new ParseIntPipe({ optional: true })) skip: number = 0,
+    @Query('before') before?: string | string[],
   ): Promise<HistoryPage> {
     if (limit < 1 || limit > HISTORY_PAGE.max) {
       throw new BadRequestException(`limit must be between 1 and ${HISTORY_PAGE.max}.`);
     }
-    if (skip < 0 || skip > MAX_HISTORY_SKIP) {
-      throw new BadRequestException(`skip must be between 0 and ${MAX_HISTORY_SKIP}.`);
-    }
-    const newest = await session.getItems(skip + limit + 1);
-    const end = Math.max(0, newest.length - skip);
-    const start = Math.max(0, end - limit);
+    if (Array.isArray(before)) throw new BadRequestException('Give before once.');
+    const page = await session.getItemsPage({ limit, before });
     return {
       conversationId: session.conversationId,
       title: titleOf(await session.getMetadata()),
-      items: newest.slice(start, end),
-      hasOlder: start > 0,
+      items: page.items,
+      hasOlder: page.before !== undefined,
+      before: page.before ?? null,
     };
   }
 

@@ -171,23 +171,24 @@ describe('the chat page API of the sample (no browser)', () => {
     expect((await as('ada').get('/conversations?cursor=a&cursor=b')).status).toBe(400);
   });
 
-  it('GET /conversations/:id/history pages back from the end: skip = the items already shown', async () => {
+  it('GET /conversations/:id/history pages back from the end: before = the cursor of the page shown last', async () => {
     const session = app.get(SessionMemoryService).session('long', { owner: 'ada' });
     await session.addItems(Array.from({ length: 45 }, (_, i) => ({ role: 'user' as const, content: `m${i + 1}` })));
+    let before: string | null = null;
     const page = async (query: string) => {
       const res = await as('ada').get(`/conversations/long/history?${query}`);
       expect(res.status).toBe(200);
+      before = res.body.before;
       return { texts: describeItems(res.body.items).map((l) => l.slice('user: '.length)), hasOlder: res.body.hasOlder };
     };
     const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `m${from + i}`);
     expect(await page('')).toEqual({ texts: range(26, 45), hasOlder: true });
-    expect(await page('skip=20')).toEqual({ texts: range(6, 25), hasOlder: true });
-    expect(await page('skip=40')).toEqual({ texts: range(1, 5), hasOlder: false });
-    expect(await page('skip=25&limit=20')).toEqual({ texts: range(1, 20), hasOlder: false });
-    expect(await page('skip=45')).toEqual({ texts: [], hasOlder: false });
-    expect(await page('skip=100')).toEqual({ texts: [], hasOlder: false });
-    expect(await page('limit=3')).toEqual({ texts: range(43, 45), hasOlder: true });
-    for (const bad of ['limit=0', 'limit=101', 'skip=-1', 'skip=x', 'skip=1000001']) {
+    await session.addItems([{ role: 'user', content: 'added while paging' }]); // does not shift the pages
+    expect(await page(`before=${before}`)).toEqual({ texts: range(6, 25), hasOlder: true });
+    expect(await page(`before=${before}`)).toEqual({ texts: range(1, 5), hasOlder: false });
+    expect(before).toBeNull();
+    expect(await page('limit=3')).toEqual({ texts: ['m44', 'm45', 'added while paging'], hasOlder: true });
+    for (const bad of ['limit=0', 'limit=101', 'before=-1', 'before=x', 'before=1&before=2']) {
       expect((await as('ada').get(`/conversations/long/history?${bad}`)).status).toBe(400);
     }
   });
