@@ -5,7 +5,7 @@
  *   npm run bench -- --dialects=postgres --workloads=add1,get20_1m --duration=2000 --big=100000
  *
  * Options (`--name=value`, or the environment variable BENCH_<NAME>):
- *   dialects     postgres,sqlite,mariadb            which databases
+ *   dialects     postgres,sqlite,mariadb            which databases; also citus (a Citus coordinator, see docs/citus.md)
  *   workloads    add1,add10,get20_10k,get20_1m,getall_200,pop
  *   concurrency  1,16                               callers in flight at once
  *   duration     4000                               ms measured per side, per workload and concurrency
@@ -13,6 +13,7 @@
  *   segment      500                                ms per measured slice (the sides alternate slice by slice)
  *   pool         10                                 connection pool size (ours and the floor alike)
  *   big          1000000                            items in the large conversation of get20_1m
+ *   perConversation (module default, 4)            our limits.maxConcurrentPerConversation (the reads send every caller to one conversation)
  *   out          (none)                             also write the report (markdown) and raw results (JSON) here
  * Checks of the harness itself (environment only): BENCH_FEED_FLOOR_FIRST=1 loads the floor's pop
  * conversations first, BENCH_SWAP_POP=1 swaps which side pops which conversations.
@@ -26,7 +27,17 @@ import { loadavg } from 'os';
 import { performance } from 'perf_hooks';
 import { makeItemPool, sizeRange } from './items';
 import { LatencyRecorder, mergedPercentiles } from './stats';
-import { BenchDialect, DEFAULT_URLS, Impl, Target, mariadbTarget, postgresTarget, sqliteTarget } from './targets';
+import {
+  BenchDialect,
+  DEFAULT_URLS,
+  Impl,
+  Target,
+  citusTarget,
+  mariadbTarget,
+  postgresTarget,
+  setPerConversationLimit,
+  sqliteTarget,
+} from './targets';
 
 function option(name: string, fallback: string): string {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -48,6 +59,7 @@ const config = {
   segment: Number(option('segment', '500')),
   pool: Number(option('pool', '10')),
   big: Number(option('big', '1000000')),
+  perConversation: option('perConversation', ''),
   out: option('out', ''),
 };
 
@@ -222,7 +234,9 @@ async function benchDialect(
       ? await postgresTarget(DEFAULT_URLS.postgres, config.pool)
       : dialect === 'mariadb'
         ? await mariadbTarget(DEFAULT_URLS.mariadb, config.pool)
-        : await sqliteTarget();
+        : dialect === 'citus'
+          ? await citusTarget(DEFAULT_URLS.citus, config.pool)
+          : await sqliteTarget();
   try {
     versions[dialect] = await target.version();
     const t0 = performance.now();
@@ -326,7 +340,8 @@ function fmt(n: number, digits = 2): string {
 function report(results: Result[], memory: MemoryPoint[], versions: Record<string, string>, peakRssMb: number): string {
   const lines: string[] = [];
   lines.push(
-    `Run ${new Date().toISOString()}, node ${process.version}, pool ${config.pool}, ${config.duration} ms per side per row (after ${config.warmup} ms warm-up).`,
+    `Run ${new Date().toISOString()}, node ${process.version}, pool ${config.pool}, ${config.duration} ms per side per row (after ${config.warmup} ms warm-up)` +
+      `${config.perConversation ? `, ours with limits.maxConcurrentPerConversation ${config.perConversation}` : ''}.`,
   );
   lines.push(
     `1-minute load average at start / end of each dialect (2 cores, shared): ${Object.entries(loads)
@@ -397,6 +412,7 @@ async function main(): Promise<void> {
     rssMb: mb(process.memoryUsage().rss),
     heapUsedMb: mb(process.memoryUsage().heapUsed),
   });
+  setPerConversationLimit(config.perConversation ? Number(config.perConversation) : undefined);
   for (const dialect of config.dialects) await benchDialect(dialect, results, memory, versions);
   rss.stop();
   const peakRssMb = process.resourceUsage().maxRSS / 1024;

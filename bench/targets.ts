@@ -32,12 +32,14 @@ export interface Target {
   close(): Promise<void>;
 }
 
-export type BenchDialect = 'postgres' | 'sqlite' | 'mariadb';
+export type BenchDialect = 'postgres' | 'sqlite' | 'mariadb' | 'citus';
 
 export const DEFAULT_URLS: Record<BenchDialect, string> = {
   postgres: process.env.SESSION_MEMORY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   mariadb: process.env.SESSION_MEMORY_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
   sqlite: '', // a fresh file in a temporary directory
+  // The coordinator of a Citus cluster (../shared/citus/cluster.sh start 5441).
+  citus: process.env.SESSION_MEMORY_TEST_CITUS_URL ?? 'postgres://postgres@127.0.0.1:5441/postgres',
 };
 
 const TEMPLATES = itemTemplates();
@@ -62,7 +64,7 @@ function uniqueTables(): { sessions: string; messages: string } {
  * optional `<messages>_operations` and `<sessions>_metadata` (they reference the sessions table).
  */
 function tablesToDrop(t: { sessions: string; messages: string }): string[] {
-  return [`${t.messages}_operations`, `${t.sessions}_metadata`, t.messages, t.sessions];
+  return [`${t.sessions}_owners`, `${t.messages}_operations`, `${t.sessions}_metadata`, t.messages, t.sessions];
 }
 
 /** Drops the bench tables; says so on stderr if one could not be dropped (the servers are shared). */
@@ -78,13 +80,25 @@ async function dropAll(
   }
 }
 
+/**
+ * `limits.maxConcurrentPerConversation` of our module (the `perConversation` option of run.ts); undefined
+ * keeps the module's default (4). The read workloads send all their callers to one conversation.
+ */
+let perConversation: number | undefined;
+
+/** Sets `limits.maxConcurrentPerConversation` for the modules the targets start from now on. */
+export function setPerConversationLimit(limit: number | undefined): void {
+  perConversation = limit;
+}
+
 async function startOurs(
   url: string,
   tables: { sessions: string; messages: string },
   poolSize: number,
 ): Promise<{ app: INestApplicationContext; memory: SessionMemoryService }> {
   const dataSourceOptions = url.startsWith('sqlite:') ? {} : { poolSize };
-  @Module({ imports: [SessionMemoryModule.forRoot({ url, createTables: true, tables, dataSourceOptions })] })
+  const limits = perConversation === undefined ? undefined : { maxConcurrentPerConversation: perConversation };
+  @Module({ imports: [SessionMemoryModule.forRoot({ url, createTables: true, tables, dataSourceOptions, limits })] })
   class BenchModule {}
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error', 'warn'] });
   return { app, memory: app.get(SessionMemoryService) };
@@ -164,6 +178,92 @@ export async function postgresTarget(url: string, poolSize: number): Promise<Tar
     },
     async version() {
       return (await pool.query('SHOW server_version')).rows[0].server_version;
+    },
+    async close() {
+      await dropAll(
+        tablesToDrop(tables),
+        (n) => `"${n}"`,
+        (sql) => pool.query(sql),
+      );
+      await pool.end();
+      await app.close();
+    },
+  };
+}
+
+/**
+ * Citus: our module (which finds the citus extension and distributes its tables by session_id) vs a
+ * `pg` Pool of the same size on the same coordinator and tables, one plain statement per operation in
+ * the forms Citus routes to one shard: `session_id = $1` (the range of the PostgreSQL floor is not
+ * routed), the upsert time from EXCLUDED (Citus refuses CURRENT_TIMESTAMP there), and a multi-row
+ * INSERT ... VALUES in the same statement as the upsert (an INSERT ... SELECT from an array goes
+ * through the coordinator, at half the speed). Like the PostgreSQL floor it is not safe for
+ * concurrent writers of one conversation (Citus numbers the rows when it plans the statement, before
+ * the upsert has locked the session row, so two batches can interleave); the workloads write random
+ * conversations.
+ */
+export async function citusTarget(url: string, poolSize: number): Promise<Target> {
+  const { Pool } = require('pg') as typeof import('pg');
+  const tables = uniqueTables();
+  const { app, memory } = await startOurs(url, tables, poolSize);
+  const pool = new Pool({ connectionString: url, max: poolSize });
+  const S = `"${tables.sessions}"`;
+  const M = `"${tables.messages}"`;
+  const { rows } = await pool.query(
+    `SELECT count(*)::int AS n FROM pg_dist_partition WHERE logicalrelid = $1::regclass`,
+    [S],
+  );
+  if (rows[0].n !== 1) throw new Error(`bench: ${url} did not distribute ${S}: is it a Citus coordinator?`);
+  const upsert = `INSERT INTO ${S} (session_id) VALUES ($1) ON CONFLICT (session_id) DO UPDATE SET updated_at = EXCLUDED.updated_at`;
+  const addSql = (n: number) =>
+    `WITH s AS (${upsert}) INSERT INTO ${M} (session_id, message_data) VALUES ` +
+    Array.from({ length: n }, (_, i) => `($1, $${i + 2})`).join(', ');
+  const sql = {
+    newest: `SELECT message_data FROM ${M} WHERE session_id = $1 ${NEWEST_FIRST} LIMIT $2`,
+    all: `SELECT message_data FROM ${M} WHERE session_id = $1 ${OLDEST_FIRST}`,
+    pop:
+      `DELETE FROM ${M} WHERE session_id = $1 AND id = ` +
+      `(SELECT id FROM ${M} WHERE session_id = $1 ${NEWEST_FIRST} LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING message_data`,
+  };
+  const floor: Impl = {
+    tag: 'floor',
+    add: (c, items) => pool.query(addSql(items.length), [c, ...items.map((i) => JSON.stringify(i))]),
+    get: async (c, limit) =>
+      limit === undefined
+        ? parseAll((await pool.query(sql.all, [c])).rows, false)
+        : parseAll((await pool.query(sql.newest, [c, limit])).rows, true),
+    pop: async (c) => {
+      const { rows } = await pool.query(sql.pop, [c]);
+      return rows.length ? JSON.parse(rows[0].message_data) : undefined;
+    },
+  };
+  return {
+    dialect: 'citus',
+    ours: oursImpl(memory),
+    floor,
+    async bulkLoad(prefix, convs, perConv) {
+      await pool.query(
+        `INSERT INTO ${S} (session_id) SELECT $1 || '_' || g FROM generate_series(0, $2::int - 1) g ON CONFLICT DO NOTHING`,
+        [prefix, convs],
+      );
+      await pool.query(
+        `INSERT INTO ${M} (session_id, message_data) ` +
+          `SELECT $1 || '_' || (g % $2::int), replace(($3::text[])[1 + g % 5], '#N#', g::text) FROM generate_series(0, $4::int - 1) g`,
+        [prefix, convs, TEMPLATES, convs * perConv],
+      );
+    },
+    async analyze() {
+      await pool.query(`ANALYZE ${S}`);
+      await pool.query(`ANALYZE ${M}`);
+    },
+    async version() {
+      const [{ v, c, workers }] = (
+        await pool.query(
+          `SELECT current_setting('server_version') AS v, citus_version() AS c, ` +
+            `(SELECT count(*) FROM citus_get_active_worker_nodes()) AS workers`,
+        )
+      ).rows;
+      return `${v}, ${String(c).split(' on ')[0]}, coordinator + ${workers} workers`;
     },
     async close() {
       await dropAll(

@@ -16,6 +16,7 @@ import {
   resolveCursorKey,
   resolveCodec,
   resolveConcurrencyLimits,
+  resolveDistribution,
   resolveLimits,
   resolveTables,
   resolveTimeouts,
@@ -56,6 +57,7 @@ export async function createSessionMemoryService(
   const timeouts = resolveTimeouts(options);
   const ttl = resolveTtl(options);
   const cursorKey = resolveCursorKey(options);
+  const distribution = resolveDistribution(options);
 
   let dataSource: DataSource;
   let owned = false;
@@ -95,7 +97,7 @@ export async function createSessionMemoryService(
   }
 
   try {
-    const store = await createSessionStore(dataSource, tables, owned ? timeouts : undefined);
+    const store = await createSessionStore(dataSource, tables, owned ? timeouts : undefined, distribution);
     const notify = options.changes?.notify === true;
     if (notify && !store.notifications) {
       throw new SessionMemoryConfigurationError(

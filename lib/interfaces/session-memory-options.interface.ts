@@ -19,6 +19,15 @@ export interface SessionMemoryTablesOptions {
 }
 
 /**
+ * PostgreSQL: whether the tables are distributed over a Citus cluster (see `SessionMemoryModuleOptions.distribution`).
+ * - `'auto'`: when the database has the `citus` extension (a Citus coordinator), as `'citus'`; else as `'none'`.
+ * - `'citus'`: the Citus layout; startup fails when the database has no `citus` extension.
+ * - `'none'`: plain PostgreSQL tables and statements, even on a Citus coordinator (the tables then stay
+ *   on the coordinator); not for tables that are distributed already.
+ */
+export type SessionMemoryDistribution = 'auto' | 'citus' | 'none';
+
+/**
  * Reads the conversation id from an incoming request (HTTP: an Express or Fastify request).
  * May be async and may throw (for example a `ForbiddenException` for a conversation the caller may not see).
  * Returning `undefined` or an empty string answers 400.
@@ -84,7 +93,9 @@ export interface SessionMemoryTimeoutsOptions {
    * another process, a migration, a long transaction). PostgreSQL `lock_timeout`; MySQL/MariaDB
    * `innodb_lock_wait_timeout` (whole seconds, rounded up, at least 1); SQLite the busy timeout
    * (better-sqlite3 is synchronous: a writer waiting for another process's lock blocks the event
-   * loop for up to this long). Default 5,000 ms.
+   * loop for up to this long). On Citus the row locks are taken on the workers, which the
+   * coordinator's `lock_timeout` does not reach: there `statementMs` ends such waits (docs/citus.md).
+   * Default 5,000 ms.
    */
   lockMs?: number;
   /**
@@ -120,6 +131,14 @@ export interface SessionMemoryModuleOptions {
    * SQLite URL where it defaults to `true`. In production, run the migrations instead.
    */
   createTables?: boolean;
+  /**
+   * PostgreSQL: distributed tables on a Citus cluster. On Citus, `createTables` (and the create
+   * migration) distribute the sessions, messages, metadata, operations and owners tables by
+   * `session_id`, colocated, with keys that hold `session_id` (the messages primary key is
+   * `(session_id, id)`), and every per-conversation statement is pinned to that conversation's shard.
+   * Default `'auto'`: Citus when the database has the `citus` extension. See docs/citus.md.
+   */
+  distribution?: SessionMemoryDistribution;
   /**
    * Removed: `getItems()` without a limit always returns the whole history, which the Agents SDK
    * runner relies on. Window what the model sees with `run(agent, input, { session,

@@ -4,6 +4,8 @@ import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import { assertTableNamesFit } from '../options/table-name-limits';
 import { probeMysqlIdCollation } from '../storage/mysql/mysql.connection';
 import { mysqlSchemaDdl } from '../storage/mysql/mysql.ddl';
+import type { SessionMemoryDistribution } from '../interfaces';
+import { usesCitus } from '../storage/postgres/citus';
 import { postgresSchemaDdl } from '../storage/postgres/postgres.ddl';
 import type { SchemaDdl } from '../storage/schema-ddl';
 import type { ResolvedTables, SessionStoreDialect } from '../storage/session-store';
@@ -13,13 +15,15 @@ import { sqliteSchemaDdl } from '../storage/sqlite/sqlite.ddl';
 /**
  * The DDL for `tables` on the database behind `queryRunner`: the same statements `createTables: true`
  * runs at startup (they come from the dialects' `*.ddl.ts`). On MySQL/MariaDB `session_id` takes the
- * existing sessions table's collation, else the best binary one the server has.
+ * existing sessions table's collation, else the best binary one the server has. On PostgreSQL,
+ * `distribution` decides (as the module option does) whether it is the Citus layout.
  * @internal
  */
 export async function schemaDdlFor(
   queryRunner: QueryRunner,
   tables: ResolvedTables,
   expected: SessionStoreDialect | undefined,
+  distribution: SessionMemoryDistribution = 'auto',
 ): Promise<{ dialect: SessionStoreDialect; ddl: SchemaDdl }> {
   const type = String(queryRunner.connection.options.type);
   const dialect = dialectOfDataSourceType(type);
@@ -40,8 +44,10 @@ export async function schemaDdlFor(
   }
   assertTableNamesFit(tables, dialect);
   switch (dialect) {
-    case 'postgres':
-      return { dialect, ddl: postgresSchemaDdl(tables) };
+    case 'postgres': {
+      const distributed = await usesCitus(distribution, (sql) => queryRunner.query(sql));
+      return { dialect, ddl: postgresSchemaDdl(tables, { distributed }) };
+    }
     case 'sqlite':
       return { dialect, ddl: sqliteSchemaDdl(tables) };
     case 'mysql': {

@@ -1,9 +1,12 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
 import { SESSION_MEMORY } from '../exceptions/message-prefix';
-import type { SessionMemoryTablesOptions } from '../interfaces';
-import { resolveTables } from '../options/session-memory-options.resolver';
+import type { SessionMemoryDistribution, SessionMemoryTablesOptions } from '../interfaces';
+import { resolveDistribution, resolveTables } from '../options/session-memory-options.resolver';
 import { assertTableNamesFit } from '../options/table-name-limits';
+import { citusDistributionError, isDistributedTable } from '../storage/postgres/citus';
+import { quotePostgres } from '../storage/postgres/postgres.connection';
+import { tableNames } from '../storage/table-names';
 import type { ResolvedTables, SessionStoreDialect } from '../storage/session-store';
 import { schemaDdlFor, tablePath } from './schema-ddl';
 
@@ -38,6 +41,15 @@ export interface SessionMemoryMigrationOptions {
    * foreign keys can be created. Default `false`.
    */
   optionalTables?: boolean;
+  /**
+   * PostgreSQL: distributed tables on a Citus cluster, as the module option `distribution`. Default
+   * `'auto'`: on a Citus coordinator (the `citus` extension), the create migration creates the tables
+   * with the keys Citus needs (messages: `(session_id, id)`) and distributes them all by `session_id`,
+   * colocated; the upgrade migration distributes the optional tables it creates when the sessions
+   * table is distributed. Tables created by Python's `SQLAlchemySession` must be changed by hand first:
+   * docs/citus.md.
+   */
+  distribution?: SessionMemoryDistribution;
 }
 
 /** A TypeORM migration class built by this package. List it in the DataSource's `migrations`, or extend it. */
@@ -50,6 +62,7 @@ interface Plan {
   name: string;
   tables: ResolvedTables;
   dialect?: SessionStoreDialect;
+  distribution: SessionMemoryDistribution;
 }
 
 function plan(options: SessionMemoryMigrationOptions, kind: string, defaultTimestamp: number): Plan {
@@ -84,7 +97,8 @@ function plan(options: SessionMemoryMigrationOptions, kind: string, defaultTimes
       `${SESSION_MEMORY} migration: name "${name}" must end with a 13-digit timestamp (TypeORM orders migrations by it).`,
     );
   }
-  return { name, tables, dialect: options.dialect };
+  const distribution = resolveDistribution(options, 'distribution of the migration');
+  return { name, tables, dialect: options.dialect, distribution };
 }
 
 async function runStatements(queryRunner: QueryRunner, statements: string[]): Promise<void> {
@@ -102,7 +116,8 @@ function named<T extends SessionMemoryMigrationClass>(cls: T, name: string): T {
  * A TypeORM migration that creates the session-memory tables and indexes: exactly the DDL that
  * `createTables: true` runs at startup — the two Python-compatible tables, and the optional
  * `<sessions>_metadata` / `<messages>_operations` tables with the `idx_<sessions>_updated` index that
- * the management features use. `down` drops them all, and with them every stored conversation.
+ * the management features use (on a Citus coordinator: all of them distributed by `session_id`, see
+ * the `distribution` option). `down` drops them all, and with them every stored conversation.
  *
  * ```ts
  * // data-source.ts, used by the TypeORM CLI: npx typeorm migration:run -d dist/data-source.js
@@ -118,16 +133,20 @@ export function createSessionMemoryMigration(options: SessionMemoryMigrationOpti
   return named(
     class implements MigrationInterface {
       async up(queryRunner: QueryRunner): Promise<void> {
-        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect, p.distribution);
         await runStatements(queryRunner, [
           ...ddl.createCoreTables,
           ...ddl.createOptionalTables,
           ddl.createUpdatedIndex,
         ]);
+        const distribute = [...(ddl.distributeCoreTables ?? []), ...(ddl.distributeOptionalTables ?? [])];
+        await runStatements(queryRunner, distribute).catch((err) => {
+          throw citusDistributionError(err, p.tables);
+        });
       }
 
       async down(queryRunner: QueryRunner): Promise<void> {
-        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect, p.distribution);
         // The optional tables first: their foreign keys reference the sessions table.
         await runStatements(queryRunner, [...ddl.dropOptionalTables, ...ddl.dropCoreTables]);
       }
@@ -146,7 +165,9 @@ export function createSessionMemoryMigration(options: SessionMemoryMigrationOpti
  * With `optionalTables: true` it also creates (and `down` drops) the management features' tables.
  *
  * Use it *or* `createSessionMemoryMigration` for one pair of tables, not both: reverting it drops the
- * `(session_id, id)` index whoever created it.
+ * `(session_id, id)` index whoever created it. On Citus, with the tables distributed as docs/citus.md
+ * shows, the messages primary key `(session_id, id)` is that index (none is added), and with
+ * `optionalTables: true` the optional tables are distributed beside them.
  *
  * Fails with `SessionMemoryConfigurationError` when the tables do not exist (use
  * `createSessionMemoryMigration` for a fresh database).
@@ -170,7 +191,7 @@ export function createSessionMemoryUpgradeMigration(
   return named(
     class implements MigrationInterface {
       async up(queryRunner: QueryRunner): Promise<void> {
-        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect, p.distribution);
         for (const table of [p.tables.sessions, p.tables.messages]) {
           if (!(await queryRunner.hasTable(tablePath(p.tables, table)))) {
             throw new SessionMemoryConfigurationError(
@@ -179,17 +200,27 @@ export function createSessionMemoryUpgradeMigration(
             );
           }
         }
-        if (!(await hasIdIndex(queryRunner))) await runStatements(queryRunner, ddl.addIdIndex);
+        const query = (sql: string) => queryRunner.query(sql);
+        const names = tableNames(p.tables, quotePostgres);
+        // Citus: distributed messages have the (session_id, id) primary key (docs/citus.md), which is that index.
+        const distributedMessages =
+          ddl.distributeOptionalTables !== undefined && (await isDistributedTable(query, names.messages));
+        if (!distributedMessages && !(await hasIdIndex(queryRunner))) await runStatements(queryRunner, ddl.addIdIndex);
         if (optionalTables) {
           await runStatements(queryRunner, ddl.createOptionalTables);
           // Without IF NOT EXISTS on MySQL: skip the index when it is there already.
           if (!(await hasIndex(queryRunner, sessionsPath, updatedIndex)))
             await runStatements(queryRunner, [ddl.createUpdatedIndex]);
+          // Citus: beside sessions tables distributed by hand (docs/citus.md), the new tables are distributed too.
+          if (ddl.distributeOptionalTables && (await isDistributedTable(query, names.sessions)))
+            await runStatements(queryRunner, ddl.distributeOptionalTables).catch((err) => {
+              throw citusDistributionError(err, p.tables);
+            });
         }
       }
 
       async down(queryRunner: QueryRunner): Promise<void> {
-        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect);
+        const { ddl } = await schemaDdlFor(queryRunner, p.tables, p.dialect, p.distribution);
         if (optionalTables) {
           await runStatements(queryRunner, ddl.dropOptionalTables);
           if (await hasIndex(queryRunner, sessionsPath, updatedIndex))

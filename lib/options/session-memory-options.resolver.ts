@@ -1,7 +1,7 @@
 import { InvalidManagementOptionsError, SessionMemoryConfigurationError } from '../exceptions';
 import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import { EncryptingCodec, ItemCodec, PLAIN_CODEC } from '../encryption/item-codec';
-import type { SessionMemoryModuleOptions } from '../interfaces';
+import type { SessionMemoryDistribution, SessionMemoryModuleOptions } from '../interfaces';
 import { toMilliseconds } from '../management/duration';
 import { listCursorKey } from '../management/list-cursor';
 import type { ResolvedTables } from '../storage/session-store';
@@ -142,6 +142,25 @@ export function resolveTimeouts(options: Pick<SessionMemoryModuleOptions, 'timeo
     }
   }
   return timeouts;
+}
+
+/**
+ * Checks the `distribution` option (PostgreSQL / Citus) and fills in the default `'auto'`.
+ * @param option the option's name in messages (`distribution`, or the migration's).
+ * @throws SessionMemoryConfigurationError @internal
+ */
+export function resolveDistribution(
+  options: Pick<SessionMemoryModuleOptions, 'distribution'>,
+  option = 'distribution',
+): SessionMemoryDistribution {
+  const value: unknown = options.distribution ?? 'auto';
+  if (value !== 'auto' && value !== 'citus' && value !== 'none') {
+    throw new SessionMemoryConfigurationError(
+      `${SESSION_MEMORY}: option ${option} is ${JSON.stringify(value)}: use 'auto' (Citus when the database has the citus extension), ` +
+        "'citus' (always distributed tables) or 'none' (plain PostgreSQL tables), or leave it out.",
+    );
+  }
+  return value;
 }
 
 /**

@@ -26,6 +26,13 @@ export interface SchemaDdl {
   createUpdatedIndex: string;
   /** Whether `createUpdatedIndex` may run when the index exists. */
   updatedIndexIfNotExists: boolean;
+  /**
+   * Citus only: distributes the two core tables by `session_id` (the messages table colocated with
+   * the sessions table), after `createCoreTables`. Idempotent: a table already distributed is skipped.
+   */
+  distributeCoreTables?: string[];
+  /** Citus only: distributes the optional tables the same way, after `createOptionalTables`. Idempotent. */
+  distributeOptionalTables?: string[];
 }
 
 /**
@@ -37,7 +44,15 @@ export interface SchemaDdl {
 export function portableSchemaDdl(
   tables: ResolvedTables,
   quote: QuoteIdentifier,
-  types: { idColumn: string; metadata: 'JSONB' | 'TEXT' },
+  types: {
+    idColumn: string;
+    metadata: 'JSONB' | 'TEXT';
+    /**
+     * A table constraint for the messages table's key, e.g. `PRIMARY KEY (session_id, id)` (Citus);
+     * it then serves the per-conversation reads, and `createCoreTables` adds no `(session_id, id)` index.
+     */
+    messagesKey?: string;
+  },
 ): SchemaDdl {
   const names = tableNames(tables, quote);
   const { sessions, messages, metadata, operations, owners, index } = names;
@@ -53,9 +68,10 @@ export function portableSchemaDdl(
         `${types.idColumn}, ` +
         `session_id VARCHAR NOT NULL REFERENCES ${sessions} (session_id) ON DELETE CASCADE, ` +
         `message_data TEXT NOT NULL, ` +
-        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+        `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP` +
+        `${types.messagesKey ? `, ${types.messagesKey}` : ''})`,
       `CREATE INDEX IF NOT EXISTS ${quote(index.sessionTime)} ON ${messages} (session_id, created_at)`,
-      addIdIndex,
+      ...(types.messagesKey ? [] : [addIdIndex]),
     ],
     dropCoreTables: [`DROP TABLE IF EXISTS ${messages}`, `DROP TABLE IF EXISTS ${sessions}`],
     addIdIndex: [addIdIndex],

@@ -4,6 +4,8 @@ import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import type { ResolvedTimeouts } from '../options/session-memory-options.resolver';
 import { MysqlConnection, MysqlPool, probeMysqlIdCollation } from './mysql/mysql.connection';
 import { MysqlSessionStore } from './mysql/mysql-session.store';
+import type { SessionMemoryDistribution } from '../interfaces';
+import { usesCitus } from './postgres/citus';
 import { PgPool, PostgresConnection } from './postgres/postgres.connection';
 import { PostgresSessionStore } from './postgres/postgres-session.store';
 import type { ResolvedTables, SessionStore, SessionStoreDialect } from './session-store';
@@ -44,19 +46,24 @@ interface TypeOrmDriverHandles {
  * pool, the `mysql2` pool or the `better-sqlite3` database): queries go straight to the driver, with
  * no query builder or entity metadata on the hot path.
  * @param sessionTimeouts MySQL/MariaDB: time limits to set on every connection (only for a DataSource the module owns).
+ * @param distribution PostgreSQL: whether to use the Citus layout (`'auto'`: when the database has the citus extension).
  * @internal
  */
 export async function createSessionStore(
   dataSource: DataSource,
   tables: ResolvedTables,
   sessionTimeouts?: ResolvedTimeouts,
+  distribution: SessionMemoryDistribution = 'auto',
 ): Promise<SessionStore> {
   const type = String(dataSource.options.type);
   assertSchemaSupported(type, tables);
   const driver = dataSource.driver as unknown as TypeOrmDriverHandles;
   switch (dialectOfDataSourceType(type)) {
-    case 'postgres':
-      return new PostgresSessionStore(new PostgresConnection(driver.master!), tables);
+    case 'postgres': {
+      const connection = new PostgresConnection(driver.master!);
+      const distributed = await usesCitus(distribution, (sql) => connection.query(sql, []));
+      return new PostgresSessionStore(connection, tables, { distributed });
+    }
     case 'mysql': {
       if (!driver.pool) {
         throw new SessionMemoryConfigurationError(

@@ -27,6 +27,8 @@ export interface SqlStep {
 /**
  * Selects the rows of one conversation, as `WHERE ${sessionIdRange(a, b)} ${NEWEST_FIRST} LIMIT n`
  * (or `${OLDEST_FIRST}` for the whole history), with the conversation id bound to both placeholders.
+ * (Not on Citus, see `SqlSyntax.pinSessionId`: there the plain equality is what routes a statement
+ * to one shard, and the `(session_id, id)` primary key is the only id-ordered index.)
  *
  * The plain `WHERE session_id = ? ORDER BY id DESC LIMIT n` lets PostgreSQL, MariaDB and SQLite (after
  * ANALYZE) walk the primary key and filter on session_id whenever the statistics say the conversation
@@ -98,6 +100,12 @@ export interface SqlSyntax {
   placeholder(n: number): string;
   /** The placeholder of a conversation id in reads and pops (default: `placeholder`). */
   sessionPlaceholder?(n: number): string;
+  /**
+   * Citus: every per-conversation statement pins `session_id` by equality (`session_id = $1`, never
+   * the `sessionIdRange` form, which Citus cannot route to one shard), including the statements that
+   * name rows by id. Default: false.
+   */
+  pinSessionId?: boolean;
 }
 
 /**
@@ -112,7 +120,10 @@ export abstract class SqlSessionStore implements SessionStore {
   readonly notifications?: NotificationChannel;
   protected readonly names: TableNames;
   private readonly placeholder: (n: number) => string;
-  private readonly sessionPlaceholder: (n: number) => string;
+  /** Whether statements pin session_id by equality (Citus; see `SqlSyntax.pinSessionId`). */
+  protected readonly pinSessionId: boolean;
+  /** `WHERE` of the rows of one conversation in reads and pops: its conversation-id parameters come first. */
+  private readonly oneSession: { where: string; params: number };
   private readonly reads: {
     all: string;
     newest: string;
@@ -129,15 +140,18 @@ export abstract class SqlSessionStore implements SessionStore {
     this.placeholder = syntax.placeholder;
     const param = syntax.placeholder;
     const sessionParam = syntax.sessionPlaceholder ?? param;
-    this.sessionPlaceholder = sessionParam;
-    const where = sessionIdRange(sessionParam(1), sessionParam(2));
+    this.pinSessionId = syntax.pinSessionId === true;
+    this.oneSession = this.pinSessionId
+      ? { where: `session_id = ${sessionParam(1)}`, params: 1 }
+      : { where: sessionIdRange(sessionParam(1), sessionParam(2)), params: 2 };
+    const { where, params: k } = this.oneSession;
     const { messages } = this.names;
     this.reads = {
       all: `SELECT id, message_data FROM ${messages} WHERE ${where} ${OLDEST_FIRST}`,
-      newest: `SELECT id, message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(3)}`,
-      newestBefore: `SELECT id, message_data FROM ${messages} WHERE ${where} AND id < ${param(3)} ${NEWEST_FIRST} LIMIT ${param(4)}`,
+      newest: `SELECT id, message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(k + 1)}`,
+      newestBefore: `SELECT id, message_data FROM ${messages} WHERE ${where} AND id < ${param(k + 1)} ${NEWEST_FIRST} LIMIT ${param(k + 2)}`,
       allData: `SELECT message_data FROM ${messages} WHERE ${where} ${OLDEST_FIRST}`,
-      newestData: `SELECT message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(3)}`,
+      newestData: `SELECT message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(k + 1)}`,
     };
   }
 
@@ -157,8 +171,8 @@ export abstract class SqlSessionStore implements SessionStore {
   protected abstract metadataEquals(keyPlaceholder: string, jsonPlaceholder: string): string;
   /** Statements appending `data` to a conversation whose session row exists. */
   protected abstract insertMessages(sessionId: string, data: string[]): SqlStep[];
-  /** The statement deleting message rows by id. */
-  protected abstract deleteMessageIds(ids: (number | string)[]): SqlStep;
+  /** The statement deleting message rows of the conversation by id. */
+  protected abstract deleteMessageIds(sessionId: string, ids: (number | string)[]): SqlStep;
   /** `UPDATE sessions SET updated_at = now WHERE session_id = <first placeholder>`. */
   protected abstract readonly touchSession: string;
 
@@ -198,22 +212,27 @@ export abstract class SqlSessionStore implements SessionStore {
     return out;
   }
 
+  /** The values of the `oneSession` placeholders, then `rest`. */
+  private sessionArgs(sessionId: string, ...rest: unknown[]): unknown[] {
+    return this.oneSession.params === 1 ? [sessionId, ...rest] : [sessionId, sessionId, ...rest];
+  }
+
   readAllData(sessionId: string): Promise<string[]> {
-    return this.queryData(this.reads.allData, [sessionId, sessionId]);
+    return this.queryData(this.reads.allData, this.sessionArgs(sessionId));
   }
 
   readNewestData(sessionId: string, limit: number): Promise<string[]> {
-    return this.queryData(this.reads.newestData, [sessionId, sessionId, limit]);
+    return this.queryData(this.reads.newestData, this.sessionArgs(sessionId, limit));
   }
 
   readAll(sessionId: string): Promise<StoredRow[]> {
-    return this.query<StoredRow>(this.reads.all, [sessionId, sessionId]);
+    return this.query<StoredRow>(this.reads.all, this.sessionArgs(sessionId));
   }
 
   readNewest(sessionId: string, limit: number, beforeId?: number | string): Promise<StoredRow[]> {
     return beforeId === undefined
-      ? this.query<StoredRow>(this.reads.newest, [sessionId, sessionId, limit])
-      : this.query<StoredRow>(this.reads.newestBefore, [sessionId, sessionId, beforeId, limit]);
+      ? this.query<StoredRow>(this.reads.newest, this.sessionArgs(sessionId, limit))
+      : this.query<StoredRow>(this.reads.newestBefore, this.sessionArgs(sessionId, beforeId, limit));
   }
 
   async verifyTables(): Promise<void> {
@@ -270,8 +289,11 @@ export abstract class SqlSessionStore implements SessionStore {
       `${this.timeKey('s.updated_at')} AS time_key`,
     ];
     if (tables.metadata) columns.push('md.metadata AS metadata');
-    if (q.includeItemCount)
-      columns.push(`(SELECT COUNT(*) FROM ${messages} m WHERE m.session_id = s.session_id) AS item_count`);
+    if (q.includeItemCount) {
+      // Pinned to the one conversation when there is one, so that Citus routes the count with the rest.
+      const count = this.pinSessionId && q.sessionId !== undefined ? bind(q.sessionId) : 's.session_id';
+      columns.push(`(SELECT COUNT(*) FROM ${messages} m WHERE m.session_id = ${count}) AS item_count`);
+    }
     let sql = `SELECT ${columns.join(', ')} FROM ${sessions} s`;
     if (tables.metadata)
       sql += ` ${q.metadata.length > 0 ? 'JOIN' : 'LEFT JOIN'} ${metadata} md ON md.session_id = s.session_id`;
@@ -438,7 +460,10 @@ export abstract class SqlSessionStore implements SessionStore {
         returnsRows: true,
       }) as StoredRow[];
       if (rows.length !== plan.replace.count || !plan.replace.matches(rows)) return { status: 'mismatch' };
-      yield this.deleteMessageIds(rows.map((r) => r.id));
+      yield this.deleteMessageIds(
+        sessionId,
+        rows.map((r) => r.id),
+      );
       removed = rows;
     }
     yield* inserts;
@@ -473,14 +498,13 @@ export abstract class SqlSessionStore implements SessionStore {
     const change = rewrite((yield this.lockedRows(sessionId)) as StoredRow[]);
     if (!change || (change.updates.length === 0 && change.deletes.length === 0)) return undefined;
     const param = this.placeholder;
+    const update = this.pinSessionId
+      ? `UPDATE ${this.names.messages} SET message_data = ${param(1)} WHERE session_id = ${param(3)} AND id = ${param(2)}`
+      : `UPDATE ${this.names.messages} SET message_data = ${param(1)} WHERE id = ${param(2)}`;
     for (const { id, data } of change.updates) {
-      yield {
-        sql: `UPDATE ${this.names.messages} SET message_data = ${param(1)} WHERE id = ${param(2)}`,
-        params: [data, id],
-        returnsRows: false,
-      };
+      yield { sql: update, params: this.pinSessionId ? [data, id, sessionId] : [data, id], returnsRows: false };
     }
-    if (change.deletes.length > 0) yield this.deleteMessageIds(change.deletes);
+    if (change.deletes.length > 0) yield this.deleteMessageIds(sessionId, change.deletes);
     yield this.touch(sessionId);
     return change;
   }
@@ -505,11 +529,12 @@ export abstract class SqlSessionStore implements SessionStore {
       skipped.count += rows.length;
     };
     skip(alreadySkipped);
+    const { where, params: k } = this.oneSession;
+    const newest = `SELECT id, message_data FROM ${this.names.messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(k + 1)}${this.lockRowsSuffix}`;
     for (let batch = 1; ; batch = Math.min(batch * 10, POP_BATCH_MAX)) {
-      const where = sessionIdRange(this.sessionPlaceholder(1), this.sessionPlaceholder(2));
       const rows = (yield {
-        sql: `SELECT id, message_data FROM ${this.names.messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(3)}${this.lockRowsSuffix}`,
-        params: [sessionId, sessionId, batch],
+        sql: newest,
+        params: this.sessionArgs(sessionId, batch),
         returnsRows: true,
       }) as StoredRow[];
       let hit = -1;
@@ -519,7 +544,11 @@ export abstract class SqlSessionStore implements SessionStore {
         if (value !== undefined) hit = i;
       }
       const gone = hit >= 0 ? rows.slice(0, hit + 1) : rows;
-      if (gone.length > 0) yield this.deleteMessageIds(gone.map((r) => r.id));
+      if (gone.length > 0)
+        yield this.deleteMessageIds(
+          sessionId,
+          gone.map((r) => r.id),
+        );
       if (hit >= 0) {
         skip(rows.slice(0, hit));
         return { row: rows[hit], value, skipped };

@@ -166,7 +166,7 @@ describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
     }
   });
 
-  if (dialect !== 'postgres') {
+  if (dialect === 'sqlite' || dialect === 'mariadb') {
     it('refuses changes.notify (PostgreSQL only) at startup with a fix-it message', async () => {
       await expect(startMemory(urlFor(dialect, baseUrl), { changes: { notify: true } })).rejects.toBeInstanceOf(
         SessionMemoryConfigurationError,

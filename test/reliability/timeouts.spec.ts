@@ -2,16 +2,25 @@ import { Test } from '@nestjs/testing';
 import { createConnection } from 'mysql2/promise';
 import { Client } from 'pg';
 import { SessionMemoryConfigurationError, SessionMemoryModule, SessionStorageUnavailableError } from '../../lib';
-import { describeEachDialect, TestDialect } from '../support/databases';
+import { describeEachDialect, isPostgresFamily, TestDialect } from '../support/databases';
 import { startMemory, TestMemory, urlFor } from '../support/memory';
 import { settle, user } from './reliability-helpers';
 
 /**
  * `timeouts`: a conversation whose row another transaction holds locked fails fast with
  * SessionStorageUnavailableError (lock timeout / busy timeout) instead of holding pooled connections,
- * and the rest of the store keeps working.
+ * and the rest of the store keeps working. On Citus the row locks are taken on the workers, where the
+ * coordinator's lock_timeout does not apply: there statementMs bounds the wait (docs/citus.md).
  */
-const LOCK_MS: Record<TestDialect, number> = { postgres: 300, mariadb: 1000 /* whole seconds there */, sqlite: 300 };
+const LOCK_MS: Record<TestDialect, number> = {
+  postgres: 300,
+  citus: 300,
+  mariadb: 1000 /* whole seconds there */,
+  sqlite: 300,
+};
+
+/** statementMs: long, except on Citus, where it is what ends a lock wait. */
+const STATEMENT_MS: Record<TestDialect, number> = { postgres: 20_000, citus: 1_500, mariadb: 20_000, sqlite: 20_000 };
 
 /** Another transaction, outside the module, holding the write lock on one conversation (on SQLite: the file). */
 interface Locker {
@@ -22,7 +31,8 @@ interface Locker {
 async function lockerFor(dialect: TestDialect, url: string, m: TestMemory): Promise<Locker> {
   const lockSql = `SELECT session_id FROM ${m.tables.sessions} WHERE session_id = ? FOR UPDATE`;
   switch (dialect) {
-    case 'postgres': {
+    case 'postgres':
+    case 'citus': {
       const client = new Client({ connectionString: url });
       await client.connect();
       return {
@@ -70,9 +80,10 @@ describeEachDialect('timeouts', (dialect, baseUrl) => {
   beforeAll(async () => {
     url = urlFor(dialect, baseUrl);
     m = await startMemory(url, {
-      timeouts: { lockMs: LOCK_MS[dialect], statementMs: 20_000 },
+      timeouts: { lockMs: LOCK_MS[dialect], statementMs: STATEMENT_MS[dialect] },
       // A small pool: calls stuck on one conversation must not starve the others.
-      dataSourceOptions: dialect === 'sqlite' ? {} : dialect === 'postgres' ? { extra: { max: 2 } } : { poolSize: 2 },
+      dataSourceOptions:
+        dialect === 'sqlite' ? {} : isPostgresFamily(dialect) ? { extra: { max: 2 } } : { poolSize: 2 },
     });
   });
   afterAll(async () => {
@@ -81,12 +92,14 @@ describeEachDialect('timeouts', (dialect, baseUrl) => {
 
   it('are set on every connection of the pool the module builds', async () => {
     const driver = m.memory.dataSource.driver as any;
-    if (dialect === 'postgres') {
+    if (isPostgresFamily(dialect)) {
       const rows = await Promise.all(
         [1, 2, 3].map(() => driver.master.query('SHOW lock_timeout').then((r: any) => r.rows[0].lock_timeout)),
       );
       expect(rows).toEqual(['300ms', '300ms', '300ms']);
-      expect((await driver.master.query('SHOW statement_timeout')).rows[0].statement_timeout).toBe('20s');
+      expect((await driver.master.query('SHOW statement_timeout')).rows[0].statement_timeout).toBe(
+        dialect === 'citus' ? '1500ms' : '20s',
+      );
     } else if (dialect === 'mariadb') {
       const query = (sql: string) =>
         new Promise<any[]>((resolve, reject) =>
@@ -129,6 +142,7 @@ describeEachDialect('timeouts', (dialect, baseUrl) => {
       // the lock timeout itself, not some other failure
       const cause = error.cause as { code?: string; errno?: number };
       if (dialect === 'postgres') expect(cause.code).toBe('55P03'); // lock_not_available
+      if (dialect === 'citus') expect(cause.code).toBe('57014'); // query_canceled: statement_timeout
       if (dialect === 'mariadb') expect(cause.errno).toBe(1205); // ER_LOCK_WAIT_TIMEOUT
       if (dialect === 'sqlite') expect(cause.code).toBe('SQLITE_BUSY');
       expect((await settle(session.clearSession())).kind).toBe('unavailable');

@@ -38,6 +38,7 @@ function appTypeOrm(dialect: TestDialect, url: string, sqliteFile: string, name?
   const common = { name, entities: [AppNote], synchronize: true, retryAttempts: 1 };
   switch (dialect) {
     case 'postgres':
+    case 'citus':
       return { type: 'postgres', url, ...common };
     case 'mariadb':
       // No charset: the application's default (mysql2 connects in utf8mb4); emoji must still round-trip.

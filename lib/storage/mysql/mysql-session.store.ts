@@ -138,7 +138,7 @@ export class MysqlSessionStore extends SqlSessionStore {
     if (params.length > 0) flush();
     return steps;
   }
-  protected deleteMessageIds(ids: (number | string)[]): SqlStep {
+  protected deleteMessageIds(_sessionId: string, ids: (number | string)[]): SqlStep {
     return {
       sql: `DELETE FROM ${this.names.messages} WHERE id IN (${ids.map(() => '?').join(', ')})`,
       params: ids,

@@ -52,6 +52,15 @@ export class PostgresConnection implements NotificationChannel {
     return this.pool.query({ text, values, name: this.statementName(text) });
   }
 
+  /**
+   * Runs `script`, several statements with their values inlined (postgres.literals.ts), in one round
+   * trip (the simple query protocol, never prepared). PostgreSQL runs it as one transaction, statement
+   * after statement, each seeing what the previous ones did.
+   */
+  async executeScript(script: string): Promise<void> {
+    await this.pool.query(script);
+  }
+
   /** `execute`, returning the rows. */
   async query<T>(text: string, values: unknown[]): Promise<T[]> {
     return (await this.execute(text, values)).rows as T[];

@@ -100,7 +100,7 @@ export class SqliteSessionStore extends SqlSessionStore {
   protected insertMessages(sessionId: string, data: string[]): SqlStep[] {
     return data.map((d) => ({ sql: this.sql.insertMessage, params: [sessionId, d], returnsRows: false }));
   }
-  protected deleteMessageIds(ids: (number | string)[]): SqlStep {
+  protected deleteMessageIds(_sessionId: string, ids: (number | string)[]): SqlStep {
     return {
       sql: `DELETE FROM ${this.names.messages} WHERE id IN (SELECT value FROM json_each(?))`,
       params: [JSON.stringify(ids.map(Number))],
