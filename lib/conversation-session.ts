@@ -86,7 +86,7 @@ export class ConversationSession
     await this.ownerCheck?.read();
     if (limit === 0) return [];
     const { store } = this.context;
-    return guardConversation(this.context, 'getItems', this.conversationId, async () => {
+    return this.context.gate.guard('getItems', async () => {
       if (limit === undefined) {
         // Texts only first (no row ids to fetch and parse). Should a row be corrupt, read again with
         // the ids, which the warning names.
@@ -144,7 +144,7 @@ export class ConversationSession
     }
     await this.ownerCheck?.read();
     const { store } = this.context;
-    return guardConversation(this.context, 'getItemsPage', this.conversationId, async () => {
+    return this.context.gate.guard('getItemsPage', async () => {
       const rows = await store.readNewest(this.conversationId, limit + 1, before);
       const page = rows.slice(0, limit);
       const items: SessionItem[] = [];

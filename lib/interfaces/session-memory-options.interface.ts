@@ -55,13 +55,13 @@ export interface SessionMemoryLimitsOptions {
    */
   maxBatchBytes?: number;
   /**
-   * Most operations of one conversation that run at once in this process (each holds or waits for a
+   * Most writes of one conversation that run at once in this process (each holds or waits for a
    * pooled connection, or for the conversation's row lock). Default 2. A conversation stuck behind a
    * lock held elsewhere then takes at most this many connections from the others.
    */
   maxConcurrentPerConversation?: number;
   /**
-   * Most further operations of one conversation that wait for a turn (each at most `timeouts.lockMs`);
+   * Most further writes of one conversation that wait for a turn (each at most `timeouts.lockMs`);
    * past that, a call fails at once with `SessionStorageUnavailableError` naming the conversation.
    * Default 32.
    */

@@ -9,9 +9,7 @@ export async function getMetadata(
   conversationId: string,
 ): Promise<SessionMetadata | undefined> {
   await context.optionalTables.require('metadata');
-  return decodeMetadata(
-    await guardConversation(context, 'getMetadata', conversationId, () => context.store.readMetadata(conversationId)),
-  );
+  return decodeMetadata(await context.gate.guard('getMetadata', () => context.store.readMetadata(conversationId)));
 }
 
 /**

@@ -26,9 +26,7 @@ export class OwnerCheck {
     if (this.confirmed) return;
     const { store, optionalTables } = this.context;
     await optionalTables.require('owners');
-    const recorded = await guardConversation(this.context, 'checkOwner', this.conversationId, () =>
-      store.readOwner(this.conversationId),
-    );
+    const recorded = await this.context.gate.guard('checkOwner', () => store.readOwner(this.conversationId));
     if (recorded === undefined) return;
     if (recorded !== this.owner) throw new ConversationAccessDeniedError(this.conversationId);
     this.confirmed = true;

@@ -9,7 +9,8 @@ interface Lane {
 }
 
 /**
- * Bounds what one conversation may take from the pool: at most `maxActive` of its operations run
+ * Bounds what one conversation's writes may take from the pool (reads do not wait for row locks, so
+ * they are not counted): at most `maxActive` of its operations run
  * (hold or wait for a connection, or wait for its row lock) at once in this process, at most
  * `maxQueued` more wait for a turn (each for at most `maxWaitMs`), and any further call fails at
  * once with `SessionStorageUnavailableError` naming the conversation. So a conversation stuck behind
