@@ -8,23 +8,32 @@ import type { StoredRow } from '../storage/session-store';
  * @internal
  */
 export class KnownHistory {
-  private readonly counts = new Map<string, number>();
+  /** Built on first use: a whole read that is never followed by a write or a compaction costs nothing. */
+  private built: Map<string, number> | undefined;
 
-  constructor(texts: readonly string[]) {
-    this.add(texts);
+  constructor(private readonly read: readonly string[]) {}
+
+  private get counts(): Map<string, number> {
+    if (!this.built) {
+      this.built = new Map();
+      for (const text of this.read) this.built.set(text, (this.built.get(text) ?? 0) + 1);
+    }
+    return this.built;
   }
 
   /** Records rows this reader wrote. */
   add(texts: readonly string[]): void {
-    for (const text of texts) this.counts.set(text, (this.counts.get(text) ?? 0) + 1);
+    const counts = this.counts;
+    for (const text of texts) counts.set(text, (counts.get(text) ?? 0) + 1);
   }
 
   /** Forgets one row this reader removed. */
   remove(text: string): void {
-    const n = this.counts.get(text);
+    const counts = this.counts;
+    const n = counts.get(text);
     if (n === undefined) return;
-    if (n <= 1) this.counts.delete(text);
-    else this.counts.set(text, n - 1);
+    if (n <= 1) counts.delete(text);
+    else counts.set(text, n - 1);
   }
 
   /** The texts of the stored rows (oldest first) this reader does not know of, in order. */
