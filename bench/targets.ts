@@ -145,22 +145,51 @@ export async function postgresTarget(url: string, poolSize: number): Promise<Tar
       `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE ${oneSession('$1', '$1')} ${NEWEST_FIRST} LIMIT 1 FOR UPDATE SKIP LOCKED) ` +
       `RETURNING message_data`,
   };
-  const floor: Impl = {
-    tag: 'floor',
-    add: (c, items) => pool.query(sql.add, [c, items.map((i) => JSON.stringify(i))]),
-    get: async (c, limit) =>
-      limit === undefined
-        ? parseAll((await pool.query(sql.all, [c])).rows, false)
-        : parseAll((await pool.query(sql.newest, [c, limit])).rows, true),
-    pop: async (c) => {
-      const { rows } = await pool.query(sql.pop, [c]);
-      return rows.length ? JSON.parse(rows[0].message_data) : undefined;
-    },
-  };
+  const add = (c: string, items: Record<string, unknown>[]) =>
+    pool.query(sql.add, [c, items.map((i) => JSON.stringify(i))]);
   return {
     dialect: 'postgres',
     ours: oursImpl(memory),
-    floor,
+    ...pgFloorParts(pool, S, M, sql, add),
+    async version() {
+      return (await pool.query('SHOW server_version')).rows[0].server_version;
+    },
+    async close() {
+      await dropAll(
+        tablesToDrop(tables),
+        (n) => `"${n}"`,
+        (sql) => pool.query(sql),
+      );
+      await pool.end();
+      await app.close();
+    },
+  };
+}
+
+/**
+ * What the PostgreSQL and Citus targets share: the floor's reads and pop (their statements differ,
+ * given in `sql`), its append (`add`), and the bulk load and ANALYZE of the benchmark tables.
+ */
+function pgFloorParts(
+  pool: import('pg').Pool,
+  S: string,
+  M: string,
+  sql: { newest: string; all: string; pop: string },
+  add: (conversationId: string, items: Record<string, unknown>[]) => Promise<unknown>,
+): Pick<Target, 'floor' | 'bulkLoad' | 'analyze'> {
+  return {
+    floor: {
+      tag: 'floor',
+      add,
+      get: async (c, limit) =>
+        limit === undefined
+          ? parseAll((await pool.query(sql.all, [c])).rows, false)
+          : parseAll((await pool.query(sql.newest, [c, limit])).rows, true),
+      pop: async (c) => {
+        const { rows } = await pool.query(sql.pop, [c]);
+        return rows.length ? JSON.parse(rows[0].message_data) : undefined;
+      },
+    },
     async bulkLoad(prefix, convs, perConv) {
       await pool.query(
         `INSERT INTO ${S} (session_id) SELECT $1 || '_' || g FROM generate_series(0, $2::int - 1) g ON CONFLICT DO NOTHING`,
@@ -175,18 +204,6 @@ export async function postgresTarget(url: string, poolSize: number): Promise<Tar
     async analyze() {
       await pool.query(`ANALYZE ${S}`);
       await pool.query(`ANALYZE ${M}`);
-    },
-    async version() {
-      return (await pool.query('SHOW server_version')).rows[0].server_version;
-    },
-    async close() {
-      await dropAll(
-        tablesToDrop(tables),
-        (n) => `"${n}"`,
-        (sql) => pool.query(sql),
-      );
-      await pool.end();
-      await app.close();
     },
   };
 }
@@ -225,37 +242,12 @@ export async function citusTarget(url: string, poolSize: number): Promise<Target
       `DELETE FROM ${M} WHERE session_id = $1 AND id = ` +
       `(SELECT id FROM ${M} WHERE session_id = $1 ${NEWEST_FIRST} LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING message_data`,
   };
-  const floor: Impl = {
-    tag: 'floor',
-    add: (c, items) => pool.query(addSql(items.length), [c, ...items.map((i) => JSON.stringify(i))]),
-    get: async (c, limit) =>
-      limit === undefined
-        ? parseAll((await pool.query(sql.all, [c])).rows, false)
-        : parseAll((await pool.query(sql.newest, [c, limit])).rows, true),
-    pop: async (c) => {
-      const { rows } = await pool.query(sql.pop, [c]);
-      return rows.length ? JSON.parse(rows[0].message_data) : undefined;
-    },
-  };
+  const add = (c: string, items: Record<string, unknown>[]) =>
+    pool.query(addSql(items.length), [c, ...items.map((i) => JSON.stringify(i))]);
   return {
     dialect: 'citus',
     ours: oursImpl(memory),
-    floor,
-    async bulkLoad(prefix, convs, perConv) {
-      await pool.query(
-        `INSERT INTO ${S} (session_id) SELECT $1 || '_' || g FROM generate_series(0, $2::int - 1) g ON CONFLICT DO NOTHING`,
-        [prefix, convs],
-      );
-      await pool.query(
-        `INSERT INTO ${M} (session_id, message_data) ` +
-          `SELECT $1 || '_' || (g % $2::int), replace(($3::text[])[1 + g % 5], '#N#', g::text) FROM generate_series(0, $4::int - 1) g`,
-        [prefix, convs, TEMPLATES, convs * perConv],
-      );
-    },
-    async analyze() {
-      await pool.query(`ANALYZE ${S}`);
-      await pool.query(`ANALYZE ${M}`);
-    },
+    ...pgFloorParts(pool, S, M, sql, add),
     async version() {
       const [{ v, c, workers }] = (
         await pool.query(

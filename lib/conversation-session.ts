@@ -205,8 +205,7 @@ export class ConversationSession
       const outcome = await store.popNewest(this.conversationId, (text) => this.open(text));
       this.warnSkipped(outcome.skipped);
       if (outcome.row) {
-        this.known?.remove(outcome.row.message_data);
-        if (runContext) this.knownByRun.get(runContext)?.remove(outcome.row.message_data);
+        for (const known of this.knowledge(runContext)) known.remove(outcome.row.message_data);
       }
       return outcome.value;
     });
@@ -336,8 +335,7 @@ export class ConversationSession
       this.ownerCheck?.write(),
     );
     if (outcome.status !== 'applied') return;
-    for (const known of [this.known, runContext && this.knownByRun.get(runContext)]) {
-      if (!known) continue;
+    for (const known of this.knowledge(runContext)) {
       for (const row of outcome.removed) known.remove(row.message_data);
       known.add(outcome.appended);
     }
@@ -374,8 +372,13 @@ export class ConversationSession
 
   /** Rows this object wrote (added to what it, and the run, know). */
   private wrote(texts: readonly string[], runContext: RunContext<unknown> | undefined): void {
-    this.known?.add(texts);
-    if (runContext) this.knownByRun.get(runContext)?.add(texts);
+    for (const known of this.knowledge(runContext)) known.add(texts);
+  }
+
+  /** What this object knows of the rows, and what the run knows: the ones there are. */
+  private knowledge(runContext: RunContext<unknown> | undefined): KnownHistory[] {
+    const run = runContext && this.knownByRun.get(runContext);
+    return [this.known, run].filter((k): k is KnownHistory => k !== undefined);
   }
 
   /** Before a change whose effect on the rows is not tracked: nothing is known until the next whole read. */
