@@ -19,7 +19,7 @@ import { getMetadata, setMetadata } from './management/metadata-operations';
 import type { SessionMetadata } from './management/session-metadata';
 import type { SessionMemoryContext } from './session-memory.context';
 import type { SkippedRows, StoredRow } from './storage/session-store';
-import { assertLimit, encodeItems, parseJsonObject } from './validation';
+import { assertLimit, encodeItems, isRowIdText, parseJsonObject } from './validation';
 
 /**
  * The stored history of one conversation, implementing the OpenAI Agents SDK `Session` contract:
@@ -139,7 +139,7 @@ export class ConversationSession
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) {
       throw new InvalidLimitError(`getItemsPage limit must be a whole number from 1 to 1000, got ${String(limit)}.`);
     }
-    if (before !== undefined && (typeof before !== 'string' || !/^[1-9]\d{0,18}$/.test(before))) {
+    if (before !== undefined && !isRowIdText(before)) {
       throw new InvalidSessionInputError('getItemsPage before must be a cursor an earlier page returned.');
     }
     await this.ownerCheck?.read();

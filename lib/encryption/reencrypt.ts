@@ -1,5 +1,6 @@
 import { InvalidManagementOptionsError } from '../exceptions';
 import type { SessionMemoryContext } from '../session-memory.context';
+import { isRowIdText } from '../validation';
 
 /** Options of `SessionMemoryService.reencrypt()`. */
 export interface ReencryptOptions {
@@ -47,8 +48,11 @@ export async function reencryptStep(
   }
   let after: string = '0';
   if (options.cursor !== undefined) {
-    if (typeof options.cursor !== 'string' || !/^\d{1,19}$/.test(options.cursor)) {
-      throw new InvalidManagementOptionsError('reencrypt cursor is not a cursor this method returned.');
+    if (!isRowIdText(options.cursor, { allowZero: true })) {
+      throw new InvalidManagementOptionsError(
+        'reencrypt cursor is not a cursor this method returned (the decimal text of a row id, at most 9223372036854775807): ' +
+          'pass the nextCursor of the previous call unchanged, or leave it out to start from the first row.',
+      );
     }
     after = options.cursor;
   }

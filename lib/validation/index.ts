@@ -3,3 +3,4 @@ export * from './limit';
 export * from './items';
 export * from './identifiers';
 export * from './json-object';
+export * from './row-id';
