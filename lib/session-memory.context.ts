@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { ChangeHub } from './changes/change-hub';
 import type { ItemCodec } from './encryption/item-codec';
+import type { OperationDigest } from './encryption/operation-digest';
 import type { ConversationLimiter } from './storage/conversation-limiter';
 import type { OperationGate } from './storage/operation-gate';
 import type { OptionalTablesProbe } from './storage/optional-tables';
@@ -21,6 +22,8 @@ export interface SessionMemoryContext {
   readonly limits: ItemLimits;
   /** How items are stored: plain JSON, or sealed (the `encryption` option). */
   readonly codec: ItemCodec;
+  /** How the operation log identifies a history transaction: plain SHA-256, or keyed under `encryption`. */
+  readonly operationDigest: OperationDigest;
   readonly logger: Logger;
   /** Which optional tables (metadata, operations) exist. */
   readonly optionalTables: OptionalTablesProbe;

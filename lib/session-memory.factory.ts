@@ -7,6 +7,7 @@ import { ChangeHub } from './changes/change-hub';
 import { PostgresChangeRelay } from './changes/postgres-change-relay';
 import { SessionMemoryConfigurationError, SessionStorageUnavailableError } from './exceptions';
 import { SESSION_MEMORY } from './exceptions/message-prefix';
+import { resolveOperationDigest } from './encryption/operation-digest';
 import type { SessionItem, SessionMemoryModuleOptions } from './interfaces';
 import { RetentionTimer } from './management/retention';
 import { assertTableNamesFit } from './options/table-name-limits';
@@ -53,6 +54,7 @@ export async function createSessionMemoryService(
   const limits = resolveLimits(options);
   const concurrency = resolveConcurrencyLimits(options);
   const codec = resolveCodec(options);
+  const operationDigest = resolveOperationDigest(options); // after resolveCodec checked the keys
   rejectRemovedOptions(options);
   const timeouts = resolveTimeouts(options);
   const ttl = resolveTtl(options);
@@ -133,6 +135,7 @@ export async function createSessionMemoryService(
       ),
       limits,
       codec,
+      operationDigest,
       logger,
       optionalTables,
       changes,

@@ -22,7 +22,10 @@ export async function applyHistoryTransaction(
   args: unknown,
   authorize?: () => Promise<void> | undefined,
 ): Promise<HistoryTransactionOutcome> {
-  const planned = planHistoryTransaction(args, context.limits);
+  // Under encryption the operation log records a keyed digest: nothing derived from plaintext without a key.
+  const planned = planHistoryTransaction(args, context.limits, (canonical) =>
+    context.operationDigest.of(conversationId, canonical),
+  );
   const { codec } = context;
   // The store keeps sealed texts: append them sealed, and match the expected suffix on plaintext.
   const plan = codec.sealing

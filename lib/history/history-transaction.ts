@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { PLAIN_OPERATION_DIGEST, TransactionDigest } from '../encryption/operation-digest';
 import { InvalidHistoryTransactionError, InvalidSessionItemsError } from '../exceptions';
 import type { HistoryPlan, StoredRow } from '../storage/session-store';
 import { ItemLimits, encodeItems } from '../validation';
@@ -92,11 +92,16 @@ function encode(items: unknown, field: string, limits: ItemLimits): string[] {
 
 /**
  * Checks the arguments of `applyHistoryTransaction` and turns them into what the store runs: the
- * encoded items, the transaction's SHA-256 over its canonical JSON, and the suffix check.
+ * encoded items, the transaction's digest over its canonical JSON (`digest`: plain SHA-256 by
+ * default, keyed under encryption: lib/encryption/operation-digest.ts), and the suffix check.
  * @throws InvalidHistoryTransactionError before anything is read or written.
  * @internal
  */
-export function planHistoryTransaction(args: unknown, limits: ItemLimits): HistoryPlan {
+export function planHistoryTransaction(
+  args: unknown,
+  limits: ItemLimits,
+  digest: (canonical: string) => TransactionDigest = (canonical) => PLAIN_OPERATION_DIGEST.of('', canonical),
+): HistoryPlan {
   if (args === null || typeof args !== 'object') {
     throw new InvalidHistoryTransactionError('applyHistoryTransaction expects { operationId, transaction }.');
   }
@@ -158,6 +163,6 @@ export function planHistoryTransaction(args: unknown, limits: ItemLimits): Histo
       `transaction.type ${JSON.stringify(t.type)} is not supported: use "append_items" or "replace_suffix".`,
     );
   }
-  const hash = createHash('sha256').update(canonicalJson(transaction)).digest('hex');
-  return { operationId, hash, append, replace };
+  const { hash, accepts } = digest(canonicalJson(transaction));
+  return { operationId, hash, accepts, append, replace };
 }

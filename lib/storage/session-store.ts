@@ -54,8 +54,10 @@ export interface ListedSessionRow {
 /** What `applyHistory` runs: validated and encoded by `lib/history`. @internal */
 export interface HistoryPlan {
   operationId: string;
-  /** SHA-256 (hex) of the canonical transaction. */
+  /** The transaction's digest to record (64 hex: SHA-256, or HMAC-SHA256 under encryption; lib/encryption/operation-digest.ts). */
   hash: string;
+  /** Whether a `transaction_hash` already recorded for this operation id is this transaction's (a replay). */
+  accepts(stored: string): boolean;
   /** Rows to delete from the end first: how many, and a check the stored newest rows (newest first) must pass. */
   replace?: { count: number; matches(newestFirst: StoredRow[]): boolean };
   /** JSON texts to append, in order. */

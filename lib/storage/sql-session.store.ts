@@ -448,7 +448,7 @@ export abstract class SqlSessionStore implements SessionStore {
       returnsRows: true,
     }) as { transaction_hash: string }[];
     if (existing.length > 0) {
-      return String(existing[0].transaction_hash).trim() === plan.hash
+      return plan.accepts(String(existing[0].transaction_hash).trim())
         ? { status: 'replayed' }
         : { status: 'conflict' };
     }
