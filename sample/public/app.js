@@ -1,7 +1,10 @@
 // The chat page of the nestjs-session-memory sample: plain JavaScript, no build step, no dependencies.
 //
 // - The caller is an id kept in localStorage and sent as the x-caller-id header (as ?caller= for the
-//   EventSource, which cannot send headers). A DEMO: a real application authenticates its users.
+//   EventSource, which cannot send headers). The server takes it at its word only in demo mode
+//   (SAMPLE_DEMO_AUTH=1, as `npm run sample` starts it); otherwise every API call answers 401 and the
+//   page shows why. A real application authenticates its users (a session cookie reaches the
+//   EventSource too) and sends no caller id of its own.
 // - The open conversation is in the URL (#/c/<id>), so a reload or a second tab opens it again.
 // - A reply is streamed: POST /conversations/:id/replies answers with Server-Sent Events, read here
 //   with fetch() (EventSource cannot POST), and its text grows as the model produces it.

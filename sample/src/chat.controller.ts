@@ -20,6 +20,7 @@ import {
   Subject,
   catchError,
   concatMap,
+  finalize,
   from,
   map,
   of,
@@ -36,9 +37,11 @@ import {
   SessionMemoryService,
 } from '../../lib';
 import { AssistantService } from './assistant.service';
-import { DEFAULT_CALLER, callerOf } from './caller';
+import type { Caller } from './auth/caller';
+import { CurrentCaller } from './auth/current-caller.decorator';
 import { titleFor, titleOf } from './conversation-title';
 import { SendMessageBody, readMessageText } from './conversations.controller';
+import { StreamSlots } from './streams/stream-slots';
 
 /** Conversations in one page of `GET /conversations`. */
 export const CONVERSATIONS_PER_PAGE = 20;
@@ -78,9 +81,10 @@ export type ClientChange =
  * history, a reply streamed as Server-Sent Events while the model produces it, and a conversation's
  * changes as they happen (what another tab on the same conversation shows live).
  *
- * The caller is the module's `owner` option (`callerOf`: the `x-caller-id` header, or `?caller=` for
- * the EventSource, which cannot send headers); `@Conversation()` refuses another caller's conversation
- * with 403 before a handler runs, so before any stream starts.
+ * The caller is the one `CallerGuard` established (401 without one); `@Conversation()` refuses another
+ * caller's conversation with 403 before a handler runs, so before any stream starts. The two event
+ * streams take a slot of `StreamSlots` first (429 past the caps per caller and in total), given back
+ * when the stream ends.
  */
 @Controller('conversations')
 export class ChatController implements BeforeApplicationShutdown {
@@ -92,19 +96,20 @@ export class ChatController implements BeforeApplicationShutdown {
   constructor(
     private readonly assistant: AssistantService,
     private readonly memory: SessionMemoryService,
+    private readonly slots: StreamSlots,
   ) {}
 
   /** The caller's conversations, most recently updated first, `CONVERSATIONS_PER_PAGE` at a time. */
   @Get()
   async list(
-    @Req() request: Request,
+    @CurrentCaller() caller: Caller,
     @Query('cursor') cursor?: unknown,
   ): Promise<{ conversations: ConversationListEntry[]; nextCursor: string | null }> {
     if (cursor !== undefined && typeof cursor !== 'string') {
       throw new BadRequestException('cursor must be given once, as the nextCursor of the previous page.');
     }
     const page = await this.memory.listSessions({
-      owner: callerOf(request),
+      owner: caller.id,
       limit: CONVERSATIONS_PER_PAGE,
       cursor: cursor || undefined,
     });
@@ -149,15 +154,27 @@ export class ChatController implements BeforeApplicationShutdown {
    * answers with Server-Sent Events: `delta` (`{"text"}`, a piece of the reply as the model produces it),
    * then `done` (`{"reply"}`, once the turn is stored) or `error` (`{"message"}`). The first message of
    * a conversation becomes its title (metadata `title`), written before the run. A POST, so the page
-   * reads it with fetch(); errors before the stream starts (400, 403) are ordinary JSON answers.
+   * reads it with fetch(); errors before the stream starts (401, 403, 400, 429) are ordinary JSON
+   * answers. The reply holds a stream slot until its run has finished: a client that leaves does not
+   * stop the run (the turn is still stored), so its slot is given back when the run ends.
    */
   @Post(':id/replies')
   async reply(
     @Conversation() session: ConversationSession,
+    @CurrentCaller() caller: Caller,
     @Body() body: SendMessageBody,
     @Res() response: Response,
   ): Promise<void> {
     const text = readMessageText(body);
+    const release = this.slots.acquire(caller.id);
+    try {
+      await this.streamReply(session, text, response);
+    } finally {
+      release();
+    }
+  }
+
+  private async streamReply(session: ConversationSession, text: string, response: Response): Promise<void> {
     const metadata = await session.getMetadata();
     if (typeof metadata?.title !== 'string') await session.setMetadata({ ...metadata, title: titleFor(text) });
 
@@ -187,21 +204,30 @@ export class ChatController implements BeforeApplicationShutdown {
   }
 
   /**
-   * The conversation's changes as Server-Sent Events, for an EventSource (`?caller=` names the caller).
-   * The first event is `{"type":"ready"}`, sent once the subscription is in place, and carries a
-   * reconnection delay of 1 s; then `added` (with the items), `popped`, `cleared`. The stream and its
-   * connection end when the application closes, and the browser reconnects by itself.
+   * The conversation's changes as Server-Sent Events, for an EventSource (which sends no custom
+   * headers: in demo mode `?caller=` names the caller; a real application uses a cookie). The first
+   * event is `{"type":"ready"}`, sent once the subscription is in place, and carries a reconnection
+   * delay of 1 s; then `added` (with the items), `popped`, `cleared`. The stream holds a slot of
+   * `StreamSlots` (429 past the caps) until it ends: client gone, access lost, or shutdown. The stream
+   * and its connection end when the application closes, and the browser reconnects by itself.
    */
   @Sse(':id/events')
-  events(@Conversation() session: ConversationSession, @Req() request: Request): Observable<MessageEvent> {
+  events(
+    @Conversation() session: ConversationSession,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ): Observable<MessageEvent> {
     // At shutdown the stream ends, and so must its connection: the browser reconnects on the same
     // kept-alive connection, and the HTTP server waits for its connections before it closes.
     request.res?.once('finish', () => {
       if (this.closing) request.socket.end();
     });
     if (this.closing) return EMPTY;
+    const release = this.slots.acquire(caller.id); // 429 before the stream starts
+    // Whichever comes first: the connection closes (client gone, or the stream ended), or Nest unsubscribes.
+    request.res?.once('close', release);
     const { conversationId } = session;
-    const owner = session.owner ?? DEFAULT_CALLER;
+    const owner = caller.id;
     // @Conversation() has checked the caller before this runs (403 otherwise). A conversation nobody
     // owns yet can be subscribed to by anyone, and changes$() checks only when subscribing: so check
     // again before passing each change on, and end the stream once another caller has claimed it.
@@ -217,6 +243,7 @@ export class ChatController implements BeforeApplicationShutdown {
       map((data): MessageEvent => ({ data })),
       startWith<MessageEvent>({ data: { type: 'ready' } satisfies ClientChange, retry: 1000 }),
       takeUntil(this.shutdown$),
+      finalize(release),
     );
   }
 

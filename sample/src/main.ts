@@ -6,8 +6,17 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { readSampleConfig } from './sample.config';
 
-/** Starts the sample on PORT (default 3000). Ctrl-C closes the database connections cleanly. */
+/**
+ * Starts the sample on PORT (default 3000). Ctrl-C closes the database connections cleanly.
+ *
+ * `npm run sample` runs this file, for trying the sample locally: it starts in DEMO AUTHENTICATION mode
+ * (`SAMPLE_DEMO_AUTH=1`: the caller is whoever the x-caller-id header claims) unless SAMPLE_DEMO_AUTH is
+ * set. `SAMPLE_DEMO_AUTH=0 npm run sample` shows what happens without it: every API request is refused
+ * with 401 until a real `CallerAuthenticator` is plugged (sample/src/auth). AppModule on its own (tests,
+ * an application built from it) starts with demo mode off.
+ */
 async function bootstrap(): Promise<void> {
+  process.env.SAMPLE_DEMO_AUTH ??= '1';
   const app = await NestFactory.create(AppModule);
   app.enableShutdownHooks();
   const { port } = readSampleConfig(app.get(ConfigService));

@@ -1,6 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { join } from 'path';
+import { PublicRoute } from './auth/public-route.decorator';
 
 /** Where the chat page's files are: plain HTML, CSS and JavaScript, no build step. */
 export const PUBLIC_DIR = join(__dirname, '..', 'public');
@@ -8,8 +9,10 @@ export const PUBLIC_DIR = join(__dirname, '..', 'public');
 /**
  * Serves the chat page (sample/public) at `/`. Three fixed files, so nothing else of the disk can be
  * asked for; a controller rather than a static-files middleware so that any way of creating the
- * application (main.ts, a test's `createNestApplication()`) serves it.
+ * application (main.ts, a test's `createNestApplication()`) serves it. Public: the page needs no caller
+ * (in demo mode it makes one up and sends it with each API request).
  */
+@PublicRoute()
 @Controller()
 export class PageController {
   /** The page. */

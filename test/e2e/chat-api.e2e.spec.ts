@@ -6,6 +6,7 @@ import request from 'supertest';
 import { SessionMemoryService } from '../../lib';
 import { AppModule } from '../../sample/src/app.module';
 import { ASSISTANT_MODEL } from '../../sample/src/assistant-model.provider';
+import { StreamSlots } from '../../sample/src/streams/stream-slots';
 import { LocalModel, describeItems } from '../support/local-model';
 
 /**
@@ -14,7 +15,14 @@ import { LocalModel, describeItems } from '../support/local-model';
  * stream, and a shutdown that does not wait for open streams. The page itself: chat-page.e2e.spec.ts.
  */
 
-const ENV_KEYS = ['SESSION_MEMORY_URL', 'OPENAI_API_KEY', 'OPENAI_MODEL'] as const;
+const ENV_KEYS = [
+  'SESSION_MEMORY_URL',
+  'OPENAI_API_KEY',
+  'OPENAI_MODEL',
+  'SAMPLE_DEMO_AUTH',
+  'SAMPLE_MAX_STREAMS_PER_CALLER',
+  'SAMPLE_MAX_STREAMS',
+] as const;
 const savedEnv: Partial<Record<(typeof ENV_KEYS)[number], string>> = {};
 beforeAll(() => {
   for (const key of ENV_KEYS) savedEnv[key] = process.env[key];
@@ -26,10 +34,19 @@ afterAll(() => {
   }
 });
 
-async function startSample(model = new LocalModel()): Promise<INestApplication> {
+/** The sample in demo authentication mode (x-caller-id, or ?caller= for an EventSource), with `caps` on open streams. */
+async function startSample(
+  model = new LocalModel(),
+  caps: { perCaller?: number; total?: number } = {},
+): Promise<INestApplication> {
   process.env.SESSION_MEMORY_URL = 'sqlite::memory:';
   delete process.env.OPENAI_API_KEY;
   delete process.env.OPENAI_MODEL;
+  process.env.SAMPLE_DEMO_AUTH = '1';
+  if (caps.perCaller === undefined) delete process.env.SAMPLE_MAX_STREAMS_PER_CALLER;
+  else process.env.SAMPLE_MAX_STREAMS_PER_CALLER = String(caps.perCaller);
+  if (caps.total === undefined) delete process.env.SAMPLE_MAX_STREAMS;
+  else process.env.SAMPLE_MAX_STREAMS = String(caps.total);
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
     .overrideProvider(ASSISTANT_MODEL)
     .useValue(model)
@@ -55,12 +72,16 @@ function parseEvents(body: string): { event: string; data: any }[] {
     });
 }
 
-/** Opens the change stream of a conversation; `next()` resolves with each event's data in turn. */
+/**
+ * Opens the change stream of a conversation; `next()` resolves with each event's data in turn, `body()`
+ * with the whole body of a refused (non-200) answer.
+ */
 function openEvents(app: INestApplication, id: string, caller: string, agent?: Agent) {
   const { port } = app.getHttpServer().address() as AddressInfo;
   const queue: any[] = [];
   const waiting: ((data: any) => void)[] = [];
   let response: IncomingMessage | undefined;
+  let text = '';
   const opened = new Promise<IncomingMessage>((resolve, reject) => {
     const req = get(
       { host: '127.0.0.1', port, agent, path: `/conversations/${encodeURIComponent(id)}/events?caller=${caller}` },
@@ -68,6 +89,11 @@ function openEvents(app: INestApplication, id: string, caller: string, agent?: A
         response = res;
         let buffer = '';
         res.setEncoding('utf8');
+        if (res.statusCode !== 200) {
+          res.on('data', (chunk: string) => (text += chunk));
+          resolve(res);
+          return;
+        }
         res.on('data', (chunk: string) => {
           buffer += chunk;
           let end;
@@ -96,6 +122,11 @@ function openEvents(app: INestApplication, id: string, caller: string, agent?: A
     next: () =>
       queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise<any>((resolve) => waiting.push(resolve)),
     ended: () => new Promise<void>((resolve) => (response!.complete ? resolve() : response!.on('end', resolve))),
+    body: async () => {
+      const res = await opened;
+      if (!res.complete) await new Promise((resolve) => res.on('end', resolve));
+      return JSON.parse(text);
+    },
     close: () => response?.destroy(),
   };
 }
@@ -222,6 +253,8 @@ describe('the chat page API of the sample (no browser)', () => {
       await as('ada').post('/conversations/unclaimed/replies', { text: 'mine' });
       expect(await events.next()).toEqual({ type: 'denied' });
       await events.ended();
+      // The stream ended on its own: its slot is free again (the test times out otherwise).
+      while (app.get(StreamSlots).inUse('eve') !== 0) await new Promise((resolve) => setTimeout(resolve, 10));
     } finally {
       events.close();
     }
@@ -241,5 +274,78 @@ describe('the sample app closes while a page keeps its change stream open', () =
     } finally {
       agent.destroy();
     }
+  });
+});
+
+describe('the sample caps open event streams per caller and in total (429 past the cap)', () => {
+  let app: INestApplication;
+  const streams: ReturnType<typeof openEvents>[] = [];
+  beforeAll(async () => {
+    app = await startSample(new LocalModel(), { perCaller: 2, total: 3 });
+  });
+  afterAll(async () => {
+    for (const s of streams) s.close();
+    await app?.close();
+  });
+
+  /** Opens a change stream and waits for its status (and, when accepted, its `ready` event). */
+  async function open(id: string, caller: string) {
+    const events = openEvents(app, id, caller);
+    streams.push(events);
+    const res = await events.opened;
+    if (res.statusCode === 200) expect(await events.next()).toEqual({ type: 'ready' });
+    return { events, status: res.statusCode };
+  }
+
+  /** Waits until the server counts `n` open streams in total (a closed connection is noticed asynchronously). */
+  async function untilOpen(n: number): Promise<void> {
+    while (app.get(StreamSlots).inUse() !== n) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  it('a caller gets at most perCaller streams, change streams and streamed replies together', async () => {
+    const first = await open('ada-1', 'ada');
+    const second = await open('ada-2', 'ada');
+    expect([first.status, second.status]).toEqual([200, 200]);
+
+    // Before the cap, every stream was accepted (2,000 of 2,000 for one caller; 18,000 in the issue).
+    const third = await open('ada-3', 'ada');
+    expect(third.status).toBe(429);
+    expect((await third.events.body()).message).toMatch(/^At most 2 open event streams per caller/);
+    const reply = await request(app.getHttpServer())
+      .post('/conversations/ada-1/replies')
+      .set('x-caller-id', 'ada')
+      .send({ text: 'hello' });
+    expect(reply.status).toBe(429);
+    expect(reply.headers['content-type']).toMatch(/^application\/json/);
+    expect(reply.body.message).toMatch(/^At most 2 open event streams per caller/);
+    expect(app.get(StreamSlots).inUse('ada')).toBe(2);
+
+    // A stream that ends frees its slot: the client going away, here.
+    first.events.close();
+    await untilOpen(1);
+    const again = await open('ada-3', 'ada');
+    expect(again.status).toBe(200);
+  });
+
+  it('all callers together get at most total streams; a finished reply frees its slot', async () => {
+    await untilOpen(2); // ada's two
+    const bob = await open('bob-1', 'bob');
+    expect(bob.status).toBe(200);
+    const carol = await open('carol-1', 'carol');
+    expect(carol.status).toBe(429);
+    expect((await carol.events.body()).message).toMatch(/^At most 3 open event streams in total/);
+
+    bob.events.close();
+    await untilOpen(2);
+    // A streamed reply holds a slot while it runs, and gives it back when it is done.
+    const reply = await request(app.getHttpServer())
+      .post('/conversations/carol-1/replies')
+      .set('x-caller-id', 'carol')
+      .send({ text: 'hello' });
+    expect(reply.status).toBe(200);
+    expect(reply.text).toMatch(/event: done/);
+    await untilOpen(2);
+    expect((await open('carol-1', 'carol')).status).toBe(200);
+    expect(app.get(StreamSlots).inUse()).toBe(3);
   });
 });

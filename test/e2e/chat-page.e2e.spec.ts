@@ -33,7 +33,7 @@ const CALLER_KEY = 'nestjs-session-memory-sample.caller';
 const TITLE = 'the chat page in a real browser (Chromium)';
 const HOW_TO_ENABLE = `apt-get install -y chromium (.ci/run does), or point SESSION_MEMORY_TEST_CHROMIUM at a Chromium`;
 
-const ENV_KEYS = ['SESSION_MEMORY_URL', 'OPENAI_API_KEY', 'OPENAI_MODEL', 'PORT'] as const;
+const ENV_KEYS = ['SESSION_MEMORY_URL', 'OPENAI_API_KEY', 'OPENAI_MODEL', 'PORT', 'SAMPLE_DEMO_AUTH'] as const;
 
 /** The local model, whose next streamed answer can be held after its first words until the test lets it go on. */
 class HoldableLocalModel extends LocalModel {
@@ -70,10 +70,14 @@ async function startSample(
   databaseUrl: string,
   model: LocalModel,
   port = 0,
+  demoAuth = true,
 ): Promise<{ app: INestApplication; base: string }> {
   process.env.SESSION_MEMORY_URL = databaseUrl;
   delete process.env.OPENAI_API_KEY;
   delete process.env.OPENAI_MODEL;
+  // As npm run sample: demo mode, the page's made-up caller id is taken at its word.
+  if (demoAuth) process.env.SAMPLE_DEMO_AUTH = '1';
+  else delete process.env.SAMPLE_DEMO_AUTH;
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
     .overrideProvider(ASSISTANT_MODEL)
     .useValue(model)
@@ -410,6 +414,23 @@ function suite(): void {
     await tabB.locator('#live[data-live="on"]').waitFor();
     expect(await tabB.locator('#messages li').count()).toBe(0);
     expect(await app.get(SessionMemoryService).session(longId).getItems()).toEqual([]);
+  });
+
+  it("without demo mode the page shows nobody's conversations, and says how to plug authentication", async () => {
+    const other = await startSample('sqlite::memory:', new HoldableLocalModel(), 0, false);
+    try {
+      const page = await newTab(ada);
+      await page.goto(other.base);
+      await page
+        .locator('#error')
+        .getByText(/no authentication configured/)
+        .waitFor();
+      expect(await page.textContent('#error')).toMatch(/CallerAuthenticator.*SAMPLE_DEMO_AUTH=1/);
+      expect(await listTitles(page)).toEqual([]);
+      await page.close();
+    } finally {
+      await other.app.close();
+    }
   });
 }
 
