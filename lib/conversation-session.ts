@@ -18,7 +18,7 @@ import { AddItemsOptions, isAddItemsOptions } from './management/add-items.optio
 import { getMetadata, setMetadata } from './management/metadata-operations';
 import type { SessionMetadata } from './management/session-metadata';
 import type { SessionMemoryContext } from './session-memory.context';
-import type { SkippedRows, StoredRow } from './storage/session-store';
+import type { OwnerFilter, SkippedRows, StoredRow } from './storage/session-store';
 import { assertLimit, encodeItems, isRowIdText, parseJsonObject } from './validation';
 
 /**
@@ -67,7 +67,7 @@ export class ConversationSession
    * @internal
    */
   async checkAccess(): Promise<void> {
-    await this.ownerCheck?.read();
+    await this.ownerCheck?.access();
   }
 
   /** Returns the conversation id. */
@@ -83,27 +83,30 @@ export class ConversationSession
    */
   async getItems(limit?: number, runContext?: RunContext<unknown>): Promise<SessionItem[]> {
     assertLimit(limit);
-    await this.ownerCheck?.read();
-    if (limit === 0) return [];
+    if (limit === 0) {
+      await this.ownerCheck?.access();
+      return [];
+    }
     const { store } = this.context;
-    return this.context.gate.guard('getItems', async () => {
+    const empty = (items: SessionItem[]) => items.length === 0;
+    return this.checkedRead('getItems', empty, async (filter) => {
       if (limit === undefined) {
         // Texts only first (no row ids to fetch and parse). Should a row be corrupt, read again with
         // the ids, which the warning names.
-        const texts = await store.readAllData(this.conversationId);
+        const texts = await store.readAllData(this.conversationId, filter);
         const items = this.parseObjects(texts, false);
         if (items) {
           this.learn(texts, runContext);
           return items;
         }
-        const rows = await store.readAll(this.conversationId);
+        const rows = await store.readAll(this.conversationId, filter);
         this.learn(
           rows.map((r) => r.message_data),
           runContext,
         );
         return this.decodeRows(rows);
       }
-      const items = this.parseObjects(await store.readNewestData(this.conversationId, limit), true);
+      const items = this.parseObjects(await store.readNewestData(this.conversationId, limit, filter), true);
       if (items) return items;
       const newestFirst: SessionItem[] = [];
       const skipped = new SkippedRowsCounter();
@@ -111,7 +114,7 @@ export class ConversationSession
       // Only corrupt rows make a batch come up short of valid items: then read on, older, in batches
       // that grow (up to READ_BATCH_MAX rows), so that many corrupt rows cost a few queries.
       for (let batch = limit; ; batch = Math.min(Math.max(batch * 4, limit), READ_BATCH_MAX)) {
-        const rows = await store.readNewest(this.conversationId, batch, before);
+        const rows = await store.readNewest(this.conversationId, batch, before, filter);
         for (const row of rows) {
           if (newestFirst.length >= limit) break;
           const item = this.open(row.message_data);
@@ -142,10 +145,10 @@ export class ConversationSession
     if (before !== undefined && !isRowIdText(before)) {
       throw new InvalidSessionInputError('getItemsPage before must be a cursor an earlier page returned.');
     }
-    await this.ownerCheck?.read();
     const { store } = this.context;
-    return this.context.gate.guard('getItemsPage', async () => {
-      const rows = await store.readNewest(this.conversationId, limit + 1, before);
+    const empty = (page: { items: SessionItem[]; before?: string }) => page.items.length === 0 && !page.before;
+    return this.checkedRead('getItemsPage', empty, async (filter) => {
+      const rows = await store.readNewest(this.conversationId, limit + 1, before, filter);
       const page = rows.slice(0, limit);
       const items: SessionItem[] = [];
       const skipped = new SkippedRowsCounter();
@@ -178,7 +181,7 @@ export class ConversationSession
         this.conversationId,
         options.metadata,
         { encoded: sealed, decoded: decoded() },
-        () => this.ownerCheck?.write(),
+        (kind) => this.ownerCheck?.write(kind),
       );
       this.wrote(sealed, undefined);
       return;
@@ -199,7 +202,7 @@ export class ConversationSession
    * skipped (with a warning).
    */
   async popItem(runContext?: RunContext<unknown>): Promise<SessionItem | undefined> {
-    await this.ownerCheck?.write();
+    if ((await this.ownerCheck?.write('existing')) === 'absent') return undefined; // nothing to pop, nothing claimed
     const { store, changes } = this.context;
     const popped = await guardConversation(this.context, 'popItem', this.conversationId, async () => {
       const outcome = await store.popNewest(this.conversationId, (text) => this.open(text));
@@ -220,7 +223,7 @@ export class ConversationSession
    * conversation entirely, use `SessionMemoryService.deleteSession(id)`.
    */
   async clearSession(runContext?: RunContext<unknown>): Promise<void> {
-    await this.ownerCheck?.write();
+    if ((await this.ownerCheck?.write('existing')) === 'absent') return; // nothing to clear, nothing claimed
     this.forget();
     await guardConversation(this.context, 'clearSession', this.conversationId, () =>
       this.context.store.clearItems(this.conversationId),
@@ -269,7 +272,7 @@ export class ConversationSession
   async applyHistoryMutations(args: SessionHistoryRewriteArgs): Promise<void> {
     const mutations = planHistoryMutations(args, this.context.limits);
     if (mutations.length === 0) return;
-    await this.ownerCheck?.write();
+    if ((await this.ownerCheck?.write('existing')) === 'absent') return; // nothing to rewrite, nothing claimed
     this.forget();
     const { store, changes, codec } = this.context;
     const id = this.conversationId;
@@ -285,6 +288,19 @@ export class ConversationSession
     if (change && changes.wants(this.conversationId)) {
       await this.publishReplaced(await store.readAllData(this.conversationId));
     }
+  }
+
+  /**
+   * A read through the gate; for a session opened for an owner, `read` gets the `OwnerFilter` its
+   * statements carry, and `OwnerCheck.read` tells a refusal from an empty result (`isEmpty`).
+   */
+  private checkedRead<T>(
+    name: string,
+    isEmpty: (result: T) => boolean,
+    read: (filter?: OwnerFilter) => Promise<T>,
+  ): Promise<T> {
+    const attempt = (filter?: OwnerFilter) => this.context.gate.guard(name, () => read(filter));
+    return this.ownerCheck ? this.ownerCheck.read(attempt, isEmpty) : attempt();
   }
 
   /** A whole-history replacement (stored texts), on the change stream: `cleared`, then `added` with the new history. */
@@ -331,9 +347,9 @@ export class ConversationSession
    * @throws InvalidHistoryTransactionError for malformed arguments (before any I/O).
    */
   async applyHistoryTransaction(args: SessionHistoryTransactionArgs, runContext?: RunContext<unknown>): Promise<void> {
-    const outcome = await applyHistoryTransaction(this.context, this.conversationId, args, () =>
-      this.ownerCheck?.write(),
-    );
+    const outcome = await applyHistoryTransaction(this.context, this.conversationId, args, async () => {
+      await this.ownerCheck?.write();
+    });
     if (outcome.status !== 'applied') return;
     for (const known of this.knowledge(runContext)) {
       for (const row of outcome.removed) known.remove(row.message_data);
@@ -343,8 +359,7 @@ export class ConversationSession
 
   /** The conversation's metadata (a JSON object), or `undefined` when it has none. */
   async getMetadata(): Promise<SessionMetadata | undefined> {
-    await this.ownerCheck?.read();
-    return getMetadata(this.context, this.conversationId);
+    return getMetadata(this.context, this.conversationId, this.ownerCheck);
   }
 
   /**
@@ -353,7 +368,7 @@ export class ConversationSession
    * @throws InvalidSessionMetadataError when it is not a plain JSON object within the limit.
    */
   async setMetadata(metadata: SessionMetadata | null): Promise<void> {
-    return setMetadata(this.context, this.conversationId, metadata, undefined, () => this.ownerCheck?.write());
+    return setMetadata(this.context, this.conversationId, metadata, undefined, (kind) => this.ownerCheck?.write(kind));
   }
 
   /** A whole read: what this object, and a run that has not read yet, know. */

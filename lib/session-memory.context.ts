@@ -7,6 +7,7 @@ import type { OperationGate } from './storage/operation-gate';
 import type { OptionalTablesProbe } from './storage/optional-tables';
 import type { SessionStore } from './storage/session-store';
 import type { ItemLimits } from './validation';
+import type { UnownedConversations } from './ownership/unowned-conversations';
 
 /**
  * What every `ConversationSession` and the `SessionMemoryService` of one module instance share: the
@@ -31,4 +32,6 @@ export interface SessionMemoryContext {
   readonly changes: ChangeHub;
   /** The key that signs and verifies `listSessions` cursors (see the `cursorSecret` option). */
   readonly cursorKey: Buffer;
+  /** What owner-scoped callers may do with a conversation nobody owns (the `unownedConversations` option). */
+  readonly unownedConversations: UnownedConversations;
 }

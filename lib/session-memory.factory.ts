@@ -22,6 +22,7 @@ import {
   resolveTables,
   resolveTimeouts,
   resolveTtl,
+  resolveUnownedConversations,
 } from './options/session-memory-options.resolver';
 import type { SessionMemoryContext } from './session-memory.context';
 import { SessionMemoryService } from './session-memory.service';
@@ -60,6 +61,7 @@ export async function createSessionMemoryService(
   const ttl = resolveTtl(options);
   const cursorKey = resolveCursorKey(options);
   const distribution = resolveDistribution(options);
+  const unownedConversations = resolveUnownedConversations(options);
 
   let dataSource: DataSource;
   let owned = false;
@@ -140,6 +142,7 @@ export async function createSessionMemoryService(
       optionalTables,
       changes,
       cursorKey,
+      unownedConversations,
     };
     return new SessionMemoryService(context, dataSource, owned, ttl && new RetentionTimer(context, ttl));
   } catch (err) {

@@ -12,7 +12,6 @@ import type { SessionAccessOptions } from './ownership/session-access.options';
 import type { ConversationChange } from './changes/conversation-change';
 import { SessionNotFoundError } from './exceptions';
 import type { ListSessionsOptions, SessionPage, SessionSummary } from './management/list-sessions.options';
-import { getMetadata, setMetadata } from './management/metadata-operations';
 import { PurgeExpiredOptions, RetentionTimer, purgeExpired } from './management/retention';
 import { getSessionSummary, listSessions } from './management/session-listing';
 import type { SessionMetadata } from './management/session-metadata';
@@ -56,24 +55,27 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
   }
 
   /**
-   * Resolves when `owner` may read the conversation (it owns it, or nobody does yet); what an `@Sse()`
-   * handler awaits before returning `changes$()`, so that a refusal is a 403 and not a broken stream.
-   * @throws ConversationAccessDeniedError when another caller owns it.
+   * Resolves when `owner` may read the conversation (it owns it, or nobody does and the
+   * `unownedConversations` rule is `'claim'`); what an `@Sse()` handler awaits before returning
+   * `changes$()`, so that a refusal is a 403 and not a broken stream.
+   * @throws ConversationAccessDeniedError when it may not.
+   * @throws InvalidOwnerError for an unusable `owner`.
    */
   async assertAccess(conversationId: string, owner: string): Promise<void> {
     assertConversationId(conversationId);
-    await this.ownerCheck(conversationId, { owner })?.read();
+    await this.ownerCheck(conversationId, { owner })?.access();
   }
 
   /**
    * Deletes a conversation (its items, its session row, metadata, operation log and owner).
-   * With `{ owner }`, refuses a conversation another caller owns.
+   * With `{ owner }`, a write like any other: refuses a conversation another caller owns, and one
+   * nobody owns when `unownedConversations` is `'deny'`.
    * @returns whether the conversation existed.
-   * @throws ConversationAccessDeniedError when `owner` is given and another caller owns it.
+   * @throws ConversationAccessDeniedError when `owner` is given and may not write the conversation.
    */
   async deleteSession(conversationId: string, options: SessionAccessOptions = {}): Promise<boolean> {
     assertConversationId(conversationId);
-    await this.ownerCheck(conversationId, options)?.read();
+    if ((await this.ownerCheck(conversationId, options)?.write('existing')) === 'absent') return false;
     const existed = await guardConversation(this.context, 'deleteSession', conversationId, () =>
       this.context.store.deleteConversation(conversationId),
     );
@@ -105,11 +107,11 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
   /**
    * One conversation's summary: when it was created and last written, its item count and metadata.
    * @throws SessionNotFoundError when no conversation has this id.
+   * @throws ConversationAccessDeniedError when `owner` is given and may not read it.
    */
   async getSession(conversationId: string, options: SessionAccessOptions = {}): Promise<SessionSummary> {
     assertConversationId(conversationId);
-    await this.ownerCheck(conversationId, options)?.read();
-    const summary = await getSessionSummary(this.context, conversationId);
+    const summary = await getSessionSummary(this.context, conversationId, this.ownerCheck(conversationId, options));
     if (!summary) throw new SessionNotFoundError(conversationId);
     return summary;
   }
@@ -124,19 +126,47 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
     return purgeExpired(this.context, options);
   }
 
-  /** The metadata of a conversation, or `undefined` when it has none. Same as `session(id).getMetadata()`. */
-  getMetadata(conversationId: string): Promise<SessionMetadata | undefined> {
-    assertConversationId(conversationId);
-    return getMetadata(this.context, conversationId);
+  /**
+   * The metadata of a conversation, or `undefined` when it has none. Same as
+   * `session(id, options).getMetadata()`.
+   * @throws ConversationAccessDeniedError when `owner` is given and may not read it.
+   * @throws InvalidOwnerError for an unusable `owner`.
+   */
+  async getMetadata(conversationId: string, options: SessionAccessOptions = {}): Promise<SessionMetadata | undefined> {
+    return this.session(conversationId, options).getMetadata();
   }
 
   /**
    * Replaces the metadata of a conversation (a JSON object of at most 64 KiB), creating the
-   * conversation if needed; `null` removes it. Same as `session(id).setMetadata(metadata)`.
+   * conversation if needed; `null` removes it. Same as `session(id, options).setMetadata(metadata)`.
+   * @throws ConversationAccessDeniedError when `owner` is given and may not write it.
+   * @throws InvalidOwnerError for an unusable `owner`.
    */
-  setMetadata(conversationId: string, metadata: SessionMetadata | null): Promise<void> {
+  async setMetadata(
+    conversationId: string,
+    metadata: SessionMetadata | null,
+    options: SessionAccessOptions = {},
+  ): Promise<void> {
+    return this.session(conversationId, options).setMetadata(metadata);
+  }
+
+  /**
+   * Administrative: makes `owner` the owner of an existing conversation, replacing any recorded
+   * owner; writes nothing else (no item, no metadata, `updated_at` unchanged). For migrating data made
+   * before ownership was turned on, or by Python (see the `unownedConversations` option), and for
+   * handing a conversation over. Not an owner-scoped call: expose it to administrators only.
+   * @throws InvalidConversationIdError for an unusable conversation id.
+   * @throws InvalidOwnerError for an unusable `owner` (same rules as a conversation id).
+   * @throws SessionNotFoundError when no conversation has this id (nothing is created).
+   */
+  async assignOwner(conversationId: string, owner: string): Promise<void> {
     assertConversationId(conversationId);
-    return setMetadata(this.context, conversationId, metadata);
+    assertOwnerId(owner);
+    await this.context.optionalTables.require('owners');
+    const assigned = await guardConversation(this.context, 'assignOwner', conversationId, () =>
+      this.context.store.assignOwner(conversationId, owner),
+    );
+    if (!assigned) throw new SessionNotFoundError(conversationId);
   }
 
   /**
@@ -151,12 +181,13 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
     const changes = this.context.changes.observe(conversationId);
     if (!check) return changes;
     // Checked on subscription (in an @Sse() handler, await assertAccess() first for a 403 status), and
-    // again before each change while nobody owns the conversation: once another caller claims it,
-    // the stream fails with ConversationAccessDeniedError instead of delivering that caller's items.
-    return defer(() => from(check.read())).pipe(
+    // again before each change, against the conversation as it is then: once another caller owns it
+    // (claimed it, or created it again after a delete), the stream fails with
+    // ConversationAccessDeniedError instead of delivering that caller's items.
+    return defer(() => from(check.access())).pipe(
       concatMap(() => changes),
       concatMap(async (change) => {
-        await check.read();
+        await check.access();
         return change;
       }),
     );

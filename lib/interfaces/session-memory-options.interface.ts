@@ -1,5 +1,8 @@
 import type { ModuleMetadata, Provider, Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import type { UnownedConversations } from '../ownership/unowned-conversations';
+
+export type { UnownedConversations } from '../ownership/unowned-conversations';
 
 /**
  * Table names. Each must be a plain SQL identifier (`[A-Za-z_][A-Za-z0-9_]*`, at most 48 characters),
@@ -159,6 +162,12 @@ export interface SessionMemoryModuleOptions {
    * take `{ owner }` for the same check (see `SessionAccessOptions`). Default: no ownership.
    */
   owner?: CallerIdResolver;
+  /**
+   * What owner-scoped callers may do with a conversation nobody owns (made before ownership was
+   * turned on, or by Python): `'claim'` (default) or `'deny'` (see `UnownedConversations`; give such
+   * conversations owners with `SessionMemoryService.assignOwner`).
+   */
+  unownedConversations?: UnownedConversations;
   /** Statement, lock and connection time limits (see `SessionMemoryTimeoutsOptions`). */
   timeouts?: SessionMemoryTimeoutsOptions;
   /**

@@ -1,6 +1,7 @@
 import { InvalidManagementOptionsError } from '../exceptions';
 import type { SessionMemoryContext } from '../session-memory.context';
-import type { ListedSessionRow, SessionListQuery } from '../storage/session-store';
+import type { OwnerCheck } from '../ownership/owner-check';
+import type { ListedSessionRow, OwnerFilter, SessionListQuery } from '../storage/session-store';
 import { decodeListCursor, encodeListCursor } from './list-cursor';
 import type { ListSessionsOptions, SessionPage, SessionSummary } from './list-sessions.options';
 import { decodeMetadata, metadataConditions } from './session-metadata';
@@ -33,20 +34,29 @@ export async function listSessions(
   };
 }
 
-/** One conversation's summary with its item count, or `undefined` when it does not exist. @internal */
+/**
+ * One conversation's summary with its item count, or `undefined` when it does not exist. With
+ * `check`, the statement carries the caller's ownership (see `OwnerCheck.read`). @internal
+ */
 export async function getSessionSummary(
   context: SessionMemoryContext,
   conversationId: string,
+  check?: OwnerCheck,
 ): Promise<SessionSummary | undefined> {
-  const query: SessionListQuery = {
-    limit: 1,
-    order: 'desc',
-    includeItemCount: true,
-    metadata: [],
-    sessionId: conversationId,
-  };
   const { store, gate, optionalTables } = context;
-  const [row] = await gate.guard('getSession', () => store.listSessions(query, optionalTables.current));
+  const read = async (visibleTo?: OwnerFilter) => {
+    const query: SessionListQuery = {
+      limit: 1,
+      order: 'desc',
+      includeItemCount: true,
+      metadata: [],
+      sessionId: conversationId,
+      visibleTo,
+    };
+    const [row] = await gate.guard('getSession', () => store.listSessions(query, optionalTables.current));
+    return row;
+  };
+  const row = check ? await check.read(read, (found) => found === undefined) : await read();
   return row && toSummary(row, true);
 }
 

@@ -1,7 +1,7 @@
 import { InvalidManagementOptionsError, SessionMemoryConfigurationError } from '../exceptions';
 import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import { EncryptingCodec, ItemCodec, PLAIN_CODEC } from '../encryption/item-codec';
-import type { SessionMemoryDistribution, SessionMemoryModuleOptions } from '../interfaces';
+import type { SessionMemoryDistribution, SessionMemoryModuleOptions, UnownedConversations } from '../interfaces';
 import { toMilliseconds } from '../management/duration';
 import { listCursorKey } from '../management/list-cursor';
 import type { ResolvedTables } from '../storage/session-store';
@@ -158,6 +158,23 @@ export function resolveDistribution(
     throw new SessionMemoryConfigurationError(
       `${SESSION_MEMORY}: option ${option} is ${JSON.stringify(value)}: use 'auto' (Citus when the database has the citus extension), ` +
         "'citus' (always distributed tables) or 'none' (plain PostgreSQL tables), or leave it out.",
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks the `unownedConversations` option and fills in the default `'claim'`.
+ * @throws SessionMemoryConfigurationError @internal
+ */
+export function resolveUnownedConversations(
+  options: Pick<SessionMemoryModuleOptions, 'unownedConversations'>,
+): UnownedConversations {
+  const value: unknown = options.unownedConversations ?? 'claim';
+  if (value !== 'claim' && value !== 'deny') {
+    throw new SessionMemoryConfigurationError(
+      `${SESSION_MEMORY}: option unownedConversations must be 'claim' or 'deny', got ${JSON.stringify(value) ?? String(value)}. ` +
+        "Leave it out for 'claim' (the first owner-scoped write claims a conversation nobody owns).",
     );
   }
   return value;

@@ -38,6 +38,23 @@ export interface SessionListQuery {
   owner?: string;
   /** Only this conversation (for `getSession`). */
   sessionId?: string;
+  /** With `sessionId`: only if this caller may read it (see `OwnerFilter`). */
+  visibleTo?: OwnerFilter;
+}
+
+/**
+ * An owner-checked read: its statement returns rows only when `owner` owns the conversation (compared
+ * byte for byte), or nobody does and `unowned` is `'readable'`. @internal
+ */
+export interface OwnerFilter {
+  owner: string;
+  unowned: 'readable' | 'hidden';
+}
+
+/** What `readOwnership` found: whether the conversation has a session row, and its recorded owner. @internal */
+export interface Ownership {
+  exists: boolean;
+  owner?: string;
 }
 
 /** One row of a listing. Times are epoch milliseconds by the database clock. @internal */
@@ -135,14 +152,16 @@ export interface SessionStore {
   probeOptionalTables(): Promise<OptionalTables>;
 
   // ---- items
+  // The reads take an optional `OwnerFilter`: the same statement then returns no rows unless its
+  // caller may read the conversation (the check and the read are one atomic step).
   /** All rows of a conversation, oldest first. */
-  readAll(sessionId: string): Promise<StoredRow[]>;
+  readAll(sessionId: string, filter?: OwnerFilter): Promise<StoredRow[]>;
   /** The newest `limit` rows (older than `beforeId` when given), newest first. */
-  readNewest(sessionId: string, limit: number, beforeId?: number | string): Promise<StoredRow[]>;
+  readNewest(sessionId: string, limit: number, beforeId?: number | string, filter?: OwnerFilter): Promise<StoredRow[]>;
   /** `message_data` of all rows, oldest first: `readAll` without the ids, the cheap read when no row is corrupt. */
-  readAllData(sessionId: string): Promise<string[]>;
+  readAllData(sessionId: string, filter?: OwnerFilter): Promise<string[]>;
   /** `message_data` of the newest `limit` rows, newest first: `readNewest` without the ids. */
-  readNewestData(sessionId: string, limit: number): Promise<string[]>;
+  readNewestData(sessionId: string, limit: number, filter?: OwnerFilter): Promise<string[]>;
   /** Appends the JSON texts in order, creating the session row if needed; all or nothing. */
   append(sessionId: string, data: string[]): Promise<void>;
   /**
@@ -183,7 +202,7 @@ export interface SessionStore {
    */
   purgeIdle(idleForMs: number, batchSize: number, tables: OptionalTables): Promise<string[]>;
   /** The stored metadata (JSON text, or an object where the driver parses it), or undefined. */
-  readMetadata(sessionId: string): Promise<unknown>;
+  readMetadata(sessionId: string, filter?: OwnerFilter): Promise<unknown>;
   /**
    * Replaces the metadata (creating the conversation row if needed) or removes it (`json` null), and
    * appends `items` in the same transaction.
@@ -193,13 +212,19 @@ export interface SessionStore {
   scanRows(afterId: number | string, limit: number): Promise<(StoredRow & { session_id: string })[]>;
   /** Replaces one row's text if it still is `expected` (compare-and-set, one statement); returns whether it did. */
   swapRowText(id: number | string, expected: string, next: string): Promise<boolean>;
-  /** The conversation's recorded owner, or undefined. */
-  readOwner(sessionId: string): Promise<string | undefined>;
+  /** Whether the conversation exists (has a session row) and its recorded owner, in one statement. */
+  readOwnership(sessionId: string): Promise<Ownership>;
   /**
-   * Records `owner` as the conversation's owner unless one is recorded (creating the conversation if
-   * needed), under the conversation's lock; returns the owner recorded now.
+   * Records `owner` as the conversation's owner unless one is recorded, under the conversation's
+   * lock; returns the owner recorded now. With `create`, a missing conversation is created (an empty
+   * session row) and claimed; without, a missing conversation is left alone and `undefined` returned.
    */
-  claimOwner(sessionId: string, owner: string): Promise<string>;
+  claimOwner(sessionId: string, owner: string, create: boolean): Promise<string | undefined>;
+  /**
+   * Sets or replaces the owner of an existing conversation (nothing else is written, `updated_at`
+   * included), under its lock. Returns false, writing nothing, when the conversation does not exist.
+   */
+  assignOwner(sessionId: string, owner: string): Promise<boolean>;
   /** Applies a history transaction atomically, recording its operation id in the same transaction. */
   applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome>;
 

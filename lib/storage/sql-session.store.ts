@@ -14,6 +14,8 @@ import type {
   SessionStore,
   SessionStoreDialect,
   StoredRow,
+  OwnerFilter,
+  Ownership,
 } from './session-store';
 import { QuoteIdentifier, TableNames, tableNames } from './table-names';
 
@@ -217,22 +219,28 @@ export abstract class SqlSessionStore implements SessionStore {
     return this.oneSession.params === 1 ? [sessionId, ...rest] : [sessionId, sessionId, ...rest];
   }
 
-  readAllData(sessionId: string): Promise<string[]> {
+  readAllData(sessionId: string, filter?: OwnerFilter): Promise<string[]> {
+    if (filter) return this.queryData(this.ownedReads(filter).allData, this.ownedArgs(sessionId, filter));
     return this.queryData(this.reads.allData, this.sessionArgs(sessionId));
   }
 
-  readNewestData(sessionId: string, limit: number): Promise<string[]> {
+  readNewestData(sessionId: string, limit: number, filter?: OwnerFilter): Promise<string[]> {
+    if (filter) return this.queryData(this.ownedReads(filter).newestData, this.ownedArgs(sessionId, filter, limit));
     return this.queryData(this.reads.newestData, this.sessionArgs(sessionId, limit));
   }
 
-  readAll(sessionId: string): Promise<StoredRow[]> {
+  readAll(sessionId: string, filter?: OwnerFilter): Promise<StoredRow[]> {
+    if (filter) return this.query<StoredRow>(this.ownedReads(filter).all, this.ownedArgs(sessionId, filter));
     return this.query<StoredRow>(this.reads.all, this.sessionArgs(sessionId));
   }
 
-  readNewest(sessionId: string, limit: number, beforeId?: number | string): Promise<StoredRow[]> {
+  readNewest(sessionId: string, limit: number, beforeId?: number | string, filter?: OwnerFilter): Promise<StoredRow[]> {
+    const reads = filter ? this.ownedReads(filter) : this.reads;
+    const args = (...rest: unknown[]) =>
+      filter ? this.ownedArgs(sessionId, filter, ...rest) : this.sessionArgs(sessionId, ...rest);
     return beforeId === undefined
-      ? this.query<StoredRow>(this.reads.newest, this.sessionArgs(sessionId, limit))
-      : this.query<StoredRow>(this.reads.newestBefore, this.sessionArgs(sessionId, beforeId, limit));
+      ? this.query<StoredRow>(reads.newest, args(limit))
+      : this.query<StoredRow>(reads.newestBefore, args(beforeId, limit));
   }
 
   async verifyTables(): Promise<void> {
@@ -298,7 +306,7 @@ export abstract class SqlSessionStore implements SessionStore {
     if (tables.metadata)
       sql += ` ${q.metadata.length > 0 ? 'JOIN' : 'LEFT JOIN'} ${metadata} md ON md.session_id = s.session_id`;
     if (q.owner !== undefined)
-      sql += ` JOIN ${this.names.owners} ow ON ow.session_id = s.session_id AND ow.owner = ${bind(q.owner)}`;
+      sql += ` JOIN ${this.names.owners} ow ON ow.session_id = s.session_id AND ${this.ownerMatches('ow.owner', () => bind(q.owner))}`;
     const where: string[] = [];
     if (q.after) {
       const key1 = this.timeKeyParam(bind(q.after.key));
@@ -312,6 +320,12 @@ export abstract class SqlSessionStore implements SessionStore {
     if (q.updatedAfterMs !== undefined)
       where.push(`s.updated_at > ${this.epochMsParam(bind(this.epochMsValue(q.updatedAfterMs)))}`);
     if (q.sessionId !== undefined) where.push(`s.session_id = ${bind(q.sessionId)}`);
+    if (q.sessionId !== undefined && q.visibleTo) {
+      const { sessionId, visibleTo } = q;
+      const bindId = () => bind(sessionId);
+      where.push(this.ownerCondition(visibleTo.unowned, bindId, () => bind(visibleTo.owner)));
+    }
+
     for (const c of q.metadata) where.push(this.metadataEquals(bind(this.metadataKeyValue(c.key)), bind(c.json)));
     if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
     sql += ` ORDER BY s.updated_at ${dir}, s.session_id ${dir} LIMIT ${bind(q.limit)}`;
@@ -336,16 +350,108 @@ export abstract class SqlSessionStore implements SessionStore {
   /** Runs an UPDATE and tells whether it changed a row. */
   protected abstract swapRow(sql: string, params: unknown[]): Promise<boolean>;
 
-  async readOwner(sessionId: string): Promise<string | undefined> {
-    const rows = await this.query<{ owner: string }>(
-      `SELECT owner FROM ${this.names.owners} WHERE session_id = ${this.placeholder(1)}`,
-      [sessionId],
-    );
-    return rows[0]?.owner;
+  // ---- ownership (the rule is lib/ownership/owner-check.ts; this is its SQL) ------------------------
+
+  /**
+   * An owner comparison, byte for byte: `column` equals the caller bound by `bindOwner` (called once
+   * per placeholder it needs). Plain `=` where the column's collation is deterministic (PostgreSQL,
+   * SQLite's BINARY); MySQL overrides it (PAD SPACE collations).
+   */
+  protected ownerMatches(column: string, bindOwner: () => string): string {
+    return `${column} = ${bindOwner()}`;
   }
 
-  claimOwner(sessionId: string, owner: string): Promise<string> {
-    return this.runLocked(sessionId, () => this.claimSteps(sessionId, owner));
+  /**
+   * The condition that the caller may read the conversation: nobody else owns it (`readable`), or the
+   * caller owns it (`hidden`: a conversation nobody owns is not readable). The owners row is looked
+   * up by the conversation id bound by `bindId` (`$1` on PostgreSQL, so that Citus routes the
+   * statement to the conversation's shard).
+   */
+  protected ownerCondition(unowned: OwnerFilter['unowned'], bindId: () => string, bindOwner: () => string): string {
+    const id = bindId();
+    const sub = `SELECT 1 FROM ${this.names.owners} o WHERE o.session_id = ${id} AND `;
+    return unowned === 'readable'
+      ? `NOT EXISTS (${sub}NOT (${this.ownerMatches('o.owner', bindOwner)}))`
+      : `EXISTS (${sub}${this.ownerMatches('o.owner', bindOwner)})`;
+  }
+
+  /**
+   * The condition of an owner-checked statement whose own first `taken` placeholders are bound, and
+   * what its placeholders hold, in order (numbered placeholders reuse `$1` for the id).
+   */
+  private ownedCondition(unowned: OwnerFilter['unowned'], taken: number): { sql: string; roles: ('id' | 'owner')[] } {
+    const roles: ('id' | 'owner')[] = [];
+    let n = taken;
+    const numbered = this.placeholder(1) !== this.placeholder(2);
+    const bindId = () => {
+      if (numbered) return this.placeholder(1);
+      roles.push('id');
+      return this.placeholder(++n);
+    };
+    const bindOwner = () => {
+      roles.push('owner');
+      return this.placeholder(++n);
+    };
+    return { sql: this.ownerCondition(unowned, bindId, bindOwner), roles };
+  }
+
+  private readonly ownedReadCache = new Map<string, { sql: SqlSessionStore['reads']; roles: ('id' | 'owner')[] }>();
+
+  /** The reads of `reads`, each carrying the owner condition (after the conversation's own placeholders). */
+  private ownedReads(filter: OwnerFilter): SqlSessionStore['reads'] {
+    return this.ownedReadsOf(filter.unowned).sql;
+  }
+
+  private ownedReadsOf(unowned: OwnerFilter['unowned']): { sql: SqlSessionStore['reads']; roles: ('id' | 'owner')[] } {
+    let found = this.ownedReadCache.get(unowned);
+    if (found) return found;
+    const { where: own, params: k } = this.oneSession;
+    const { sql: condition, roles } = this.ownedCondition(unowned, k);
+    const where = `${own} AND ${condition}`;
+    const param = this.placeholder;
+    const c = k + roles.length;
+    const { messages } = this.names;
+    found = {
+      roles,
+      sql: {
+        all: `SELECT id, message_data FROM ${messages} WHERE ${where} ${OLDEST_FIRST}`,
+        newest: `SELECT id, message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(c + 1)}`,
+        newestBefore: `SELECT id, message_data FROM ${messages} WHERE ${where} AND id < ${param(c + 1)} ${NEWEST_FIRST} LIMIT ${param(c + 2)}`,
+        allData: `SELECT message_data FROM ${messages} WHERE ${where} ${OLDEST_FIRST}`,
+        newestData: `SELECT message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(c + 1)}`,
+      },
+    };
+    this.ownedReadCache.set(unowned, found);
+    return found;
+  }
+
+  /** The values of an owned read: the conversation's, the owner condition's, then `rest`. */
+  private ownedArgs(sessionId: string, filter: OwnerFilter, ...rest: unknown[]): unknown[] {
+    const { roles } = this.ownedReadsOf(filter.unowned);
+    return this.sessionArgs(sessionId, ...roles.map((r) => (r === 'id' ? sessionId : filter.owner)), ...rest);
+  }
+
+  async readOwnership(sessionId: string): Promise<Ownership> {
+    const { sessions, owners } = this.names;
+    const param = this.placeholder;
+    const numbered = param(1) !== param(2);
+    // Both tables pinned to the id (Citus routes the join to the conversation's shard).
+    const rows = await this.query<{ owner: string | null }>(
+      `SELECT o.owner AS owner FROM ${sessions} s LEFT JOIN ${owners} o ON o.session_id = s.session_id ` +
+        `AND o.session_id = ${param(1)} WHERE s.session_id = ${numbered ? param(1) : param(2)}`,
+      [sessionId, sessionId].slice(0, numbered ? 1 : 2),
+    );
+    if (rows.length === 0) return { exists: false };
+    const owner = rows[0].owner;
+    return owner === null || owner === undefined ? { exists: true } : { exists: true, owner };
+  }
+
+  claimOwner(sessionId: string, owner: string, create: boolean): Promise<string | undefined> {
+    return this.runLocked(
+      sessionId,
+      () => this.claimSteps(sessionId, owner),
+      create ? {} : { ifMissing: () => undefined },
+    );
   }
 
   private *claimSteps(sessionId: string, owner: string): Generator<SqlStep, string, unknown[]> {
@@ -365,11 +471,41 @@ export abstract class SqlSessionStore implements SessionStore {
     return owner;
   }
 
-  async readMetadata(sessionId: string): Promise<unknown> {
-    const rows = await this.query<{ metadata: unknown }>(
-      `SELECT metadata FROM ${this.names.metadata} WHERE session_id = ${this.placeholder(1)}`,
-      [sessionId],
-    );
+  assignOwner(sessionId: string, owner: string): Promise<boolean> {
+    return this.runLocked(sessionId, () => this.assignSteps(sessionId, owner), { ifMissing: () => false });
+  }
+
+  private *assignSteps(sessionId: string, owner: string): Generator<SqlStep, boolean, unknown[]> {
+    const param = this.placeholder;
+    const { owners } = this.names;
+    const found = (yield {
+      sql: `SELECT owner FROM ${owners} WHERE session_id = ${param(1)}`,
+      params: [sessionId],
+      returnsRows: true,
+    }) as { owner: string }[];
+    yield found.length > 0
+      ? {
+          sql: `UPDATE ${owners} SET owner = ${param(1)} WHERE session_id = ${param(2)}`,
+          params: [owner, sessionId],
+          returnsRows: false,
+        }
+      : {
+          sql: `INSERT INTO ${owners} (session_id, owner) VALUES (${param(1)}, ${param(2)})`,
+          params: [sessionId, owner],
+          returnsRows: false,
+        };
+    return true;
+  }
+
+  async readMetadata(sessionId: string, filter?: OwnerFilter): Promise<unknown> {
+    const select = `SELECT metadata FROM ${this.names.metadata} WHERE session_id = ${this.placeholder(1)}`;
+    if (filter) {
+      const { sql, roles } = this.ownedCondition(filter.unowned, 1);
+      const values = roles.map((r) => (r === 'id' ? sessionId : filter.owner));
+      const owned = await this.query<{ metadata: unknown }>(`${select} AND ${sql}`, [sessionId, ...values]);
+      return owned[0]?.metadata;
+    }
+    const rows = await this.query<{ metadata: unknown }>(select, [sessionId]);
     return rows[0]?.metadata;
   }
 

@@ -195,6 +195,37 @@ describeEachDialect(
         (id) => m.memory.session(id, { owner: 'alice' }).getItems(),
         (id) => m.memory.session(id, { owner: 'alice' }).addItems([user('mine')]),
       );
+      // Every owner-checked read carries the owner condition in its own statement; an empty or
+      // refused one reads the ownership once; writes read it on every call.
+      const own = (id: string) =>
+        m.memory.session(id, { owner: 'alice' }).addItems([user('mine')], { metadata: { a: 1 } });
+      const as = (id: string, who: string) => m.memory.session(id, { owner: who });
+      await expectRouted(
+        'owned-reads',
+        async (id) => {
+          await as(id, 'alice').getItems(2);
+          await as(id, 'alice').getItemsPage({ limit: 1 });
+          await as(id, 'alice').getMetadata();
+          await m.memory.getSession(id, { owner: 'alice' });
+          await as(id, 'alice').popItem();
+        },
+        own,
+      );
+      await expectRouted(
+        'refused-reads',
+        async (id) => {
+          await as(id, 'eve')
+            .getItems()
+            .catch(() => undefined);
+          await as(id, 'eve')
+            .getMetadata()
+            .catch(() => undefined);
+          await m.memory.getSession(id, { owner: 'eve' }).catch(() => undefined);
+        },
+        own,
+      );
+      await expectRouted('assign-owner', (id) => m.memory.assignOwner(id, 'bob'), own);
+      await expectRouted('pop-unused', (id) => as(id, 'alice').popItem());
     });
 
     it('listing and purging work across shards, each shard reading a bounded number of rows', async () => {

@@ -98,6 +98,14 @@ export class MysqlSessionStore extends SqlSessionStore {
   protected epochMsParam(placeholder: string): string {
     return `CONVERT_TZ(TIMESTAMPADD(MICROSECOND, ${placeholder} * 1000, '1970-01-01 00:00:00'), '+00:00', @@session.time_zone)`;
   }
+  /**
+   * Owners byte for byte: the owners table takes `session_id`'s collation, and on tables Python made
+   * that is `utf8mb4_bin`, a PAD SPACE collation under which 'bob' = 'bob '. The plain `=` stays first
+   * so that the `(owner, session_id)` index still finds the candidates; the binary comparison decides.
+   */
+  protected ownerMatches(column: string, bindOwner: () => string): string {
+    return `${column} = ${bindOwner()} AND CAST(${column} AS BINARY) = CAST(${bindOwner()} AS BINARY)`;
+  }
   protected metadataEquals(keyPlaceholder: string, jsonPlaceholder: string): string {
     // Both sides through the server's own JSON formatting, compared byte for byte: MariaDB compares
     // JSON_EXTRACT results with odd rules (and case-insensitively once compacted).
