@@ -32,6 +32,8 @@ export interface MysqlPooledConnection {
 export interface MysqlPool {
   getConnection(cb: (err: Error | null, conn: MysqlPooledConnection) => void): void;
   on(event: 'acquire', fn: (conn: MysqlPooledConnection) => void): void;
+  /** Closes every connection (TypeORM calls it when the DataSource is destroyed). */
+  end(cb?: (err?: Error | null) => void): void;
 }
 
 /** MySQL / MariaDB error numbers this package acts on. @internal */
@@ -45,6 +47,8 @@ export const MYSQL_ERRNO = {
 } as const;
 /** `err.code` of a query that outlived its client-side `timeout`. */
 const QUERY_TIMEOUT = 'PROTOCOL_SEQUENCE_TIMEOUT';
+/** `err.code` with which a query still running when the module's pool ends is failed. */
+const POOL_ENDED = 'NSM_POOL_ENDED';
 /** A read-only server (a failover in progress): mysql2's own `pool.query` drops such connections too. */
 const READ_ONLY_ERRNOS = new Set([1290, 1792, 1836]);
 const MAX_DEADLOCK_ATTEMPTS = 10;
@@ -98,6 +102,8 @@ export class MysqlConnection {
    * `PROTOCOL_SEQUENCE_TIMEOUT` instead of waiting for the OS TCP timeout.
    */
   private queryTimeoutMs = 0;
+  /** The connections handed out and not yet given back or destroyed. */
+  private readonly checkedOut = new Set<BoundedConnection>();
 
   constructor(private readonly pool: MysqlPool) {}
 
@@ -143,9 +149,12 @@ export class MysqlConnection {
    * Applies statement and lock time limits (ms; 0 = leave the server's) to every connection of the
    * pool, those open now and those opened later, before their first query. Only for a pool the module
    * owns: the application's own connections keep their settings. Fails when the server refuses them.
-   * With `statementMs`, every query also gets a client-side limit (see `clientQueryTimeoutMs`).
+   * With `statementMs`, every query also gets a client-side limit (see `clientQueryTimeoutMs`). The
+   * pool's end (at shutdown) then no longer waits for queries their callers gave up on
+   * (`endWithoutAbandonedQueries`).
    */
   async useSessionTimeouts(timeouts: { statementMs: number; lockMs: number; connectMs?: number }): Promise<void> {
+    this.endWithoutAbandonedQueries();
     this.queryTimeoutMs = clientQueryTimeoutMs(timeouts);
     const [{ v }] = await this.query<{ v: string }[]>('SELECT VERSION() AS v', []);
     const settings: string[] = [];
@@ -172,11 +181,37 @@ export class MysqlConnection {
     await this.query(sql, []); // the server accepts the settings, or startup fails here
   }
 
+  /**
+   * The module's own pool ends at shutdown once the operation gate has drained, so a query still
+   * running then is one its caller gave up on (a health check's ping that timed out during a network
+   * stall). mysql2's `end` queues each connection's QUIT behind its running query and fails when that
+   * query's client-side timeout fires (up to statementMs + connectMs later: `app.close()` waited that
+   * long, then rejected with the raw PROTOCOL_SEQUENCE_TIMEOUT, which ends the process under Nest's
+   * shutdown hooks). Here those connections are destroyed at once (their queries fail with
+   * NSM_POOL_ENDED, their timers cleared), and an error while ending the others (a connection still
+   * handshaking through the stall fails after connectMs) no longer fails the shutdown: the pool is
+   * closed either way.
+   */
+  private endWithoutAbandonedQueries(): void {
+    const pool = this.pool;
+    const end = pool.end.bind(pool);
+    pool.end = (cb) => {
+      const ended = Object.assign(new Error('the pool was closed (shutdown) while this query was running'), {
+        code: POOL_ENDED,
+      });
+      for (const conn of [...this.checkedOut]) conn.discard(ended);
+      end(() => cb?.(null));
+    };
+  }
+
   private acquire(): Promise<BoundedConnection> {
     return new Promise((resolve, reject) =>
-      this.pool.getConnection((err, conn) =>
-        err ? reject(err) : resolve(new BoundedConnection(conn, this.queryTimeoutMs)),
-      ),
+      this.pool.getConnection((err, conn) => {
+        if (err) return reject(err);
+        const bounded = new BoundedConnection(conn, this.queryTimeoutMs, (c) => this.checkedOut.delete(c));
+        this.checkedOut.add(bounded);
+        resolve(bounded);
+      }),
     );
   }
 }
@@ -193,6 +228,8 @@ class BoundedConnection {
   constructor(
     private readonly conn: MysqlPooledConnection,
     private readonly timeoutMs: number,
+    /** Called once, when the connection goes back to the pool or is destroyed. */
+    private readonly onDone: (conn: BoundedConnection) => void = () => undefined,
   ) {}
 
   query<T = any>(sql: string, values: unknown[]): Promise<T> {
@@ -224,14 +261,20 @@ class BoundedConnection {
   discard(err: Error): void {
     if (this.discarded) return;
     this.discarded = true;
+    this.onDone(this);
     this.conn.on?.('error', () => undefined); // a socket error is re-emitted on the connection
     this.conn.destroy();
-    if ((err as { code?: string }).code === QUERY_TIMEOUT) this.conn.stream?.destroy(err);
+    // destroy() only half-closes the socket and fails nothing: the query in flight, if any, and those
+    // queued behind it fail now with `err` (which clears their timers) through the socket's error.
+    const code = (err as { code?: string }).code;
+    if (code === QUERY_TIMEOUT || code === POOL_ENDED) this.conn.stream?.destroy(err);
   }
 
   /** Back to the pool, unless discarded. */
   release(): void {
-    if (!this.discarded) this.conn.release();
+    if (this.discarded) return;
+    this.onDone(this);
+    this.conn.release();
   }
 }
 
