@@ -7,7 +7,12 @@ import type {
   SessionHistoryTransactionArgs,
   SessionHistoryTransactionAwareSession,
 } from '@openai/agents-core';
-import { InvalidLimitError, InvalidSessionInputError, InvalidSessionItemsError } from './exceptions';
+import {
+  InvalidLimitError,
+  InvalidSessionInputError,
+  InvalidSessionItemsError,
+  UnreadableItemsError,
+} from './exceptions';
 import { applyHistoryTransaction } from './history/apply-history-transaction';
 import { planHistoryMutations, rewriteForMutations } from './history/history-mutations';
 import { KnownHistory } from './history/known-history';
@@ -18,7 +23,7 @@ import { AddItemsOptions, isAddItemsOptions } from './management/add-items.optio
 import { getMetadata, setMetadata } from './management/metadata-operations';
 import type { SessionMetadata } from './management/session-metadata';
 import type { SessionMemoryContext } from './session-memory.context';
-import type { OwnerFilter, SkippedRows, StoredRow } from './storage/session-store';
+import type { OwnerFilter, PopDecision, SkippedRows, StoredRow } from './storage/session-store';
 import { assertLimit, encodeItems, isRowIdText, parseJsonObject } from './validation';
 
 /**
@@ -91,20 +96,12 @@ export class ConversationSession
     const empty = (items: SessionItem[]) => items.length === 0;
     return this.checkedRead('getItems', empty, async (filter) => {
       if (limit === undefined) {
-        // Texts only first (no row ids to fetch and parse). Should a row be corrupt, read again with
-        // the ids, which the warning names.
-        const texts = await store.readAllData(this.conversationId, filter);
-        const items = this.parseObjects(texts, false);
-        if (items) {
-          this.learn(texts, runContext);
-          return items;
-        }
+        // With the row ids: a compaction computed from this read recognises its rows by them.
         const rows = await store.readAll(this.conversationId, filter);
-        this.learn(
-          rows.map((r) => r.message_data),
-          runContext,
-        );
-        return this.decodeRows(rows);
+        const read: (number | string)[] = [];
+        const items = this.decodeRows(rows, read);
+        this.learn(read, runContext);
+        return items;
       }
       const items = this.parseObjects(await store.readNewestData(this.conversationId, limit, filter), true);
       if (items) return items;
@@ -183,7 +180,7 @@ export class ConversationSession
         { encoded: sealed, decoded: decoded() },
         (kind) => this.ownerCheck?.write(kind),
       );
-      this.wrote(sealed, undefined);
+      this.wrote(encoded, undefined);
       return;
     }
     if (encoded.length === 0) return;
@@ -192,7 +189,7 @@ export class ConversationSession
     await guardConversation(this.context, 'addItems', this.conversationId, () =>
       store.append(this.conversationId, sealed),
     );
-    this.wrote(sealed, runContext);
+    this.wrote(encoded, runContext);
     if (changes.wants(this.conversationId)) await changes.itemsAdded(this.conversationId, decoded());
   }
 
@@ -203,12 +200,15 @@ export class ConversationSession
    */
   async popItem(runContext?: RunContext<unknown>): Promise<SessionItem | undefined> {
     if ((await this.ownerCheck?.write('existing')) === 'absent') return undefined; // nothing to pop, nothing claimed
-    const { store, changes } = this.context;
-    const popped = await guardConversation(this.context, 'popItem', this.conversationId, async () => {
-      const outcome = await store.popNewest(this.conversationId, (text) => this.open(text));
+    const { store, changes, codec } = this.context;
+    const id = this.conversationId;
+    const popped = await guardConversation(this.context, 'popItem', id, async () => {
+      const outcome = await store.popNewest(id, (text) => this.popDecision(text), { mayKeep: codec.sealing });
+      if (outcome.unopenable !== undefined) throw new UnreadableItemsError(id, outcome.unopenable);
       this.warnSkipped(outcome.skipped);
       if (outcome.row) {
-        for (const known of this.knowledge(runContext)) known.remove(outcome.row.message_data);
+        const json = JSON.stringify(outcome.value);
+        for (const known of this.knowledge(runContext)) known.remove(outcome.row.id, json);
       }
       return outcome.value;
     });
@@ -254,13 +254,18 @@ export class ConversationSession
     const known = (runContext && this.knownByRun.get(runContext)) ?? this.known;
     this.forget();
     const { store, codec } = this.context;
-    const sealed = codec.seal(this.conversationId, encoded);
-    const outcome = await guardConversation(this.context, 'replaceHistoryWithCompaction', this.conversationId, () =>
-      store.replaceItems(this.conversationId, sealed, known && ((rows) => known.unknown(rows))),
+    const id = this.conversationId;
+    const sealed = codec.seal(id, encoded);
+    const outcome = await guardConversation(this.context, 'replaceHistoryWithCompaction', id, () =>
+      store.replaceItems(id, sealed, (rows) => this.rowsToKeep(rows, known)),
     );
-    const stored = [...sealed, ...outcome.kept];
-    this.learnExact(stored, runContext);
-    await this.publishReplaced(stored);
+    const kept: string[] = [];
+    for (const text of outcome.kept) {
+      const json = codec.open(id, text);
+      if (json !== undefined) kept.push(json);
+    }
+    this.learnExact([...encoded, ...kept], runContext);
+    await this.publishReplaced([...sealed, ...outcome.kept]);
   }
 
   /**
@@ -288,6 +293,32 @@ export class ConversationSession
     if (change && changes.wants(this.conversationId)) {
       await this.publishReplaced(await store.readAllData(this.conversationId));
     }
+  }
+
+  /** How a pop treats a stored text: its item, a corrupt row to remove, or a row no configured key opens (kept). */
+  private popDecision(stored: string): PopDecision<SessionItem> {
+    const item = this.open(stored);
+    if (item) return { value: item };
+    return this.context.codec.mustKeep(this.conversationId, stored) ? 'keep' : 'skip';
+  }
+
+  /**
+   * The rows (locked, oldest first) a compaction stores again after its items: the ones it was not
+   * computed from (`known` does not know them: others wrote them meanwhile), and every row no
+   * configured key opens, which is never deleted. Without knowledge, only the latter.
+   */
+  private rowsToKeep(rows: StoredRow[], known: KnownHistory | undefined): string[] {
+    const { codec } = this.context;
+    const id = this.conversationId;
+    const knows = known?.matcher();
+    const open = (stored: string) => codec.open(id, stored);
+    const kept: string[] = [];
+    for (const row of rows) {
+      if (knows?.(row, open)) continue;
+      const opens = codec.open(id, row.message_data) !== undefined;
+      if (opens ? knows !== undefined : codec.mustKeep(id, row.message_data)) kept.push(row.message_data);
+    }
+    return kept;
   }
 
   /**
@@ -351,8 +382,9 @@ export class ConversationSession
       await this.ownerCheck?.write();
     });
     if (outcome.status !== 'applied') return;
+    const { codec } = this.context;
     for (const known of this.knowledge(runContext)) {
-      for (const row of outcome.removed) known.remove(row.message_data);
+      for (const row of outcome.removed) known.remove(row.id, codec.open(this.conversationId, row.message_data) ?? '');
       known.add(outcome.appended);
     }
   }
@@ -371,23 +403,23 @@ export class ConversationSession
     return setMetadata(this.context, this.conversationId, metadata, undefined, (kind) => this.ownerCheck?.write(kind));
   }
 
-  /** A whole read: what this object, and a run that has not read yet, know. */
-  private learn(texts: readonly string[], runContext: RunContext<unknown> | undefined): void {
-    this.known = new KnownHistory(texts);
+  /** A whole read (the ids of the rows it returned items for): what this object, and a run that has not read yet, know. */
+  private learn(ids: readonly (number | string)[], runContext: RunContext<unknown> | undefined): void {
+    this.known = new KnownHistory(ids);
     // A run keeps its first read: a second one (the runner's, just before compacting) may hold rows
     // others added after the model's input was read, which the compaction does not summarise.
-    if (runContext && !this.knownByRun.has(runContext)) this.knownByRun.set(runContext, new KnownHistory(texts));
+    if (runContext && !this.knownByRun.has(runContext)) this.knownByRun.set(runContext, new KnownHistory(ids));
   }
 
-  /** A write that left exactly `texts` stored (a clear, a compaction). */
-  private learnExact(texts: readonly string[], runContext: RunContext<unknown> | undefined): void {
-    this.known = new KnownHistory(texts);
-    if (runContext) this.knownByRun.set(runContext, new KnownHistory(texts));
+  /** A write that left exactly these items stored (their plaintext JSON: a clear, a compaction). */
+  private learnExact(json: readonly string[], runContext: RunContext<unknown> | undefined): void {
+    this.known = KnownHistory.ofWritten(json);
+    if (runContext) this.knownByRun.set(runContext, KnownHistory.ofWritten(json));
   }
 
-  /** Rows this object wrote (added to what it, and the run, know). */
-  private wrote(texts: readonly string[], runContext: RunContext<unknown> | undefined): void {
-    for (const known of this.knowledge(runContext)) known.add(texts);
+  /** Items this object wrote, as plaintext JSON (added to what it, and the run, know). */
+  private wrote(json: readonly string[], runContext: RunContext<unknown> | undefined): void {
+    for (const known of this.knowledge(runContext)) known.add(json);
   }
 
   /** What this object knows of the rows, and what the run knows: the ones there are. */
@@ -402,15 +434,18 @@ export class ConversationSession
     this.knownByRun = new WeakMap();
   }
 
-  private decodeRows(rows: StoredRow[]): SessionItem[] {
+  /** The items of stored rows, skipping (with one warning) rows that give none; `read` gets the ids of the others. */
+  private decodeRows(rows: StoredRow[], read?: (number | string)[]): SessionItem[] {
     const items: SessionItem[] = [];
-    const skipped = new SkippedRowsCounter();
+    let skipped: SkippedRowsCounter | undefined;
     for (const row of rows) {
       const item = this.open(row.message_data);
-      if (item) items.push(item);
-      else skipped.add(row);
+      if (item) {
+        items.push(item);
+        read?.push(row.id);
+      } else (skipped ??= new SkippedRowsCounter()).add(row);
     }
-    this.warnSkipped(skipped.result);
+    if (skipped) this.warnSkipped(skipped.result);
     return items;
   }
 

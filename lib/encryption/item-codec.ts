@@ -13,6 +13,13 @@ export interface ItemCodec {
   seal(conversationId: string, json: readonly string[]): string[];
   /** The plaintext JSON of a stored text: itself when it is not an envelope; undefined for an envelope no key opens. */
   open(conversationId: string, stored: string): string | undefined;
+  /**
+   * For a stored text `open` refused: whether it must be kept. True for an envelope no configured key
+   * opens (a missing or mistyped key, an altered row), and, in strict mode, for a row that is not an
+   * envelope; false for an envelope that only expired (`ttl`). Such rows are never deleted by a pop,
+   * a compaction, a history mutation or a history transaction.
+   */
+  mustKeep(conversationId: string, stored: string): boolean;
   /** Which key opens a stored envelope (0 = the current one), -1 for a plaintext row, undefined when none does. */
   keyIndex(conversationId: string, stored: string): number | undefined;
 }
@@ -22,6 +29,7 @@ export const PLAIN_CODEC: ItemCodec = {
   sealing: false,
   seal: (_id, json) => [...json],
   open: (_id, stored) => stored,
+  mustKeep: () => false,
   keyIndex: () => -1,
 };
 
@@ -55,7 +63,8 @@ function tokenOf(stored: string): string | undefined {
  * `{"__enc__":1,"v":1,"kid":"hkdf-v1","payload":TOKEN}`, TOKEN a Fernet token of the item's UTF-8
  * JSON under the conversation's key (HKDF-SHA256 of the master key, salt = conversation id). Several
  * master keys: the first seals, every one opens (rotation). A token older than `ttlSeconds` (when set)
- * does not open.
+ * does not open. `strict`: a stored text that is not an envelope does not open either (and is kept,
+ * like an envelope no key opens), for deployments where every row is encrypted.
  * @internal
  */
 export class EncryptingCodec implements ItemCodec {
@@ -66,6 +75,7 @@ export class EncryptingCodec implements ItemCodec {
   constructor(
     masterKeys: readonly string[],
     private readonly ttlSeconds?: number,
+    private readonly strict = false,
   ) {
     this.masters = masterKeys.map(masterKeyBytes);
   }
@@ -77,12 +87,20 @@ export class EncryptingCodec implements ItemCodec {
 
   open(conversationId: string, stored: string): string | undefined {
     const token = tokenOf(stored);
-    if (token === undefined) return stored; // a plaintext row (written before encryption, or by a plain writer)
+    // A plaintext row (written before encryption, or by a plain writer); refused in strict mode.
+    if (token === undefined) return this.strict ? undefined : stored;
     for (const key of this.keysOf(conversationId)) {
       const plain = key.decrypt(token, this.ttlSeconds);
       if (plain) return plain.toString('utf8');
     }
     return undefined;
+  }
+
+  mustKeep(conversationId: string, stored: string): boolean {
+    const token = tokenOf(stored);
+    if (token === undefined) return this.strict;
+    // A key that opens it regardless of age means it only expired: Python drops those too.
+    return !this.keysOf(conversationId).some((key) => key.decrypt(token) !== undefined);
   }
 
   keyIndex(conversationId: string, stored: string): number | undefined {

@@ -6,3 +6,4 @@ export * from './session-memory-configuration.error';
 export * from './history-transaction.error';
 export * from './invalid-management-input.error';
 export * from './conversation-access-denied.error';
+export * from './unreadable-items.error';

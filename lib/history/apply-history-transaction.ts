@@ -6,7 +6,7 @@ import { parseJsonObject } from '../validation';
 import { guardConversation } from '../storage/conversation-limiter';
 import { planHistoryTransaction } from './history-transaction';
 
-/** What an applied or replayed history transaction did to the stored rows. @internal */
+/** What an applied or replayed history transaction did: the stored rows it removed, the items it appended (plaintext JSON). @internal */
 export type HistoryTransactionOutcome =
   { status: 'applied'; removed: StoredRow[]; appended: string[] } | { status: 'replayed' };
 
@@ -68,5 +68,5 @@ export async function applyHistoryTransaction(
       planned.append.map((json) => JSON.parse(json) as SessionItem),
     );
   }
-  return { status: 'applied', removed: outcome.removed, appended: plan.append };
+  return { status: 'applied', removed: outcome.removed, appended: planned.append };
 }

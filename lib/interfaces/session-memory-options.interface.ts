@@ -52,7 +52,8 @@ export interface SessionMemoryLimitsOptions {
    */
   maxItemBytes?: number;
   /**
-   * Largest total JSON of one write (`addItems`, a history transaction, a compaction), in UTF-8
+   * Largest total JSON of one write (`addItems`, a history transaction, a compaction, the replacements
+   * of one `applyHistoryMutations` call), in UTF-8
    * bytes. Default 64 MiB (67,108,864). On MySQL/MariaDB a batch larger than `max_allowed_packet` is
    * written as several statements in one transaction.
    */
@@ -69,7 +70,10 @@ export interface SessionMemoryLimitsOptions {
    * Default 32.
    */
   maxQueuedPerConversation?: number;
-  /** Most items in one `addItems` call. Default 10,000. */
+  /**
+   * Most items in one `addItems` call, and most mutations in one `applyHistoryMutations` call (each
+   * carries one replacement item to store). Default 10,000.
+   */
   maxItemsPerCall?: number;
   /** Deepest nesting of objects and arrays inside one item. Default 128. */
   maxDepth?: number;
@@ -206,6 +210,14 @@ export interface SessionMemoryEncryptionOptions {
   keys: string | string[];
   /** Items older than this many seconds no longer decrypt (skipped like corrupt rows). Default: no limit. */
   ttl?: number;
+  /**
+   * For deployments where every row is encrypted: a stored row that is not an envelope (a plaintext
+   * row, written by a plain writer or injected into the table) is refused like one no key opens:
+   * skipped by reads with a warning, never returned as genuine, and never deleted by `popItem` (which
+   * refuses with `UnreadableItemsError`). Default: false (plaintext rows, e.g. written before
+   * encryption was turned on, are read as they are, as Python's `EncryptedSession` does).
+   */
+  strict?: boolean;
 }
 
 /** The `ttl` module option in full. */

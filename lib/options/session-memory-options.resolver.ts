@@ -97,7 +97,13 @@ export function resolveCodec(options: Pick<SessionMemoryModuleOptions, 'encrypti
       `${SESSION_MEMORY}: option encryption.ttl is ${String(ttl)}: give a whole number of seconds >= 1, or leave it out.`,
     );
   }
-  return new EncryptingCodec(keys as string[], ttl as number | undefined);
+  const strict = (e as { strict?: unknown }).strict;
+  if (strict !== undefined && typeof strict !== 'boolean') {
+    throw new SessionMemoryConfigurationError(
+      `${SESSION_MEMORY}: option encryption.strict is ${JSON.stringify(strict)}: give true (every row must be encrypted), false, or leave it out.`,
+    );
+  }
+  return new EncryptingCodec(keys as string[], ttl as number | undefined, strict === true);
 }
 
 /** Resolved per-conversation concurrency limits. @internal */

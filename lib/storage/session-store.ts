@@ -88,11 +88,30 @@ export type HistoryOutcome =
   | { status: 'conflict' }
   | { status: 'mismatch' };
 
-/** What `popNewest` did: the popped row and its decoded value (none when no valid row was left), and the corrupt rows it removed. @internal */
+/**
+ * How a pop treats one stored text: its value (the row is popped), `'skip'` (a corrupt row: removed
+ * with the popped one) or `'keep'` (a row no configured key opens: never removed, the pop is refused).
+ * @internal
+ */
+export type PopDecision<T> = { value: T } | 'skip' | 'keep';
+
+/** How `popNewest` may run. @internal */
+export interface PopOptions {
+  /** `decode` may keep rows (encryption): decide before deleting anything (no delete-first fast path). */
+  mayKeep?: boolean;
+}
+
+/**
+ * What `popNewest` did: the popped row and its decoded value (none when no valid row was left), and the
+ * corrupt rows it removed; or, with `unopenable`, nothing at all: that many rows to be kept stood
+ * where the newest item should be. @internal
+ */
 export interface PopOutcome<T> {
   row?: StoredRow;
   value?: T;
   skipped: SkippedRows;
+  /** Set when the pop was refused and rolled back: how many newest rows it may not remove. */
+  unopenable?: number;
 }
 
 /** Corrupt rows passed over by a read or a pop: how many, and the range of their ids. @internal */
@@ -165,12 +184,17 @@ export interface SessionStore {
   /** Appends the JSON texts in order, creating the session row if needed; all or nothing. */
   append(sessionId: string, data: string[]): Promise<void>;
   /**
-   * Deletes the newest row that `decode` accepts (returns a value for) and returns it with that value,
-   * deleting the rows above it that `decode` refuses (corrupt ones) in the same transaction, in
-   * batches. Waits for a newest row another transaction holds rather than skipping it; each row goes
-   * to one caller only.
+   * Deletes the newest row that `decode` gives a value for and returns it with that value, deleting
+   * the rows above it that `decode` skips (corrupt ones) in the same transaction, in batches. When a
+   * row `decode` keeps comes first, deletes nothing and counts the newest rows kept (`unopenable`).
+   * Waits for a newest row another transaction holds rather than skipping it; each row goes to one
+   * caller only.
    */
-  popNewest<T>(sessionId: string, decode: (text: string) => T | undefined): Promise<PopOutcome<T>>;
+  popNewest<T>(
+    sessionId: string,
+    decode: (text: string) => PopDecision<T>,
+    options?: PopOptions,
+  ): Promise<PopOutcome<T>>;
   /**
    * Deletes every item of the conversation and keeps the conversation: its session row (`created_at`;
    * `updated_at` is touched), metadata and operation log. A no-op for an unknown conversation.
@@ -179,9 +203,9 @@ export interface SessionStore {
   /**
    * Replaces every item with `data` in one transaction, creating the conversation if needed and
    * keeping its row, metadata and operation log. `keep`, given the locked rows (oldest first),
-   * names texts to store again after `data` (rows the caller did not know of).
+   * names texts to store again after `data` (rows the caller did not know of, rows no key opens).
    */
-  replaceItems(sessionId: string, data: string[], keep?: (rows: StoredRow[]) => string[]): Promise<ReplaceOutcome>;
+  replaceItems(sessionId: string, data: string[], keep: (rows: StoredRow[]) => string[]): Promise<ReplaceOutcome>;
   /**
    * Reads every row under the conversation's lock, lets `rewrite` decide which to change and delete,
    * and applies that in the same transaction. Returns whether anything changed.

@@ -4,6 +4,8 @@ import type {
   HistoryOutcome,
   HistoryPlan,
   ItemRewrite,
+  PopDecision,
+  PopOptions,
   PopOutcome,
   ListedSessionRow,
   NotificationChannel,
@@ -325,7 +327,6 @@ export abstract class SqlSessionStore implements SessionStore {
       const bindId = () => bind(sessionId);
       where.push(this.ownerCondition(visibleTo.unowned, bindId, () => bind(visibleTo.owner)));
     }
-
     for (const c of q.metadata) where.push(this.metadataEquals(bind(this.metadataKeyValue(c.key)), bind(c.json)));
     if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
     sql += ` ORDER BY s.updated_at ${dir}, s.session_id ${dir} LIMIT ${bind(q.limit)}`;
@@ -520,7 +521,7 @@ export abstract class SqlSessionStore implements SessionStore {
     });
   }
 
-  replaceItems(sessionId: string, data: string[], keep?: (rows: StoredRow[]) => string[]): Promise<ReplaceOutcome> {
+  replaceItems(sessionId: string, data: string[], keep: (rows: StoredRow[]) => string[]): Promise<ReplaceOutcome> {
     const inserts = data.length > 0 ? this.insertMessages(sessionId, data) : []; // refused here, before any I/O
     return this.runLocked(sessionId, () => this.replaceSteps(sessionId, data, inserts, keep));
   }
@@ -535,9 +536,14 @@ export abstract class SqlSessionStore implements SessionStore {
     });
   }
 
-  popNewest<T>(sessionId: string, decode: (text: string) => T | undefined): Promise<PopOutcome<T>> {
+  popNewest<T>(
+    sessionId: string,
+    decode: (text: string) => PopDecision<T>,
+    _options?: PopOptions,
+  ): Promise<PopOutcome<T>> {
     return this.runLocked(sessionId, () => this.popSteps(sessionId, decode), {
       ifMissing: () => ({ skipped: { count: 0 } }),
+      keep: popCommits,
     });
   }
 
@@ -617,10 +623,10 @@ export abstract class SqlSessionStore implements SessionStore {
     sessionId: string,
     data: string[],
     inserts: SqlStep[],
-    keep: ((rows: StoredRow[]) => string[]) | undefined,
+    keep: (rows: StoredRow[]) => string[],
   ): Generator<SqlStep, ReplaceOutcome, unknown[]> {
     const rows = (yield this.lockedRows(sessionId)) as StoredRow[];
-    const kept = keep ? keep(rows) : [];
+    const kept = keep(rows);
     if (rows.length > 0) yield this.deleteAllMessages(sessionId);
     yield* kept.length > 0 ? this.insertMessages(sessionId, [...data, ...kept]) : inserts;
     yield this.touch(sessionId);
@@ -649,11 +655,13 @@ export abstract class SqlSessionStore implements SessionStore {
    * The newest row, or, when it is corrupt, the newest valid one below it: read newest first (one
    * row, then batches of up to `POP_BATCH_MAX`), deleting each corrupt batch and, finally, the valid
    * row with the corrupt ones above it in one statement. Under the session-row lock, so the newest
-   * row is the newest committed one.
+   * row is the newest committed one. A row `decode` keeps (no configured key opens it) ends the pop:
+   * the rows to be kept down to the next valid one are counted and nothing is deleted (`popCommits`
+   * rolls back what the earlier batches removed).
    */
   protected *popSteps<T>(
     sessionId: string,
-    decode: (text: string) => T | undefined,
+    decode: (text: string) => PopDecision<T>,
     alreadySkipped: StoredRow[] = [],
   ): Generator<SqlStep, PopOutcome<T>, unknown[]> {
     const param = this.placeholder;
@@ -673,24 +681,55 @@ export abstract class SqlSessionStore implements SessionStore {
         params: this.sessionArgs(sessionId, batch),
         returnsRows: true,
       }) as StoredRow[];
-      let hit = -1;
-      let value: T | undefined;
-      for (let i = 0; i < rows.length && hit < 0; i++) {
-        value = decode(rows[i].message_data);
-        if (value !== undefined) hit = i;
-      }
-      const gone = hit >= 0 ? rows.slice(0, hit + 1) : rows;
-      if (gone.length > 0)
+      for (let i = 0; i < rows.length; i++) {
+        const decision = decode(rows[i].message_data);
+        if (decision === 'skip') continue;
+        if (decision === 'keep') {
+          return { skipped: { count: 0 }, unopenable: yield* this.countKept(sessionId, decode, rows, i) };
+        }
         yield this.deleteMessageIds(
           sessionId,
-          gone.map((r) => r.id),
+          rows.slice(0, i + 1).map((r) => r.id),
         );
-      if (hit >= 0) {
-        skip(rows.slice(0, hit));
-        return { row: rows[hit], value, skipped };
+        skip(rows.slice(0, i));
+        return { row: rows[i], value: decision.value, skipped };
       }
+      if (rows.length > 0)
+        yield this.deleteMessageIds(
+          sessionId,
+          rows.map((r) => r.id),
+        );
       skip(rows);
       if (rows.length < batch) return { skipped };
+    }
+  }
+
+  /**
+   * A refused pop: the rows `decode` keeps from `rows[from]` down to the next valid row (or the
+   * oldest), read in batches below the last one seen. Only counts: the caller rolls back.
+   */
+  private *countKept<T>(
+    sessionId: string,
+    decode: (text: string) => PopDecision<T>,
+    rows: StoredRow[],
+    from: number,
+  ): Generator<SqlStep, number, unknown[]> {
+    let kept = 0;
+    let batch = rows;
+    for (let i = from; ;) {
+      for (; i < batch.length; i++) {
+        const decision = decode(batch[i].message_data);
+        if (decision === 'keep') kept++;
+        else if (decision !== 'skip') return kept;
+      }
+      if (batch.length === 0) return kept;
+      const before = batch[batch.length - 1].id;
+      batch = (yield {
+        sql: this.reads.newestBefore,
+        params: this.sessionArgs(sessionId, before, POP_BATCH_MAX),
+        returnsRows: true,
+      }) as StoredRow[];
+      i = 0;
     }
   }
 
@@ -702,6 +741,9 @@ export abstract class SqlSessionStore implements SessionStore {
 
 /** Most corrupt rows a pop reads and deletes in one statement. */
 const POP_BATCH_MAX = 1000;
+
+/** Whether a pop is to be committed: not when it was refused (rows no key opens stood first). @internal */
+export const popCommits = (outcome: PopOutcome<unknown>): boolean => outcome.unopenable === undefined;
 
 /** Whether a history outcome is to be committed. @internal */
 export const isApplied = (outcome: HistoryOutcome): boolean => outcome.status === 'applied';

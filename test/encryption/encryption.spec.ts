@@ -10,6 +10,7 @@ import {
   SessionMemoryModule,
   SessionMemoryModuleOptions,
   SessionMemoryService,
+  UnreadableItemsError,
 } from '../../lib';
 import { FernetKey } from '../../lib/encryption/fernet';
 import { conversationKey, masterKeyBytes } from '../../lib/encryption/key-derivation';
@@ -207,7 +208,7 @@ describeEachDialect('Encrypted conversations', (dialect, baseUrl) => {
     expect(await newOnly.memory.session(conversationId).getItems()).toEqual(want);
   });
 
-  it('rows that do not decrypt (wrong key, tampered, expired) are skipped with one counted warning; popItem removes them as Python does', async () => {
+  it('rows that do not decrypt (wrong key, tampered, expired) are skipped with one counted warning; popItem refuses to delete them', async () => {
     const key = KEYS.passphrase;
     const conversationId = id('bad-rows');
     const m = await withKeys({ keys: key, ttl: 3600 });
@@ -227,9 +228,14 @@ describeEachDialect('Encrypted conversations', (dialect, baseUrl) => {
     expect(await m.memory.session(conversationId).getItems()).toEqual([msg('first'), msg('kept')]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/Skipped 4 corrupt rows/);
-    // popItem removes the two undecryptable newest rows and returns the first it can read.
-    expect(await m.memory.session(conversationId).popItem()).toEqual(msg('kept'));
-    expect(await rows(conversationId)).toHaveLength(3);
+    // Unlike Python's pop_item, popItem does not remove the two newest rows no key opens: it refuses.
+    const err = await m.memory
+      .session(conversationId)
+      .popItem()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnreadableItemsError);
+    expect((err as UnreadableItemsError).count).toBe(2);
+    expect(await rows(conversationId)).toHaveLength(6);
   });
 
   it('refuses bad encryption options at startup', async () => {

@@ -5,9 +5,10 @@ import {
   SqlSessionStore,
   SqlStep,
   driveProgram,
+  popCommits,
   sessionIdRange,
 } from '../sql-session.store';
-import type { OptionalTables, PopOutcome, ResolvedTables, StoredRow } from '../session-store';
+import type { OptionalTables, PopDecision, PopOptions, PopOutcome, ResolvedTables, StoredRow } from '../session-store';
 import { SqliteConnection, quoteSqlite, sqlitePlaceholder } from './sqlite.connection';
 import { sqliteSchemaDdl } from './sqlite.ddl';
 
@@ -134,17 +135,29 @@ export class SqliteSessionStore extends SqlSessionStore {
     });
   }
 
-  async popNewest<T>(sessionId: string, decode: (text: string) => T | undefined): Promise<PopOutcome<T>> {
+  async popNewest<T>(
+    sessionId: string,
+    decode: (text: string) => PopDecision<T>,
+    options: PopOptions = {},
+  ): Promise<PopOutcome<T>> {
+    if (options.mayKeep) {
+      // Rows may have to be kept (encryption): decide before deleting, in the batched pop.
+      return this.runLocked(sessionId, () => this.popSteps(sessionId, decode), {
+        ifMissing: () => ({ skipped: { count: 0 } }),
+        keep: popCommits,
+      });
+    }
     // One statement, so no explicit transaction: it is atomic by itself and, being a write, takes the
     // write lock when it starts, as BEGIN IMMEDIATE would. A BEGIN IMMEDIATE ... COMMIT around it made
     // popItem 3-7x slower (bench/, "popItem" on SQLite). Only a corrupt newest row leads on to the
     // batched pop of the base class.
     const row = this.connection.statement(this.sql.pop).get(sessionId, sessionId) as StoredRow | undefined;
     if (!row) return { skipped: { count: 0 } };
-    const value = decode(row.message_data);
-    if (value !== undefined) return { row, value, skipped: { count: 0 } };
+    const decision = decode(row.message_data);
+    if (decision !== 'skip' && decision !== 'keep') return { row, value: decision.value, skipped: { count: 0 } };
     return this.runLocked(sessionId, () => this.popSteps(sessionId, decode, [row]), {
       ifMissing: () => ({ skipped: { count: 1, newestId: row.id, oldestId: row.id } }),
+      keep: popCommits,
     });
   }
 
