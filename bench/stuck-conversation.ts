@@ -4,10 +4,12 @@
  *
  *   npm run bench:stuck                               # postgres, mariadb; 5 s per phase
  *   npm run bench:stuck -- --dialects=postgres --duration=3000
+ *   npm run bench:stuck -- --stuck-callers=1000            # a crowd on the stuck conversation (default 30)
  *
  * Phase "alone": 16 workers run addItems(1 item) + getItems(20) on their own conversations. Phase
  * "beside a stuck one": the same, while another transaction holds the session row of conversation
- * `stuck` and 30 callers keep writing to it. Reported: ops/s of the 16 workers, their failures, and
+ * `stuck` and 30 callers (`--stuck-callers`) keep writing to it: they queue in order for a turn (at most
+ * 2 of them hold connections) and fail once `lockMs` passes without any of its operations completing. Reported: ops/s of the 16 workers, their failures, and
  * what the stuck conversation's callers got. Module options: defaults, except `timeouts.lockMs` 1000.
  */
 import 'reflect-metadata';
@@ -91,8 +93,11 @@ async function holdRow(dialect: Dialect, table: string, id: string): Promise<() 
 async function main(): Promise<void> {
   const dialects = arg('dialects', 'postgres,mariadb').split(',') as Dialect[];
   const duration = Number(arg('duration', '5000'));
-  console.log('| dialect | phase | other conversations ops/s | their failures | stuck conversation callers got |');
-  console.log('|---|---|---:|---:|---|');
+  const stuckCallers = Number(arg('stuck-callers', '30'));
+  console.log(
+    '| dialect | phase | other conversations ops/s | beside / alone | their failures | stuck conversation callers got |',
+  );
+  console.log('|---|---|---:|---:|---:|---|');
   for (const dialect of dialects) {
     const suffix = `${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
     const tables = { sessions: `stuck_sess_${suffix}`, messages: `stuck_msg_${suffix}` };
@@ -112,14 +117,17 @@ async function main(): Promise<void> {
     try {
       await memory.session(`stuck-${process.pid}`).addItems([item(0)]);
       const alone = await phase(memory, duration, 0);
-      console.log(`| ${dialect} | alone | ${alone.opsPerSec.toFixed(0)} | ${alone.failures} | – |`);
+      console.log(`| ${dialect} | alone | ${alone.opsPerSec.toFixed(0)} | – | ${alone.failures} | – |`);
       const release = await holdRow(dialect, tables.sessions, `stuck-${process.pid}`);
-      const beside = await phase(memory, duration, 30);
+      const beside = await phase(memory, duration, stuckCallers);
       await release();
       const got = Object.entries(beside.stuck)
         .map(([k, v]) => `${v} × ${k}`)
         .join(', ');
-      console.log(`| ${dialect} | beside a stuck one | ${beside.opsPerSec.toFixed(0)} | ${beside.failures} | ${got} |`);
+      const ratio = (beside.opsPerSec / alone.opsPerSec).toFixed(2);
+      console.log(
+        `| ${dialect} | beside a stuck one (${stuckCallers} callers) | ${beside.opsPerSec.toFixed(0)} | ${ratio} | ${beside.failures} | ${got} |`,
+      );
     } finally {
       await dropSessionTables(memory.dataSource, tables);
       await app.close();

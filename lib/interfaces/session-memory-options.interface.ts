@@ -65,9 +65,12 @@ export interface SessionMemoryLimitsOptions {
    */
   maxConcurrentPerConversation?: number;
   /**
-   * Most further writes of one conversation that wait for a turn (each at most `timeouts.lockMs`);
-   * past that, a call fails at once with `SessionStorageUnavailableError` naming the conversation.
-   * Default 32.
+   * A memory cap, not a concurrency limit: most further writes of one conversation that may wait in
+   * this process for a turn. Waiting calls queue in order (as on the row lock in the database), so a
+   * burst on a healthy conversation completes; a waiting call fails with
+   * `SessionStorageUnavailableError` naming the conversation only once `timeouts.lockMs` has passed
+   * without any of the conversation's operations completing (a conversation stuck behind a lock held
+   * elsewhere). Past the cap a call fails at once, with the same error. Default 100,000 (0 to 10,000,000).
    */
   maxQueuedPerConversation?: number;
   /**

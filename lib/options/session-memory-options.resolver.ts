@@ -115,7 +115,13 @@ export interface ConcurrencyLimits {
 /** Defaults of the per-conversation concurrency limits. @internal */
 export const DEFAULT_CONCURRENCY_LIMITS: Readonly<ConcurrencyLimits> = Object.freeze({
   maxConcurrentPerConversation: 2,
-  maxQueuedPerConversation: 32,
+  maxQueuedPerConversation: 100_000,
+});
+
+/** Largest accepted value of each per-conversation limit (the queue cap is a memory cap, far above a burst). @internal */
+const MAX_CONCURRENCY_LIMITS: Readonly<ConcurrencyLimits> = Object.freeze({
+  maxConcurrentPerConversation: 10_000,
+  maxQueuedPerConversation: 10_000_000,
 });
 
 /** Checks `limits.maxConcurrentPerConversation` / `maxQueuedPerConversation`. @throws SessionMemoryConfigurationError @internal */
@@ -126,9 +132,10 @@ export function resolveConcurrencyLimits(options: Pick<SessionMemoryModuleOption
     const v = given[key];
     if (v === undefined) continue;
     const min = key === 'maxQueuedPerConversation' ? 0 : 1;
-    if (!Number.isSafeInteger(v) || v < min || v > 10_000) {
+    const max = MAX_CONCURRENCY_LIMITS[key];
+    if (!Number.isSafeInteger(v) || v < min || v > max) {
       throw new SessionMemoryConfigurationError(
-        `${SESSION_MEMORY}: option limits.${key} is ${String(v)}: it must be a whole number from ${min} to 10000.`,
+        `${SESSION_MEMORY}: option limits.${key} is ${String(v)}: it must be a whole number from ${min} to ${max}.`,
       );
     }
     out[key] = v;
