@@ -196,7 +196,9 @@ export class ConversationSession
   /**
    * Removes and returns the newest item, or `undefined` when the conversation is empty. Under
    * concurrency each item is returned to exactly one caller. A corrupt newest row is removed and
-   * skipped (with a warning).
+   * skipped (with a warning); so is an encrypted one that only expired (`encryption.ttl`).
+   * @throws UnreadableItemsError when the newest rows are ones no configured encryption key opens
+   * (a key missing from `encryption.keys`, altered rows): nothing is deleted.
    */
   async popItem(runContext?: RunContext<unknown>): Promise<SessionItem | undefined> {
     if ((await this.ownerCheck?.write('existing')) === 'absent') return undefined; // nothing to pop, nothing claimed
