@@ -22,6 +22,8 @@ interface Lane {
   progressAt: number;
   /** The one timer of the lane: due when the head of the queue has waited too long without progress. */
   timer?: ReturnType<typeof setTimeout>;
+  /** Its latest operation failed (a lock wait that timed out, probably): one at a time until one succeeds. */
+  failing: boolean;
 }
 
 /**
@@ -51,28 +53,42 @@ export class ConversationLimiter {
   async run<T>(conversationId: string, operation: string, work: () => Promise<T>): Promise<T> {
     let lane = this.lanes.get(conversationId);
     if (!lane) {
-      lane = { active: 0, waiting: 0, progressAt: performance.now() };
+      lane = { active: 0, waiting: 0, progressAt: performance.now(), failing: false };
       this.lanes.set(conversationId, lane);
     }
-    if (lane.active < this.maxActive) lane.active++;
+    if (lane.active < this.bound(lane)) lane.active++;
     else await this.waitForTurn(lane, conversationId, operation); // the turn is handed over, counted already
     let result: T;
     try {
       result = await work();
     } catch (err) {
+      lane.failing = true;
       this.release(lane, conversationId);
       throw err;
     }
     lane.progressAt = performance.now();
+    lane.failing = false;
     this.release(lane, conversationId);
     return result;
   }
 
-  /** Hands a finished operation's turn to the longest-waiting call, or gives it back. */
+  /**
+   * How many of the lane's operations may run: `maxActive`, or 1 while its operations fail (stuck
+   * behind a lock held elsewhere: each waiter holds a connection until `lockMs`, so the stuck
+   * conversation then holds one connection of the pool, not `maxActive`).
+   */
+  private bound(lane: Lane): number {
+    return lane.failing ? 1 : this.maxActive;
+  }
+
+  /** Hands a finished operation's turn to the longest-waiting calls, up to the bound, or gives it back. */
   private release(lane: Lane, conversationId: string): void {
-    const next = this.dequeue(lane);
-    if (next) return next.start();
-    if (--lane.active === 0) {
+    lane.active--;
+    for (let next: Waiter | undefined; lane.active < this.bound(lane) && (next = this.dequeue(lane));) {
+      lane.active++;
+      next.start();
+    }
+    if (lane.active === 0) {
       if (lane.timer) clearTimeout(lane.timer);
       this.lanes.delete(conversationId);
     }

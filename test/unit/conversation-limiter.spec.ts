@@ -169,6 +169,45 @@ describe('ConversationLimiter', () => {
     await expect(limiter.run('a', 'op', async () => 'ok')).resolves.toBe('ok');
   });
 
+  it('while its operations fail (stuck behind a foreign lock), a conversation runs one at a time, and two again after a success', async () => {
+    const limiter = new ConversationLimiter(2, 100, 0);
+    let running = 0;
+    const peaks: number[] = [];
+    const holds: ReturnType<typeof gate>[] = [];
+    const call = () =>
+      limiter
+        .run('stuck', 'op', async () => {
+          const hold = gate();
+          holds.push(hold);
+          peaks.push(++running);
+          try {
+            await hold.opened;
+          } finally {
+            running--;
+          }
+        })
+        .catch(() => 'failed');
+    const calls = Array.from({ length: 6 }, call);
+    await flush();
+    expect(holds).toHaveLength(2); // healthy so far: two at a time
+    holds[0].fail(new Error('lock wait timeout'));
+    holds[1].fail(new Error('lock wait timeout'));
+    await flush();
+    expect(holds).toHaveLength(3); // failing: only one of the two turns is handed on
+    holds[2].fail(new Error('lock wait timeout'));
+    await flush();
+    expect(holds).toHaveLength(4);
+    expect(running).toBe(1);
+    holds[3].open(); // the lock is gone: a success
+    await flush();
+    expect(holds).toHaveLength(6); // two at a time again
+    expect(running).toBe(2);
+    holds[4].open();
+    holds[5].open();
+    expect(await Promise.all(calls)).toEqual(['failed', 'failed', 'failed', undefined, undefined, undefined]);
+    expect(Math.max(...peaks.slice(2, 4))).toBe(1);
+  });
+
   it('a failing operation gives its turn back', async () => {
     const limiter = new ConversationLimiter(1, 0, 0);
     await expect(limiter.run('a', 'op', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
