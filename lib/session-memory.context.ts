@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { ChangeHub } from './changes/change-hub';
 import type { ItemCodec } from './encryption/item-codec';
+import type { SealingStore } from './encryption/sealing-store';
 import type { OperationDigest } from './encryption/operation-digest';
 import type { ConversationLimiter } from './storage/conversation-limiter';
 import type { OperationGate } from './storage/operation-gate';
@@ -16,12 +17,15 @@ import type { UnownedConversations } from './ownership/unowned-conversations';
  * @internal
  */
 export interface SessionMemoryContext {
+  /** The store: stored texts. Item reads and writes go through `items`; the rest (listing, owners, purge) here. */
   readonly store: SessionStore;
+  /** The sealing layer around `store`: every item read and write, in plaintext (lib/encryption/sealing-store.ts). */
+  readonly items: SealingStore;
   readonly gate: OperationGate;
   /** Per-conversation bound on running and waiting operations. */
   readonly limiter: ConversationLimiter;
   readonly limits: ItemLimits;
-  /** How items are stored: plain JSON, or sealed (the `encryption` option). */
+  /** How items are stored: plain JSON, or sealed (the `encryption` option); `items` uses it, and so does re-encryption. */
   readonly codec: ItemCodec;
   /** How the operation log identifies a history transaction: plain SHA-256, or keyed under `encryption`. */
   readonly operationDigest: OperationDigest;

@@ -8,7 +8,9 @@ import { PostgresChangeRelay } from './changes/postgres-change-relay';
 import { SessionMemoryConfigurationError, SessionStorageUnavailableError } from './exceptions';
 import { SESSION_MEMORY } from './exceptions/message-prefix';
 import { resolveOperationDigest } from './encryption/operation-digest';
-import type { SessionItem, SessionMemoryModuleOptions } from './interfaces';
+import { SealingStore } from './encryption/sealing-store';
+import { itemOf } from './history/history-reader';
+import type { SessionMemoryModuleOptions } from './interfaces';
 import { RetentionTimer } from './management/retention';
 import { assertTableNamesFit } from './options/table-name-limits';
 import { ConversationLimiter, guardConversation } from './storage/conversation-limiter';
@@ -36,7 +38,6 @@ import { OperationGate } from './storage/operation-gate';
 import { OptionalTablesProbe } from './storage/optional-tables';
 import { findReusedDataSource } from './storage/reused-data-source';
 import { assertSchemaSupported, createSessionStore, dialectOfDataSourceType } from './storage/session-store.factory';
-import { parseJsonObject } from './validation/json-object';
 
 /**
  * Builds the `SessionMemoryService` of one module instance: resolves the options (all of them before
@@ -117,24 +118,31 @@ export async function createSessionMemoryService(
       notify && store.notifications
         ? new PostgresChangeRelay(store.notifications, tables, logger, limits.maxItemsPerCall)
         : undefined;
-    // Remote changes are checked against the rows (with their ids), through the gate like any read.
+    // Built in dependency order: the sealing layer and the guards first, then the change hub that uses
+    // them, then the context that holds them all.
+    const items = new SealingStore(store, codec);
+    const gate = new OperationGate();
+    const limiter = new ConversationLimiter(
+      concurrency.maxConcurrentPerConversation,
+      concurrency.maxQueuedPerConversation,
+      timeouts.lockMs,
+    );
+    // Remote changes are checked against the rows (with their ids, in plaintext), through the gate like any read.
     const changes = new ChangeHub(
       logger,
       relay,
       (conversationId, limit, beforeId) =>
-        guardConversation(context, 'changes$', conversationId, () => store.readNewest(conversationId, limit, beforeId)),
-      // Stored texts are opened as every read opens them (plaintext, or the `encryption` envelope).
-      (conversationId, stored) => parseJsonObject(codec.open(conversationId, stored) ?? '') as SessionItem | undefined,
+        guardConversation({ gate, limiter }, 'changes$', conversationId, () =>
+          items.readNewest(conversationId, limit, beforeId),
+        ),
+      (_conversationId, json) => itemOf(json),
       limits.maxItemsPerCall,
     );
     const context: SessionMemoryContext = {
       store,
-      gate: new OperationGate(),
-      limiter: new ConversationLimiter(
-        concurrency.maxConcurrentPerConversation,
-        concurrency.maxQueuedPerConversation,
-        timeouts.lockMs,
-      ),
+      items,
+      gate,
+      limiter,
       limits,
       codec,
       operationDigest,

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { Observable, Subscriber } from 'rxjs';
 import type { SessionItem } from '../interfaces';
-import type { StoredRow } from '../storage/session-store';
+import type { PlainRow } from '../encryption/sealing-store';
 import type { ConversationChange } from './conversation-change';
 import { RateLimitedWarning } from './rate-limited-warning';
 
@@ -31,7 +31,7 @@ export interface ChangeRelay {
  * Reads the newest `limit` rows of a conversation (those with an id below `beforeId` when given),
  * newest first, with their ids: how the hub checks what a remote notification claims. @internal
  */
-export type NewestRowsReader = (conversationId: string, limit: number, beforeId?: string) => Promise<StoredRow[]>;
+export type NewestRowsReader = (conversationId: string, limit: number, beforeId?: string) => Promise<PlainRow[]>;
 
 /** How many of a conversation's newest row ids the hub remembers, to confirm remote pops. */
 const TAIL = 16;
@@ -108,8 +108,8 @@ export class ChangeHub {
     private readonly relay: ChangeRelay | undefined,
     /** Reads rows with their ids (for remote changes). */
     private readonly readNewest: NewestRowsReader,
-    /** A stored text as the item it holds, or undefined for a row that cannot be read (skipped). */
-    private readonly decode: (conversationId: string, stored: string) => SessionItem | undefined,
+    /** A row's plaintext as the item it holds, or undefined for a row that cannot be read (skipped). */
+    private readonly decode: (conversationId: string, json: string | undefined) => SessionItem | undefined,
     /** The largest count sent or accepted in a notification (the module's `limits.maxItemsPerCall`). */
     private readonly maxCount: number,
   ) {
@@ -346,8 +346,8 @@ export class ChangeHub {
     conversationId: string,
     watermark: bigint,
     limit: number,
-  ): Promise<{ rows: StoredRow[]; more: boolean }> {
-    const out: StoredRow[] = [];
+  ): Promise<{ rows: PlainRow[]; more: boolean }> {
+    const out: PlainRow[] = [];
     let before: string | undefined;
     let chunk = Math.min(limit, FIRST_CHUNK);
     for (;;) {
@@ -364,7 +364,7 @@ export class ChangeHub {
   }
 }
 
-function ids(rows: StoredRow[]): bigint[] {
+function ids(rows: PlainRow[]): bigint[] {
   return rows.map((r) => BigInt(r.id));
 }
 

@@ -1,50 +1,47 @@
+import type { PlainHistoryPlan, PlainRow } from '../encryption/sealing-store';
 import { HistoryOperationConflictError, HistorySuffixMismatchError } from '../exceptions';
 import type { SessionItem } from '../interfaces';
 import type { SessionMemoryContext } from '../session-memory.context';
-import type { StoredRow } from '../storage/session-store';
-import { parseJsonObject } from '../validation';
 import { guardConversation } from '../storage/conversation-limiter';
+import { itemOf } from './history-reader';
 import { planHistoryTransaction } from './history-transaction';
 
-/** What an applied or replayed history transaction did: the stored rows it removed, the items it appended (plaintext JSON). @internal */
+/** What an applied or replayed history transaction did: the rows it removed and the items it appended (plaintext JSON). @internal */
 export type HistoryTransactionOutcome =
-  { status: 'applied'; removed: StoredRow[]; appended: string[] } | { status: 'replayed' };
+  { status: 'applied'; removed: PlainRow[]; appended: string[] } | { status: 'replayed' };
 
 /**
- * Validates a history transaction (before any I/O), applies it in one database transaction and
- * reports what it removed and added to the change stream.
- * @throws InvalidHistoryTransactionError, HistoryOperationConflictError, HistorySuffixMismatchError
+ * The first step of a history transaction: validates it (before any I/O) and checks that the
+ * operation log exists. The caller then checks the owner, and runs it with `runHistoryTransaction`.
+ * @throws InvalidHistoryTransactionError for malformed arguments.
  * @internal
  */
-export async function applyHistoryTransaction(
+export async function planHistory(
   context: SessionMemoryContext,
   conversationId: string,
   args: unknown,
-  authorize?: () => Promise<void> | undefined,
-): Promise<HistoryTransactionOutcome> {
+): Promise<PlainHistoryPlan> {
   // Under encryption the operation log records a keyed digest: nothing derived from plaintext without a key.
-  const planned = planHistoryTransaction(args, context.limits, (canonical) =>
+  const plan = planHistoryTransaction(args, context.limits, (canonical) =>
     context.operationDigest.of(conversationId, canonical),
   );
-  const { codec } = context;
-  // The store keeps sealed texts: append them sealed, and match the expected suffix on plaintext.
-  const plan = codec.sealing
-    ? {
-        ...planned,
-        append: codec.seal(conversationId, planned.append),
-        replace: planned.replace && {
-          count: planned.replace.count,
-          matches: (rows: StoredRow[]) =>
-            planned.replace!.matches(
-              rows.map((r) => ({ id: r.id, message_data: codec.open(conversationId, r.message_data) ?? '' })),
-            ),
-        },
-      }
-    : planned;
   await context.optionalTables.require('operations');
-  await authorize?.();
+  return plan;
+}
+
+/**
+ * Applies a planned history transaction in one database transaction (through the sealing layer: the
+ * suffix check sees plaintext) and reports what it removed and added to the change stream.
+ * @throws HistoryOperationConflictError, HistorySuffixMismatchError
+ * @internal
+ */
+export async function runHistoryTransaction(
+  context: SessionMemoryContext,
+  conversationId: string,
+  plan: PlainHistoryPlan,
+): Promise<HistoryTransactionOutcome> {
   const outcome = await guardConversation(context, 'applyHistoryTransaction', conversationId, () =>
-    context.store.applyHistory(conversationId, plan),
+    context.items.applyHistory(conversationId, plan),
   );
   switch (outcome.status) {
     case 'replayed':
@@ -56,17 +53,11 @@ export async function applyHistoryTransaction(
   }
   const { changes } = context;
   if (changes.wants(conversationId)) {
-    for (const row of outcome.removed) {
-      const text = codec.open(conversationId, row.message_data);
-      await changes.itemPopped(
-        conversationId,
-        text === undefined ? undefined : (parseJsonObject(text) as SessionItem | undefined),
-      );
-    }
+    for (const row of outcome.removed) await changes.itemPopped(conversationId, itemOf(row.message_data));
     await changes.itemsAdded(
       conversationId,
-      planned.append.map((json) => JSON.parse(json) as SessionItem),
+      plan.append.map((json) => JSON.parse(json) as SessionItem),
     );
   }
-  return { status: 'applied', removed: outcome.removed, appended: planned.append };
+  return { status: 'applied', removed: outcome.removed, appended: plan.append };
 }

@@ -1,7 +1,8 @@
 import type { SessionHistoryRewriteArgs } from '@openai/agents-core';
 import { types } from 'util';
 import { InvalidHistoryMutationError } from '../exceptions';
-import type { ItemRewrite, StoredRow } from '../storage/session-store';
+import type { PlainRow } from '../encryption/sealing-store';
+import type { ItemRewrite } from '../storage/session-store';
 import { ItemLimits, encodeItems, parseJsonObject } from '../validation';
 import { SnapshotRefusal, isModelItem, strictSnapshot } from './strict-snapshot';
 
@@ -96,7 +97,7 @@ function declaredLength(args: unknown): number | undefined {
  * for good (when it is removed).
  * @internal
  */
-export function rewriteForMutations(rows: StoredRow[], mutations: PlannedMutation[]): ItemRewrite | undefined {
+export function rewriteForMutations(rows: readonly PlainRow[], mutations: PlannedMutation[]): ItemRewrite | undefined {
   const groups = new Map<string, CallGroup>();
   const join = (callId: unknown, index: number): void => {
     if (typeof callId !== 'string') return; // a mutation's callId is a non-empty string: never matched
@@ -108,7 +109,8 @@ export function rewriteForMutations(rows: StoredRow[], mutations: PlannedMutatio
     }
   };
   for (let i = 0; i < rows.length; i++) {
-    const item = parseJsonObject(rows[i].message_data);
+    const text = rows[i].message_data;
+    const item = text === undefined ? undefined : parseJsonObject(text);
     if (item?.type === 'function_call') join(item.callId, i);
   }
   if (groups.size === 0) return undefined;

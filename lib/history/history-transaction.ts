@@ -1,6 +1,6 @@
 import { PLAIN_OPERATION_DIGEST, TransactionDigest } from '../encryption/operation-digest';
 import { InvalidHistoryTransactionError, InvalidSessionItemsError } from '../exceptions';
-import type { HistoryPlan, StoredRow } from '../storage/session-store';
+import type { PlainHistoryPlan, PlainRow } from '../encryption/sealing-store';
 import { ItemLimits, encodeItems } from '../validation';
 import { SnapshotRefusal, isModelItem, strictSnapshot } from './strict-snapshot';
 
@@ -101,7 +101,7 @@ export function planHistoryTransaction(
   args: unknown,
   limits: ItemLimits,
   digest: (canonical: string) => TransactionDigest = (canonical) => PLAIN_OPERATION_DIGEST.of('', canonical),
-): HistoryPlan {
+): PlainHistoryPlan {
   if (args === null || typeof args !== 'object') {
     throw new InvalidHistoryTransactionError('applyHistoryTransaction expects { operationId, transaction }.');
   }
@@ -139,7 +139,7 @@ export function planHistoryTransaction(
     }
   }
   let append: string[];
-  let replace: HistoryPlan['replace'];
+  let replace: PlainHistoryPlan['replace'];
   if (t.type === 'append_items') {
     append = encode(t.items, 'items', limits);
   } else if (t.type === 'replace_suffix') {
@@ -148,9 +148,10 @@ export function planHistoryTransaction(
     const expectedCanonical = expected.map((json) => canonicalJson(JSON.parse(json)));
     replace = {
       count: expected.length,
-      matches: (newestFirst: StoredRow[]) =>
+      matches: (newestFirst: readonly PlainRow[]) =>
         newestFirst.every((row, i) => {
           const want = expectedCanonical[expectedCanonical.length - 1 - i];
+          if (row.message_data === undefined) return false; // a row that does not open never matches (nor is removed)
           try {
             return canonicalJson(JSON.parse(row.message_data)) === want;
           } catch {

@@ -1,4 +1,4 @@
-import type { StoredRow } from '../storage/session-store';
+import type { PlainRow } from '../encryption/sealing-store';
 
 /**
  * The stored rows one reader knows of, which a compaction computed from that knowledge replaces:
@@ -49,17 +49,17 @@ export class KnownHistory {
 
   /**
    * A check of stored rows (the locked rows a compaction replaces, oldest first, each once): whether
-   * the row is known. `open` gives its item's plaintext JSON, or undefined when it does not open; it is
-   * called only for rows the whole read did not return. Each written item matches one row at most.
+   * the row is known. Its plaintext (`message_data`, undefined when it does not open) is asked for
+   * only for rows the whole read did not return. Each written item matches one row at most.
    * A new check per pass (a retried transaction starts again).
    */
-  matcher(): (row: StoredRow, open: (stored: string) => string | undefined) => boolean {
+  matcher(): (row: PlainRow) => boolean {
     const ids = this.ids;
     const written = new Map(this.written);
-    return (row, open) => {
+    return (row) => {
       if (ids.has(String(row.id))) return true;
       if (written.size === 0) return false;
-      const json = open(row.message_data);
+      const json = row.message_data;
       const n = json === undefined ? undefined : written.get(json);
       if (json === undefined || n === undefined) return false;
       if (n <= 1) written.delete(json);

@@ -106,3 +106,20 @@ export class OwnerCheck {
     }
   }
 }
+
+/**
+ * A read through the gate. With `check` (a session opened for an owner), `read` gets the
+ * `OwnerFilter` its statements carry, and `OwnerCheck.read` tells a refusal from an empty result
+ * (`isEmpty`); without, `read` runs unfiltered.
+ * @internal
+ */
+export function ownerCheckedRead<T>(
+  context: Pick<SessionMemoryContext, 'gate'>,
+  check: OwnerCheck | undefined,
+  name: string,
+  isEmpty: (result: T) => boolean,
+  read: (filter?: OwnerFilter) => Promise<T>,
+): Promise<T> {
+  const attempt = (filter?: OwnerFilter) => context.gate.guard(name, () => read(filter));
+  return check ? check.read(attempt, isEmpty) : attempt();
+}
