@@ -1,6 +1,7 @@
-import { BadRequestException, UnauthorizedException } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, UnauthorizedException } from '@nestjs/common';
 import { ConversationSession } from './conversation-session';
-import { InvalidConversationIdError, InvalidOwnerError } from './exceptions';
+import { ConversationAccessDeniedError, InvalidConversationIdError, InvalidOwnerError } from './exceptions';
+import { withoutPrefix } from './exceptions/message-prefix';
 import type { SessionMemoryModuleOptions } from './interfaces';
 import { DEFAULT_CONVERSATION_ID_HEADER } from './session-memory.constants';
 import type { SessionMemoryService } from './session-memory.service';
@@ -31,8 +32,8 @@ function rawUrl(request: any): string {
  * read access is checked here, before the handler runs). Refused with a 400 `BadRequestException`:
  * a missing or invalid id, a header sent twice, a header that is not printable ASCII (its bytes
  * would be read as Latin-1), and a URL id that held bytes that are not UTF-8. A missing caller is a
- * 401; another caller's conversation a 403 `ConversationAccessDeniedError`. Whatever a resolver
- * throws passes through unchanged.
+ * 401; another caller's conversation a 403 `ForbiddenException` whose `cause` is the
+ * `ConversationAccessDeniedError`. Whatever a resolver throws passes through unchanged.
  * @internal
  */
 export async function resolveConversationSession(
@@ -99,11 +100,25 @@ export async function resolveConversationSession(
     session = service.session(id as string, { owner });
   } catch (err) {
     if (err instanceof InvalidConversationIdError) {
-      throw new BadRequestException(`Invalid conversation id in ${where}: ${err.message}`);
+      throw new BadRequestException(`Invalid conversation id in ${where}: ${withoutPrefix(err.message)}`, {
+        cause: err,
+        description: 'Bad Request',
+      });
     }
-    if (err instanceof InvalidOwnerError) throw new UnauthorizedException(`Invalid caller id: ${err.message}`);
+    if (err instanceof InvalidOwnerError) {
+      throw new UnauthorizedException(`Invalid caller id: ${withoutPrefix(err.message)}`, {
+        cause: err,
+        description: 'Unauthorized',
+      });
+    }
     throw err;
   }
-  await session.checkAccess();
+  try {
+    await session.checkAccess();
+  } catch (err) {
+    if (err instanceof ConversationAccessDeniedError)
+      throw new ForbiddenException(err.message, { cause: err, description: 'Forbidden' });
+    throw err;
+  }
   return session;
 }

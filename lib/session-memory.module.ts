@@ -1,8 +1,9 @@
 import { DynamicModule, Module, Provider, Scope } from '@nestjs/common';
-import { ModuleRef, REQUEST } from '@nestjs/core';
+import { APP_FILTER, ModuleRef, REQUEST } from '@nestjs/core';
 import type { DataSource } from 'typeorm';
 import { resolveConversationSession } from './conversation-id.resolver';
 import { SessionMemoryConfigurationError } from './exceptions';
+import { ConversationAccessDeniedFilter } from './exceptions/conversation-access-denied.filter';
 import type {
   SessionMemoryModuleAsyncOptions,
   SessionMemoryModuleExtras,
@@ -27,7 +28,8 @@ import { typeOrmDataSourceToken } from './storage/reused-data-source';
  * export class AppModule {}
  * ```
  * Provides `SessionMemoryService` (a singleton), the request-scoped `ConversationSession`
- * (`@InjectConversationSession()`), and what `@Conversation()` needs.
+ * (`@InjectConversationSession()`), what `@Conversation()` needs, and a global exception filter that
+ * answers `ConversationAccessDeniedError` with 403 (that error only).
  */
 @Module({})
 export class SessionMemoryModule {
@@ -64,7 +66,7 @@ export class SessionMemoryModule {
       });
     } else {
       throw new SessionMemoryConfigurationError(
-        'nestjs-session-memory: SessionMemoryModule.forRootAsync needs one of useFactory, useClass or useExisting.',
+        'SessionMemoryModule.forRootAsync needs one of useFactory, useClass or useExisting.',
       );
     }
     return this.build(options.name, options.isGlobal, options.imports ?? [], providers, options.dataSource);
@@ -115,7 +117,14 @@ export class SessionMemoryModule {
       module: SessionMemoryModule,
       global: isGlobal ?? false,
       imports,
-      providers: [...optionProviders, serviceProvider, requestSessionProvider],
+      // ConversationAccessDeniedError answers 403 wherever a handler or guard throws it, as when it was a
+      // ForbiddenException (the filter catches that error only).
+      providers: [
+        ...optionProviders,
+        serviceProvider,
+        requestSessionProvider,
+        { provide: APP_FILTER, useClass: ConversationAccessDeniedFilter },
+      ],
       exports: [optionsToken, serviceToken, getConversationSessionToken(name)],
     };
   }

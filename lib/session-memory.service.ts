@@ -11,7 +11,7 @@ import { ReencryptOptions, ReencryptResult, reencryptStep } from './encryption/r
 import type { SessionAccessOptions } from './ownership/session-access.options';
 import type { ConversationChange } from './changes/conversation-change';
 import { SessionNotFoundError } from './exceptions';
-import type { ListSessionsOptions, SessionPage, SessionSummary } from './management/list-sessions.options';
+import type { ListSessionsOptions, SessionPage, SessionSummary } from './interfaces';
 import { PurgeExpiredOptions, RetentionTimer, purgeExpired } from './management/retention';
 import { getSessionSummary, listSessions } from './management/session-listing';
 import type { SessionMetadata } from './management/session-metadata';

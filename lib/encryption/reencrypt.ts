@@ -1,28 +1,9 @@
 import { InvalidManagementOptionsError } from '../exceptions';
 import type { SessionMemoryContext } from '../session-memory.context';
 import { isRowIdText } from '../validation';
+import type { ReencryptOptions, ReencryptResult } from '../interfaces/maintenance.interface';
 
-/** Options of `SessionMemoryService.reencrypt()`. */
-export interface ReencryptOptions {
-  /** Rows looked at in this call (all conversations, in id order). Default 500, at most 10,000. */
-  batchSize?: number;
-  /** The `nextCursor` of the previous call; leave out to start from the first row. */
-  cursor?: string;
-  /** Also encrypt rows stored as plain JSON (written before encryption was turned on). Default `false`. */
-  encryptPlain?: boolean;
-}
-
-/** What one `reencrypt()` call did. */
-export interface ReencryptResult {
-  /** Rows looked at. */
-  scanned: number;
-  /** Rows rewritten under the current (first) key. */
-  updated: number;
-  /** Rows no configured key opens (left as they are; they are skipped on reads). */
-  unreadable: number;
-  /** Where the next call goes on; `undefined` once every row was looked at. */
-  nextCursor?: string;
-}
+export type { ReencryptOptions, ReencryptResult } from '../interfaces/maintenance.interface';
 
 /**
  * One bounded step of moving stored rows to the current key: reads `batchSize` rows after the

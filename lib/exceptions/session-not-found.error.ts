@@ -1,6 +1,6 @@
 import { SessionMemoryError } from './session-memory.error';
 
-/** The conversation asked for does not exist in the store. */
+/** The conversation asked for does not exist in the store. HTTP status 404. */
 export class SessionNotFoundError extends SessionMemoryError {
   /** The conversation id that was not found. */
   readonly conversationId: string;
@@ -11,5 +11,10 @@ export class SessionNotFoundError extends SessionMemoryError {
       'SESSION_MEMORY_NOT_FOUND',
     );
     this.conversationId = conversationId;
+  }
+
+  /** 404 Not Found. */
+  override getStatus(): number {
+    return 404;
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { SessionMemoryConfigurationError, SessionMemoryError } from '../exceptions';
+import type { SessionMemoryHealthCheckOptions, SessionMemoryHealthResult } from '../interfaces';
 import { getSessionMemoryToken } from '../session-memory.constants';
 import type { SessionMemoryService } from '../session-memory.service';
 
@@ -13,20 +14,6 @@ interface TerminusHealthIndicatorService {
     up(data?: Record<string, unknown>): Record<string, { status: 'up' } & Record<string, unknown>>;
     down(data?: Record<string, unknown>): Record<string, { status: 'down' } & Record<string, unknown>>;
   };
-}
-
-/** What `isHealthy()` returns: terminus's `HealthIndicatorResult` for `key`. */
-export type SessionMemoryHealthResult<Key extends string = string> = Record<
-  Key,
-  { status: 'up' | 'down' } & Record<string, unknown>
->;
-
-/** Options of `SessionMemoryHealthIndicator.isHealthy()`. */
-export interface SessionMemoryHealthCheckOptions {
-  /** The `name` of the SessionMemoryModule instance to check. Default: the unnamed instance. */
-  instance?: string;
-  /** Report `down` when the database has not answered within this many ms. Default 1,000. */
-  timeoutMs?: number;
 }
 
 /**

@@ -1,13 +1,8 @@
 import type { AgentInputItem, SessionInputCallback } from '@openai/agents-core';
 import { InvalidSessionInputError } from '../exceptions';
+import type { WindowHistoryOptions } from '../interfaces/window-history.interface';
 
-/** Options of `windowHistory()`. Give at least one of `maxItems` and `maxTurns`. */
-export interface WindowHistoryOptions {
-  /** At most this many stored items reach the model (a leading compaction item is not counted). */
-  maxItems?: number;
-  /** At most this many turns (a turn starts at a user message) reach the model. */
-  maxTurns?: number;
-}
+export type { WindowHistoryOptions } from '../interfaces/window-history.interface';
 
 /** Items that answer an earlier call with the same `callId`. */
 const RESULT_TYPES = new Set([

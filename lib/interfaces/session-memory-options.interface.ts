@@ -1,8 +1,18 @@
 import type { ModuleMetadata, Provider, Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import type { UnownedConversations } from '../ownership/unowned-conversations';
 
-export type { UnownedConversations } from '../ownership/unowned-conversations';
+/**
+ * What owner-scoped callers may do with a conversation that exists but has no recorded owner (made
+ * before ownership was turned on, or by Python): `'claim'` (default): anyone may read it, and the
+ * first owner-scoped write (a delete included) makes its caller the owner; `'deny'`: owner-scoped
+ * callers are refused with `ConversationAccessDeniedError` until `SessionMemoryService.assignOwner`
+ * gives it an owner. Either way a conversation that does not exist yet is created and claimed by
+ * its first writer. Calls made without an owner are not affected.
+ */
+export type UnownedConversations = 'claim' | 'deny';
+
+/** Which SQL family a store speaks (`SessionMemoryService.dialect`): MySQL and MariaDB are both `'mysql'`. */
+export type SessionStoreDialect = 'postgres' | 'mysql' | 'sqlite';
 
 /**
  * Table names. Each must be a plain SQL identifier (`[A-Za-z_][A-Za-z0-9_]*`, at most 48 characters),

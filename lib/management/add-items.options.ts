@@ -1,13 +1,6 @@
-import type { SessionMetadata } from './session-metadata';
+import type { AddItemsOptions } from '../interfaces';
 
-/**
- * Second, optional argument of `ConversationSession.addItems()`. The Agents SDK runner never passes
- * it, so `addItems` stays assignable to the SDK's `Session.addItems(items)`.
- */
-export interface AddItemsOptions {
-  /** Replace the conversation's metadata in the same transaction as the append. */
-  metadata?: SessionMetadata;
-}
+export type { AddItemsOptions } from '../interfaces';
 
 /** True for a plain options object (not, say, a RunContext some caller passed along). @internal */
 export function isAddItemsOptions(value: unknown): value is AddItemsOptions {

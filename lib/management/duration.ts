@@ -1,10 +1,6 @@
 import { InvalidManagementOptionsError } from '../exceptions';
 
-/**
- * A length of time: milliseconds as a number, or a string of one or more `<number><unit>` parts with
- * unit `ms`, `s`, `m`, `h`, `d` or `w` (for example `'30d'`, `'1h30m'`, `'500ms'`).
- */
-export type Duration = number | string;
+export type { Duration } from '../interfaces';
 
 /** Longest accepted duration: 100 years (of 365.25 days), in milliseconds. */
 export const MAX_DURATION_MS = 100 * 365.25 * 86_400_000;

@@ -1,21 +1,14 @@
 import { InvalidManagementOptionsError } from '../exceptions';
-import { SESSION_MEMORY } from '../exceptions/message-prefix';
+import { SESSION_MEMORY, withoutPrefix } from '../exceptions/message-prefix';
 import { PURGE_BATCH, ResolvedTtl } from '../options/session-memory-options.resolver';
 import type { SessionMemoryContext } from '../session-memory.context';
-import { Duration, toMilliseconds } from './duration';
+import type { PurgeExpiredOptions } from '../interfaces';
+import { toMilliseconds } from './duration';
 
 /** Largest `maxBatches` of one `purgeExpired` run. */
 const MAX_BATCHES = 1_000_000;
 
-/** Options of `purgeExpired()`. */
-export interface PurgeExpiredOptions {
-  /** Delete conversations not written for longer than this (ms, or a duration string like `'30d'`). */
-  idleFor: Duration;
-  /** Conversations deleted per transaction. Default 500, at most 10000. */
-  batchSize?: number;
-  /** Stop after this many batches (a bound on one run's work), at most 1,000,000. Default: until none is left. */
-  maxBatches?: number;
-}
+export type { PurgeExpiredOptions } from '../interfaces';
 
 /**
  * Deletes the conversations idle for longer than `idleFor`, batch by batch, until none is left, the
@@ -84,7 +77,7 @@ export class RetentionTimer {
       })
       .catch((err) =>
         logger.warn(
-          `${SESSION_MEMORY}: ttl could not purge idle conversations (${(err as Error).message}); retrying in ${everyMs} ms.`,
+          `${SESSION_MEMORY}: ttl could not purge idle conversations (${withoutPrefix((err as Error).message)}); retrying in ${everyMs} ms.`,
         ),
       )
       .finally(() => {

@@ -1,9 +1,10 @@
 import { InvalidManagementOptionsError } from '../exceptions';
+import { withoutPrefix } from '../exceptions/message-prefix';
 import type { SessionMemoryContext } from '../session-memory.context';
 import type { OwnerCheck } from '../ownership/owner-check';
 import type { ListedSessionRow, OwnerFilter, SessionListQuery } from '../storage/session-store';
 import { decodeListCursor, encodeListCursor } from './list-cursor';
-import type { ListSessionsOptions, SessionPage, SessionSummary } from './list-sessions.options';
+import type { ListSessionsOptions, SessionPage, SessionSummary } from '../interfaces';
 import { decodeMetadata, metadataConditions } from './session-metadata';
 import { assertOwnerId } from '../validation';
 
@@ -85,7 +86,7 @@ function toQuery(options: ListSessionsOptions, cursorKey: Buffer): SessionListQu
     try {
       assertOwnerId(options.owner);
     } catch (err) {
-      throw new InvalidManagementOptionsError(`listSessions owner: ${(err as Error).message}`);
+      throw new InvalidManagementOptionsError(`listSessions owner: ${withoutPrefix((err as Error).message)}`);
     }
     query.owner = options.owner;
   }

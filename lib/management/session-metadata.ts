@@ -1,8 +1,9 @@
 import { InvalidSessionItemsError, InvalidSessionMetadataError } from '../exceptions';
+import { withoutPrefix } from '../exceptions/message-prefix';
+import type { SessionMetadata } from '../interfaces';
 import { encodeItems, isJsonObject, parseJsonObject } from '../validation';
 
-/** Per-conversation metadata: a JSON object (who owns the conversation, a title, tags...). */
-export type SessionMetadata = Record<string, unknown>;
+export type { SessionMetadata } from '../interfaces';
 
 /** Largest metadata JSON text, in UTF-8 bytes. */
 export const MAX_METADATA_BYTES = 64 * 1024;
@@ -116,7 +117,7 @@ export function metadataConditions(filter: unknown): MetadataCondition[] {
       json = encodeMetadata({ [key]: value });
     } catch (err) {
       if (!(err instanceof InvalidSessionMetadataError)) throw err;
-      throw new InvalidSessionMetadataError(`listSessions({ metadata }) filter: ${err.message}`);
+      throw new InvalidSessionMetadataError(`listSessions({ metadata }) filter: ${withoutPrefix(err.message)}`);
     }
     // `{"<key>":<value>}`: the key is plain ASCII, so its JSON text is its length plus quotes.
     conditions.push({ key, json: json.slice(key.length + 4, -1) });

@@ -1,6 +1,5 @@
 import type { QueryRunner } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
-import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import { assertTableNamesFit } from '../options/table-name-limits';
 import { probeMysqlIdCollation } from '../storage/mysql/mysql.connection';
 import { mysqlSchemaDdl } from '../storage/mysql/mysql.ddl';
@@ -29,17 +28,17 @@ export async function schemaDdlFor(
   const dialect = dialectOfDataSourceType(type);
   if (!dialect) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY} migration: TypeORM DataSource type "${type}" is not supported. Run it on postgres, mysql, mariadb, better-sqlite3 or sqlite.`,
+      `migration: TypeORM DataSource type "${type}" is not supported. Run it on postgres, mysql, mariadb, better-sqlite3 or sqlite.`,
     );
   }
   if (expected && expected !== dialect) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY} migration: it was built with dialect "${expected}" but runs on a ${type} DataSource. Remove the dialect option or give the matching one.`,
+      `migration: it was built with dialect "${expected}" but runs on a ${type} DataSource. Remove the dialect option or give the matching one.`,
     );
   }
   if (tables.schema && dialect !== 'postgres') {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY} migration: schema is only supported on PostgreSQL (this DataSource is ${type}). Remove it; the tables go into the connection's database.`,
+      `migration: schema is only supported on PostgreSQL (this DataSource is ${type}). Remove it; the tables go into the connection's database.`,
     );
   }
   assertTableNamesFit(tables, dialect);

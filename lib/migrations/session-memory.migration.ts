@@ -1,7 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
-import { SESSION_MEMORY } from '../exceptions/message-prefix';
-import type { SessionMemoryDistribution, SessionMemoryTablesOptions } from '../interfaces';
+import type { SessionMemoryDistribution } from '../interfaces';
 import { resolveDistribution, resolveTables } from '../options/session-memory-options.resolver';
 import { assertTableNamesFit } from '../options/table-name-limits';
 import { citusDistributionError, isDistributedTable } from '../storage/postgres/citus';
@@ -9,51 +8,9 @@ import { quotePostgres } from '../storage/postgres/postgres.connection';
 import { tableNames } from '../storage/table-names';
 import type { ResolvedTables, SessionStoreDialect } from '../storage/session-store';
 import { schemaDdlFor, tablePath } from './schema-ddl';
+import type { SessionMemoryMigrationClass, SessionMemoryMigrationOptions } from '../interfaces/migration.interface';
 
-/** Options of `createSessionMemoryMigration()` and `createSessionMemoryUpgradeMigration()`. */
-export interface SessionMemoryMigrationOptions {
-  /** Table names, as in the module options. Default `agent_sessions` / `agent_messages`. */
-  tables?: SessionMemoryTablesOptions;
-  /** PostgreSQL only: the schema of both tables (same as `tables.schema`). Default: the connection's `search_path`. */
-  schema?: string;
-  /**
-   * The dialect the migration is meant for (`'postgres'`, `'mysql'` for MySQL and MariaDB, `'sqlite'`).
-   * Optional: the dialect is read from the DataSource running the migration; when given, the
-   * migration refuses to run on another one.
-   */
-  dialect?: SessionStoreDialect;
-  /**
-   * JavaScript timestamp (13 digits, milliseconds) that orders this migration among the application's
-   * own. Default: 1764115200000 (2025-11-26) for the create migration, 1764115200001 for the upgrade.
-   */
-  timestamp?: number;
-  /**
-   * The migration's name in TypeORM's migrations table; must end with a 13-digit timestamp.
-   * Default: `SessionMemoryCreateTables<timestamp>` / `SessionMemoryUpgradePythonTables<timestamp>`,
-   * with `_<schema>_<messages table>` before the timestamp when the tables are not the default ones.
-   */
-  name?: string;
-  /**
-   * `createSessionMemoryUpgradeMigration` only: also create the optional tables of the management
-   * features (`<sessions>_metadata`, `<messages>_operations`) and the `idx_<sessions>_updated` index,
-   * which `createTables: true` makes. New tables and an index: existing rows are not rewritten. On
-   * MySQL/MariaDB their `session_id` takes the collation of the existing sessions table, so that the
-   * foreign keys can be created. Default `false`.
-   */
-  optionalTables?: boolean;
-  /**
-   * PostgreSQL: distributed tables on a Citus cluster, as the module option `distribution`. Default
-   * `'auto'`: on a Citus coordinator (the `citus` extension), the create migration creates the tables
-   * with the keys Citus needs (messages: `(session_id, id)`) and distributes them all by `session_id`,
-   * colocated; the upgrade migration distributes the optional tables it creates when the sessions
-   * table is distributed. Tables created by Python's `SQLAlchemySession` must be changed by hand first:
-   * docs/citus.md.
-   */
-  distribution?: SessionMemoryDistribution;
-}
-
-/** A TypeORM migration class built by this package. List it in the DataSource's `migrations`, or extend it. */
-export type SessionMemoryMigrationClass = new () => MigrationInterface;
+export type { SessionMemoryMigrationClass, SessionMemoryMigrationOptions } from '../interfaces/migration.interface';
 
 const DEFAULT_CREATE_TIMESTAMP = 1764115200000;
 const DEFAULT_UPGRADE_TIMESTAMP = 1764115200001;
@@ -72,13 +29,13 @@ function plan(options: SessionMemoryMigrationOptions, kind: string, defaultTimes
     options.schema !== options.tables.schema
   ) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY} migration: schema "${options.schema}" and tables.schema "${options.tables.schema}" differ. Give only one.`,
+      `migration: schema "${options.schema}" and tables.schema "${options.tables.schema}" differ. Give only one.`,
     );
   }
   const tables = resolveTables({ tables: { ...options.tables, schema: options.schema ?? options.tables?.schema } });
   if (options.dialect !== undefined && !['postgres', 'mysql', 'sqlite'].includes(options.dialect)) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY} migration: dialect ${JSON.stringify(options.dialect)} is unknown. Use 'postgres', 'mysql' (MySQL and MariaDB) or 'sqlite', or leave it out.`,
+      `migration: dialect ${JSON.stringify(options.dialect)} is unknown. Use 'postgres', 'mysql' (MySQL and MariaDB) or 'sqlite', or leave it out.`,
     );
   }
   // With a dialect given, at once; otherwise when the migration runs (schemaDdlFor).
@@ -86,7 +43,7 @@ function plan(options: SessionMemoryMigrationOptions, kind: string, defaultTimes
   const timestamp = options.timestamp ?? defaultTimestamp;
   if (!Number.isSafeInteger(timestamp) || String(timestamp).length !== 13) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY} migration: timestamp ${String(timestamp)} is not a 13-digit JavaScript timestamp (milliseconds). Use e.g. Date.UTC(2025, 10, 26).`,
+      `migration: timestamp ${String(timestamp)} is not a 13-digit JavaScript timestamp (milliseconds). Use e.g. Date.UTC(2025, 10, 26).`,
     );
   }
   const isDefault = tables.sessions === 'agent_sessions' && tables.messages === 'agent_messages' && !tables.schema;
@@ -94,7 +51,7 @@ function plan(options: SessionMemoryMigrationOptions, kind: string, defaultTimes
   const name = options.name ?? `SessionMemory${kind}${suffix}${timestamp}`;
   if (!/\d{13}$/.test(name)) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY} migration: name "${name}" must end with a 13-digit timestamp (TypeORM orders migrations by it).`,
+      `migration: name "${name}" must end with a 13-digit timestamp (TypeORM orders migrations by it).`,
     );
   }
   const distribution = resolveDistribution(options, 'distribution of the migration');
@@ -195,7 +152,7 @@ export function createSessionMemoryUpgradeMigration(
         for (const table of [p.tables.sessions, p.tables.messages]) {
           if (!(await queryRunner.hasTable(tablePath(p.tables, table)))) {
             throw new SessionMemoryConfigurationError(
-              `${SESSION_MEMORY} upgrade migration: table ${tablePath(p.tables, table)} does not exist. ` +
+              `upgrade migration: table ${tablePath(p.tables, table)} does not exist. ` +
                 'This migration upgrades existing (Python SQLAlchemySession) tables; for a fresh database use createSessionMemoryMigration(), or check the table names.',
             );
           }

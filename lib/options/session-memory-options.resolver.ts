@@ -1,5 +1,5 @@
 import { InvalidManagementOptionsError, SessionMemoryConfigurationError } from '../exceptions';
-import { SESSION_MEMORY } from '../exceptions/message-prefix';
+import { withoutPrefix } from '../exceptions/message-prefix';
 import { EncryptingCodec, ItemCodec, PLAIN_CODEC } from '../encryption/item-codec';
 import type { SessionMemoryDistribution, SessionMemoryModuleOptions, UnownedConversations } from '../interfaces';
 import { toMilliseconds } from '../management/duration';
@@ -51,12 +51,12 @@ export function resolveTables(options: Pick<SessionMemoryModuleOptions, 'tables'
   if (t.schema !== undefined) tables.schema = assertIdentifier(t.schema, 'tables.schema');
   if (tables.sessions === tables.messages) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: options tables.sessions and tables.messages name the same table. Give them different names.`,
+      `options tables.sessions and tables.messages name the same table. Give them different names.`,
     );
   }
   if (tables.sessions.toLowerCase() === tables.messages.toLowerCase()) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: options tables.sessions "${tables.sessions}" and tables.messages "${tables.messages}" are equal ignoring case: ` +
+      `options tables.sessions "${tables.sessions}" and tables.messages "${tables.messages}" are equal ignoring case: ` +
         'SQLite (and MySQL/MariaDB on case-insensitive file systems) would take them for one table. Give them names that differ by more than case.',
     );
   }
@@ -70,7 +70,7 @@ export function resolveLimits(options: Pick<SessionMemoryModuleOptions, 'limits'
     const v = limits[key];
     if (!Number.isSafeInteger(v) || v <= 0) {
       throw new SessionMemoryConfigurationError(
-        `${SESSION_MEMORY}: option limits.${key} is ${String(v)}: it must be a whole number > 0.`,
+        `option limits.${key} is ${String(v)}: it must be a whole number > 0.`,
       );
     }
   }
@@ -88,19 +88,19 @@ export function resolveCodec(options: Pick<SessionMemoryModuleOptions, 'encrypti
   const keys = typeof given === 'string' ? [given] : given;
   if (!Array.isArray(keys) || keys.length === 0 || keys.some((k) => typeof k !== 'string' || k.length === 0)) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: option encryption.keys must be a non-empty string or a non-empty array of them (the first encrypts, all decrypt).`,
+      `option encryption.keys must be a non-empty string or a non-empty array of them (the first encrypts, all decrypt).`,
     );
   }
   const ttl = (e as { ttl?: unknown }).ttl;
   if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 1)) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: option encryption.ttl is ${String(ttl)}: give a whole number of seconds >= 1, or leave it out.`,
+      `option encryption.ttl is ${String(ttl)}: give a whole number of seconds >= 1, or leave it out.`,
     );
   }
   const strict = (e as { strict?: unknown }).strict;
   if (strict !== undefined && typeof strict !== 'boolean') {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: option encryption.strict is ${JSON.stringify(strict)}: give true (every row must be encrypted), false, or leave it out.`,
+      `option encryption.strict is ${JSON.stringify(strict)}: give true (every row must be encrypted), false, or leave it out.`,
     );
   }
   return new EncryptingCodec(keys as string[], ttl as number | undefined, strict === true);
@@ -135,7 +135,7 @@ export function resolveConcurrencyLimits(options: Pick<SessionMemoryModuleOption
     const max = MAX_CONCURRENCY_LIMITS[key];
     if (!Number.isSafeInteger(v) || v < min || v > max) {
       throw new SessionMemoryConfigurationError(
-        `${SESSION_MEMORY}: option limits.${key} is ${String(v)}: it must be a whole number from ${min} to ${max}.`,
+        `option limits.${key} is ${String(v)}: it must be a whole number from ${min} to ${max}.`,
       );
     }
     out[key] = v;
@@ -150,7 +150,7 @@ export function resolveTimeouts(options: Pick<SessionMemoryModuleOptions, 'timeo
     const v = timeouts[key];
     if (!Number.isSafeInteger(v) || v < 0) {
       throw new SessionMemoryConfigurationError(
-        `${SESSION_MEMORY}: option timeouts.${key} is ${String(v)}: it must be a whole number of milliseconds >= 0 (0 turns it off).`,
+        `option timeouts.${key} is ${String(v)}: it must be a whole number of milliseconds >= 0 (0 turns it off).`,
       );
     }
   }
@@ -169,7 +169,7 @@ export function resolveDistribution(
   const value: unknown = options.distribution ?? 'auto';
   if (value !== 'auto' && value !== 'citus' && value !== 'none') {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: option ${option} is ${JSON.stringify(value)}: use 'auto' (Citus when the database has the citus extension), ` +
+      `option ${option} is ${JSON.stringify(value)}: use 'auto' (Citus when the database has the citus extension), ` +
         "'citus' (always distributed tables) or 'none' (plain PostgreSQL tables), or leave it out.",
     );
   }
@@ -186,7 +186,7 @@ export function resolveUnownedConversations(
   const value: unknown = options.unownedConversations ?? 'claim';
   if (value !== 'claim' && value !== 'deny') {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: option unownedConversations must be 'claim' or 'deny', got ${JSON.stringify(value) ?? String(value)}. ` +
+      `option unownedConversations must be 'claim' or 'deny', got ${JSON.stringify(value) ?? String(value)}. ` +
         "Leave it out for 'claim' (the first owner-scoped write claims a conversation nobody owns).",
     );
   }
@@ -200,7 +200,7 @@ export function resolveUnownedConversations(
 export function rejectRemovedOptions(options: object): void {
   if ((options as { defaultLimit?: unknown }).defaultLimit !== undefined) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: option defaultLimit was removed: getItems() without a limit returns the whole history, ` +
+      `option defaultLimit was removed: getItems() without a limit returns the whole history, ` +
         'which the Agents SDK runner relies on (compaction, resumed runs). To bound what the model sees, pass ' +
         '`sessionInputCallback: windowHistory({ maxItems })` to run() instead; the stored history stays whole.',
     );
@@ -252,7 +252,7 @@ export function resolveCursorKey(options: Pick<SessionMemoryModuleOptions, 'curs
   if (secret === undefined) return listCursorKey();
   if (typeof secret !== 'string' || secret.length < MIN_CURSOR_SECRET_LENGTH || !secret.isWellFormed()) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: option cursorSecret must be a string of at least ${MIN_CURSOR_SECRET_LENGTH} characters ` +
+      `option cursorSecret must be a string of at least ${MIN_CURSOR_SECRET_LENGTH} characters ` +
         `(got ${typeof secret === 'string' ? `${secret.length} characters${secret.isWellFormed() ? '' : ' with a lone surrogate'}` : typeof secret}). ` +
         'Use a long random value (e.g. 32 random bytes, base64) shared by the instances that exchange cursors, or leave it out.',
     );
@@ -266,6 +266,6 @@ function asConfigurationError<T>(resolve: () => T): T {
     return resolve();
   } catch (err) {
     if (err instanceof SessionMemoryConfigurationError) throw err;
-    throw new SessionMemoryConfigurationError(`${SESSION_MEMORY}: ${(err as Error).message}`, { cause: err });
+    throw new SessionMemoryConfigurationError(withoutPrefix((err as Error).message), { cause: err });
   }
 }

@@ -1,5 +1,4 @@
 import { SessionMemoryConfigurationError } from '../exceptions';
-import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import { mysqlSchemaDdl } from '../storage/mysql/mysql.ddl';
 import { postgresSchemaDdl } from '../storage/postgres/postgres.ddl';
 import type { SchemaDdl } from '../storage/schema-ddl';
@@ -96,7 +95,7 @@ export function assertTableNamesFit(tables: ResolvedTables, dialect: SessionStor
       ? `Use a ${options} of at most ${tables[derived.options[0]].length - over} characters.`
       : `Shorten ${options} by ${over} characters together.`;
   throw new SessionMemoryConfigurationError(
-    `${SESSION_MEMORY}: option ${options} ${derived.options.length === 1 ? `"${tables[derived.options[0]]}" is` : 'are'} too long for ${limit.where}: ` +
+    `option ${options} ${derived.options.length === 1 ? `"${tables[derived.options[0]]}" is` : 'are'} too long for ${limit.where}: ` +
       `the derived name ${derived.template} ("${derived.name}") would be ${length(derived.name)} ${limit.unit}, ` +
       `over the ${limit.max}-${limit.unit === 'bytes' ? 'byte' : 'character'} limit of identifiers there. ${fix}`,
   );
@@ -107,11 +106,11 @@ function collision(tables: ResolvedTables, first: DerivedName, second: DerivedNa
   const pair = [first.template, second.template].sort().join();
   if (pair === '<messages>,<sessions>') {
     return new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: options ${given} are equal ignoring case: SQLite (and MySQL/MariaDB on case-insensitive file systems) would take them for one table. Give them names that differ by more than case.`,
+      `options ${given} are equal ignoring case: SQLite (and MySQL/MariaDB on case-insensitive file systems) would take them for one table. Give them names that differ by more than case.`,
     );
   }
   return new SessionMemoryConfigurationError(
-    `${SESSION_MEMORY}: options ${given} make two of the package's names one: ${first.template} and ${second.template} ` +
+    `options ${given} make two of the package's names one: ${first.template} and ${second.template} ` +
       `are both "${second.name}"${first.name === second.name ? '' : ' ignoring case'}. Choose table names where neither is the other plus a suffix such as _metadata, _operations or _owners.`,
   );
 }

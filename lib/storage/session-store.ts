@@ -1,5 +1,7 @@
-/** Which SQL family a store speaks. */
-export type SessionStoreDialect = 'postgres' | 'mysql' | 'sqlite';
+import type { SessionStoreDialect } from '../interfaces/session-memory-options.interface';
+
+/** Which SQL family a store speaks (declared with the public types). */
+export type { SessionStoreDialect } from '../interfaces/session-memory-options.interface';
 
 /** Names of the two Python-compatible tables (already validated as identifiers). @internal */
 export interface ResolvedTables {

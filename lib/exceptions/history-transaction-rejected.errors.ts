@@ -1,29 +1,8 @@
 import { SessionMemoryError } from './session-memory.error';
-import { InvalidSessionInputError } from './invalid-session-input.error';
-
-/**
- * The arguments of `applyHistoryTransaction` are malformed (empty or over-long operation id, unknown
- * transaction type, items that are not storable). Nothing was read or written.
- */
-export class InvalidHistoryTransactionError extends InvalidSessionInputError {
-  constructor(message: string) {
-    super(message, 'SESSION_MEMORY_INVALID_HISTORY_TRANSACTION');
-  }
-}
-
-/**
- * The arguments of `applyHistoryMutations` are malformed (not `{ mutations: [...] }`, an unknown
- * mutation type, a replacement that is not a `function_call` item). Nothing was read or written.
- */
-export class InvalidHistoryMutationError extends InvalidSessionInputError {
-  constructor(message: string) {
-    super(message, 'SESSION_MEMORY_INVALID_HISTORY_MUTATION');
-  }
-}
 
 /**
  * A history transaction was refused by the stored state; history and the operation log are unchanged.
- * The subclasses tell why.
+ * The subclasses tell why. HTTP status 409.
  */
 export class HistoryTransactionRejectedError extends SessionMemoryError {
   /** The conversation the transaction was applied to. */
@@ -35,6 +14,11 @@ export class HistoryTransactionRejectedError extends SessionMemoryError {
     super(message, code);
     this.conversationId = conversationId;
     this.operationId = operationId;
+  }
+
+  /** 409 Conflict: the stored history does not allow the transaction; re-read it. */
+  override getStatus(): number {
+    return 409;
   }
 }
 

@@ -1,4 +1,27 @@
-import type { SessionMetadata } from './session-metadata';
+/**
+ * Per-conversation metadata: a JSON object (who owns the conversation, a title, tags...), at most
+ * `MAX_METADATA_BYTES` of JSON.
+ */
+export type SessionMetadata = Record<string, unknown>;
+
+/**
+ * Second, optional argument of `ConversationSession.addItems()`. The Agents SDK runner never passes
+ * it, so `addItems` stays assignable to the SDK's `Session.addItems(items)`.
+ */
+export interface AddItemsOptions {
+  /** Replace the conversation's metadata in the same transaction as the append. */
+  metadata?: SessionMetadata;
+}
+
+/** Whose request an operation serves, for the owner-aware calls of `SessionMemoryService`. */
+export interface SessionAccessOptions {
+  /**
+   * The caller's id. When given, a conversation another caller owns is refused with
+   * `ConversationAccessDeniedError` (403), and a write records this caller as the owner of a
+   * conversation that has none. Same rules as a conversation id (non-empty, at most 255 characters).
+   */
+  owner?: string;
+}
 
 /** Options of `SessionMemoryService.listSessions()`. */
 export interface ListSessionsOptions {
