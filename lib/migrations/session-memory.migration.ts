@@ -3,11 +3,11 @@ import { SessionMemoryConfigurationError } from '../exceptions';
 import type { SessionMemoryDistribution } from '../interfaces';
 import { resolveDistribution, resolveTables } from '../options/session-memory-options.resolver';
 import { assertTableNamesFit } from '../options/table-name-limits';
-import { citusDistributionError, isDistributedTable } from '../storage/postgres/citus';
+import { citusDistributionError, isDistributedTable } from '../storage/citus/citus';
 import { quotePostgres } from '../storage/postgres/postgres.connection';
 import { tableNames } from '../storage/table-names';
 import type { ResolvedTables, SessionStoreDialect } from '../storage/session-store';
-import { schemaDdlFor, tablePath } from './schema-ddl';
+import { schemaDdlFor, tablePath } from './migration-ddl';
 import type { SessionMemoryMigrationClass, SessionMemoryMigrationOptions } from '../interfaces/migration.interface';
 
 export type { SessionMemoryMigrationClass, SessionMemoryMigrationOptions } from '../interfaces/migration.interface';
@@ -135,8 +135,9 @@ export function createSessionMemoryUpgradeMigration(
   const p = plan(options, 'UpgradePythonTables', DEFAULT_UPGRADE_TIMESTAMP);
   const messagesPath = tablePath(p.tables, p.tables.messages);
   const sessionsPath = tablePath(p.tables, p.tables.sessions);
-  const idIndex = `idx_${p.tables.messages}_session_id`;
-  const updatedIndex = `idx_${p.tables.sessions}_updated`;
+  // PostgreSQL quoting for the Citus catalog lookups below; the index names are the same (unquoted) in every dialect.
+  const names = tableNames(p.tables, quotePostgres);
+  const { sessionId: idIndex, updated: updatedIndex } = names.index;
   const optionalTables = options.optionalTables === true;
 
   async function hasIndex(queryRunner: QueryRunner, path: string, index: string): Promise<boolean> {
@@ -158,7 +159,6 @@ export function createSessionMemoryUpgradeMigration(
           }
         }
         const query = (sql: string) => queryRunner.query(sql);
-        const names = tableNames(p.tables, quotePostgres);
         // Citus: distributed messages have the (session_id, id) primary key (docs/citus.md), which is that index.
         const distributedMessages =
           ddl.distributeOptionalTables !== undefined && (await isDistributedTable(query, names.messages));

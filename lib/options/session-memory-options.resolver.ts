@@ -6,40 +6,14 @@ import { toMilliseconds } from '../management/duration';
 import { listCursorKey } from '../management/list-cursor';
 import type { ResolvedTables } from '../storage/session-store';
 import { DEFAULT_ITEM_LIMITS, ItemLimits, assertIdentifier } from '../validation';
+import { DEFAULT_TIMEOUTS, ResolvedTimeouts, ResolvedTtl } from './resolved-options';
 
-/** Resolved time limits, in ms (0 = off). See `SessionMemoryTimeoutsOptions`. */
-export interface ResolvedTimeouts {
-  statementMs: number;
-  lockMs: number;
-  connectMs: number;
-}
-
-/** Defaults of `SessionMemoryTimeoutsOptions`. */
-export const DEFAULT_TIMEOUTS: Readonly<ResolvedTimeouts> = Object.freeze({
-  statementMs: 30_000,
-  lockMs: 5_000,
-  connectMs: 5_000,
-});
-
-/** Resolved `ttl` option. @internal */
-export interface ResolvedTtl {
-  idleForMs: number;
-  everyMs: number;
-  batchSize: number;
-}
+// Kept importable from here for existing importers (lib/index.ts, lib/management/retention.ts, tests).
+export { DEFAULT_TIMEOUTS, clientQueryTimeoutMs } from './resolved-options';
+export type { ResolvedTimeouts, ResolvedTtl } from './resolved-options';
 
 /** Default and largest number of conversations deleted per purge transaction. @internal */
 export const PURGE_BATCH = { default: 500, max: 10_000 } as const;
-
-/**
- * The client-side limit of one query, for a server that cannot answer at all (a network partition):
- * `statementMs` plus time to connect (at least 1 s), so the server's own statement timeout fires first
- * whenever the server can still speak. 0 when `statementMs` is off. Used by the PostgreSQL and MySQL paths.
- * @internal
- */
-export function clientQueryTimeoutMs(timeouts: { statementMs: number; connectMs?: number }): number {
-  return timeouts.statementMs > 0 ? timeouts.statementMs + Math.max(timeouts.connectMs ?? 0, 1000) : 0;
-}
 
 /** Checks the table options and fills in defaults. @throws SessionMemoryConfigurationError @internal */
 export function resolveTables(options: Pick<SessionMemoryModuleOptions, 'tables'>): ResolvedTables {
@@ -69,9 +43,7 @@ export function resolveLimits(options: Pick<SessionMemoryModuleOptions, 'limits'
   for (const key of Object.keys(DEFAULT_ITEM_LIMITS) as (keyof ItemLimits)[]) {
     const v = limits[key];
     if (!Number.isSafeInteger(v) || v <= 0) {
-      throw new SessionMemoryConfigurationError(
-        `option limits.${key} is ${String(v)}: it must be a whole number > 0.`,
-      );
+      throw new SessionMemoryConfigurationError(`option limits.${key} is ${String(v)}: it must be a whole number > 0.`);
     }
   }
   return limits;

@@ -1,7 +1,7 @@
 import { SessionMemoryConfigurationError } from '../exceptions';
 import { mysqlSchemaDdl } from '../storage/mysql/mysql.ddl';
 import { postgresSchemaDdl } from '../storage/postgres/postgres.ddl';
-import type { SchemaDdl } from '../storage/schema-ddl';
+import type { SchemaDdl } from '../storage/portable.ddl';
 import type { ResolvedTables, SessionStoreDialect } from '../storage/session-store';
 import { sqliteSchemaDdl } from '../storage/sqlite/sqlite.ddl';
 

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'path';
 import type { DataSourceOptions } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
 import { SESSION_MEMORY } from '../exceptions/message-prefix';
-import { DEFAULT_TIMEOUTS, ResolvedTimeouts, clientQueryTimeoutMs } from '../options/session-memory-options.resolver';
+import { DEFAULT_TIMEOUTS, ResolvedTimeouts, clientQueryTimeoutMs } from '../options/resolved-options';
 
 /** The URL used when neither `url` nor `dataSource` is given: an SQLite file in the working directory. */
 export const DEFAULT_SESSION_MEMORY_URL = 'sqlite:session-memory.db';

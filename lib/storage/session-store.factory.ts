@@ -1,11 +1,12 @@
 import type { DataSource } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
 import { SESSION_MEMORY } from '../exceptions/message-prefix';
-import type { ResolvedTimeouts } from '../options/session-memory-options.resolver';
+import type { ResolvedTimeouts } from '../options/resolved-options';
+import { usesCitus } from './citus/citus';
+import { CitusSessionStore } from './citus/citus-session.store';
 import { MysqlConnection, MysqlPool, probeMysqlIdCollation } from './mysql/mysql.connection';
 import { MysqlSessionStore } from './mysql/mysql-session.store';
 import type { SessionMemoryDistribution } from '../interfaces';
-import { usesCitus } from './postgres/citus';
 import { PgPool, PostgresConnection } from './postgres/postgres.connection';
 import { PostgresSessionStore } from './postgres/postgres-session.store';
 import type { ResolvedTables, SessionStore, SessionStoreDialect } from './session-store';
@@ -46,7 +47,7 @@ interface TypeOrmDriverHandles {
  * pool, the `mysql2` pool or the `better-sqlite3` database): queries go straight to the driver, with
  * no query builder or entity metadata on the hot path.
  * @param sessionTimeouts MySQL/MariaDB: time limits to set on every connection (only for a DataSource the module owns).
- * @param distribution PostgreSQL: whether to use the Citus layout (`'auto'`: when the database has the citus extension).
+ * @param distribution PostgreSQL: whether it is Citus, with its own store (`'auto'`: when the database has the citus extension).
  * @internal
  */
 export async function createSessionStore(
@@ -61,8 +62,8 @@ export async function createSessionStore(
   switch (dialectOfDataSourceType(type)) {
     case 'postgres': {
       const connection = new PostgresConnection(driver.master!);
-      const distributed = await usesCitus(distribution, (sql) => connection.query(sql, []));
-      return new PostgresSessionStore(connection, tables, { distributed });
+      const citus = await usesCitus(distribution, (sql) => connection.query(sql, []));
+      return citus ? new CitusSessionStore(connection, tables) : new PostgresSessionStore(connection, tables);
     }
     case 'mysql': {
       if (!driver.pool) {

@@ -2,7 +2,7 @@ import {
   inlinePostgresParameters,
   postgresLiteral,
   quotePostgresString,
-} from '../../lib/storage/postgres/postgres.literals';
+} from '../../lib/storage/citus/postgres.literals';
 
 describe('PostgreSQL literals for inlined statements (Citus scripts)', () => {
   it('quotes strings: quotes doubled, backslashes doubled in an E string only when there are any', () => {

@@ -1,31 +1,12 @@
 import { KeyedMutex } from '../keyed-mutex';
-import { InvalidSessionItemsError } from '../../exceptions';
-import { LockedOptions, LockedProgram, SqlSessionStore, SqlStep, driveProgram } from '../sql-session.store';
+import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
 import type { OptionalTables, ResolvedTables } from '../session-store';
-import { MYSQL_ERRNO, MysqlConnection, MysqlTransaction, mysqlPlaceholder, quoteMysql } from './mysql.connection';
+import { SqlSessionStore } from '../sql-session.store';
+import { MYSQL_ERRNO, MysqlConnection, MysqlTransaction } from './mysql.connection';
 import { mysqlSchemaDdl } from './mysql.ddl';
+import { mysqlSyntax } from './mysql.syntax';
 
 const MISSING = Symbol('missing session row');
-
-/** Bytes of a statement kept free of values: the packet header and anything the driver adds. */
-const PACKET_MARGIN = 1024;
-/** `('', ''), ` around the two values of one row. */
-const ROW_OVERHEAD = 10;
-
-/**
- * UTF-8 bytes of a string once `mysql2` has escaped it into a statement: NUL, backspace, tab, newline,
- * carriage return, Ctrl-Z, both quotes and the backslash take two bytes. Exact only when it matters:
- * a text whose worst case (every unit 3 bytes, escaped) is small is counted at that worst case.
- */
-function escapedBytes(text: string): number {
-  if (text.length <= 4096) return text.length * 3;
-  let extra = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34 || c === 39 || c === 92 || c === 0 || c === 8 || c === 9 || c === 10 || c === 13 || c === 26) extra++;
-  }
-  return Buffer.byteLength(text, 'utf8') + extra;
-}
 
 /**
  * MySQL / MariaDB: all of its SQL. Writers of one conversation are serialised twice over: in this
@@ -40,8 +21,6 @@ export class MysqlSessionStore extends SqlSessionStore {
   private readonly writers = new KeyedMutex();
   /** Whether the server knows `SKIP LOCKED` (MySQL >= 8.0, MariaDB >= 10.6); found out on first use. */
   private skipLocked = true;
-  // (6): the same precision as the column default.
-  protected readonly touchSession: string;
   private readonly sql: {
     ensureSession: string;
     lockSession: string;
@@ -59,11 +38,10 @@ export class MysqlSessionStore extends SqlSessionStore {
     private readonly connection: MysqlConnection,
     tables: ResolvedTables,
     private readonly idCollation: string,
-    private readonly maxPacketBytes: number,
+    maxPacketBytes: number,
   ) {
-    super(tables, { quote: quoteMysql, placeholder: mysqlPlaceholder });
+    super(tables, mysqlSyntax(maxPacketBytes));
     const { sessions, messages, metadata } = this.names;
-    this.touchSession = `UPDATE ${sessions} SET updated_at = CURRENT_TIMESTAMP(6) WHERE session_id = ?`;
     this.sql = {
       ensureSession: `INSERT INTO ${sessions} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE session_id = session_id`,
       lockSession: `SELECT session_id FROM ${sessions} WHERE session_id = ? FOR UPDATE`,
@@ -78,80 +56,6 @@ export class MysqlSessionStore extends SqlSessionStore {
 
   protected query<T>(sql: string, params: unknown[]): Promise<T[]> {
     return this.connection.query<T[]>(sql, params);
-  }
-
-  protected timeKey(column: string): string {
-    return `DATE_FORMAT(${column}, '%Y-%m-%d %H:%i:%s.%f')`;
-  }
-  protected timeKeyParam(placeholder: string): string {
-    return `CAST(${placeholder} AS DATETIME(6))`;
-  }
-  protected epochMs(column: string): string {
-    return `UNIX_TIMESTAMP(${column}) * 1000`;
-  }
-  /**
-   * Epoch ms as a DATETIME in the session's time zone, as the timestamp columns hold it.
-   * `FROM_UNIXTIME` returns NULL after 2038-01-19 on MariaDB before 11.5 (a listing bounded by a later
-   * date then matched nothing): add the milliseconds to the epoch instead, then convert from UTC
-   * (exact within TIMESTAMP's range; beyond it, where no row can be yet, the UTC value is kept).
-   */
-  protected epochMsParam(placeholder: string): string {
-    return `CONVERT_TZ(TIMESTAMPADD(MICROSECOND, ${placeholder} * 1000, '1970-01-01 00:00:00'), '+00:00', @@session.time_zone)`;
-  }
-  /**
-   * Owners byte for byte: the owners table takes `session_id`'s collation, and on tables Python made
-   * that is `utf8mb4_bin`, a PAD SPACE collation under which 'bob' = 'bob '. The plain `=` stays first
-   * so that the `(owner, session_id)` index still finds the candidates; the binary comparison decides.
-   */
-  protected ownerMatches(column: string, bindOwner: () => string): string {
-    return `${column} = ${bindOwner()} AND CAST(${column} AS BINARY) = CAST(${bindOwner()} AS BINARY)`;
-  }
-  protected metadataEquals(keyPlaceholder: string, jsonPlaceholder: string): string {
-    // Both sides through the server's own JSON formatting, compared byte for byte: MariaDB compares
-    // JSON_EXTRACT results with odd rules (and case-insensitively once compacted).
-    const text = (e: string) => `CAST(${e} AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_bin`;
-    return `${text(`JSON_EXTRACT(md.metadata, ${keyPlaceholder})`)} = ${text(`JSON_EXTRACT(${jsonPlaceholder}, '$')`)}`;
-  }
-  /**
-   * One multi-row INSERT, or several when the batch would exceed the server's `max_allowed_packet`
-   * (values are inlined, escaped, into the statement text). Each row must fit in a statement of its own.
-   * @throws InvalidSessionItemsError naming `max_allowed_packet` for an item the server cannot take.
-   */
-  protected insertMessages(sessionId: string, data: string[]): SqlStep[] {
-    const head = `INSERT INTO ${this.names.messages} (session_id, message_data) VALUES `;
-    const budget = this.maxPacketBytes - PACKET_MARGIN - head.length;
-    const idBytes = escapedBytes(sessionId) + ROW_OVERHEAD;
-    const steps: SqlStep[] = [];
-    let params: unknown[] = [];
-    let size = 0;
-    const flush = () => {
-      const rows = params.length / 2;
-      steps.push({ sql: head + Array.from({ length: rows }, () => '(?, ?)').join(', '), params, returnsRows: false });
-      params = [];
-      size = 0;
-    };
-    for (let i = 0; i < data.length; i++) {
-      const rowBytes = idBytes + escapedBytes(data[i]);
-      if (rowBytes > budget) {
-        throw new InvalidSessionItemsError(
-          `items[${i}] takes ${rowBytes} bytes in a MySQL statement, more than this server's max_allowed_packet ` +
-            `(${this.maxPacketBytes} bytes) allows. Raise max_allowed_packet on the server (SET GLOBAL max_allowed_packet, ` +
-            'and in its configuration file), or set limits.maxItemBytes below it so that such items are refused up front.',
-        );
-      }
-      if (size + rowBytes > budget && params.length > 0) flush();
-      params.push(sessionId, data[i]);
-      size += rowBytes;
-    }
-    if (params.length > 0) flush();
-    return steps;
-  }
-  protected deleteMessageIds(_sessionId: string, ids: (number | string)[]): SqlStep {
-    return {
-      sql: `DELETE FROM ${this.names.messages} WHERE id IN (${ids.map(() => '?').join(', ')})`,
-      params: ids,
-      returnsRows: false,
-    };
   }
 
   async createTables(): Promise<void> {
@@ -171,9 +75,10 @@ export class MysqlSessionStore extends SqlSessionStore {
 
   append(sessionId: string, data: string[]): Promise<void> {
     if (data.length === 0) return Promise.resolve();
-    const inserts = this.insertMessages(sessionId, data); // refused here, before any I/O
+    const inserts = this.statements.insert(sessionId, data); // refused here, before any I/O
     return this.withSessionLock(sessionId, async (tx) => {
-      await tx(this.touchSession, [sessionId]);
+      const touch = this.statements.touch(sessionId);
+      await tx(touch.sql, touch.params);
       for (const insert of inserts) await tx(insert.sql, insert.params);
     });
   }
@@ -227,9 +132,10 @@ export class MysqlSessionStore extends SqlSessionStore {
       await this.connection.query(this.sql.deleteMetadata, [sessionId]);
       return;
     }
-    const inserts = items.length > 0 ? this.insertMessages(sessionId, items) : []; // refused here, before any I/O
+    const inserts = items.length > 0 ? this.statements.insert(sessionId, items) : []; // refused here, before any I/O
     await this.withSessionLock(sessionId, async (tx) => {
-      await tx(this.touchSession, [sessionId]);
+      const touch = this.statements.touch(sessionId);
+      await tx(touch.sql, touch.params);
       if (json === null) await tx(this.sql.deleteMetadata, [sessionId]);
       else await tx(this.sql.upsertMetadata, [sessionId, json]);
       for (const step of inserts) await tx(step.sql, step.params);

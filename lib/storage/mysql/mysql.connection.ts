@@ -1,4 +1,4 @@
-import { clientQueryTimeoutMs } from '../../options/session-memory-options.resolver';
+import { clientQueryTimeoutMs } from '../../options/resolved-options';
 
 /** MySQL identifier quoting. @internal */
 export const quoteMysql = (identifier: string): string => `\`${identifier}\``;

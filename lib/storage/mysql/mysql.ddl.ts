@@ -1,4 +1,4 @@
-import type { SchemaDdl } from '../schema-ddl';
+import type { SchemaDdl } from '../portable.ddl';
 import type { ResolvedTables } from '../session-store';
 import { tableNames } from '../table-names';
 import { quoteMysql } from './mysql.connection';

@@ -53,7 +53,7 @@ export class PostgresConnection implements NotificationChannel {
   }
 
   /**
-   * Runs `script`, several statements with their values inlined (postgres.literals.ts), in one round
+   * Runs `script`, several statements with their values inlined (citus/postgres.literals.ts; Citus only), in one round
    * trip (the simple query protocol, never prepared). PostgreSQL runs it as one transaction, statement
    * after statement, each seeing what the previous ones did.
    */

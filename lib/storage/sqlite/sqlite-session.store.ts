@@ -1,25 +1,11 @@
-import {
-  LockedOptions,
-  LockedProgram,
-  NEWEST_FIRST,
-  SqlSessionStore,
-  SqlStep,
-  driveProgram,
-  popCommits,
-  sessionIdRange,
-} from '../sql-session.store';
+import { LockedOptions, LockedProgram, SqlStep, driveProgram, popCommits } from '../program/statement-program';
+import { popProgram } from '../program/pop.program';
+import { NEWEST_FIRST, sessionIdRange } from '../session-reads';
 import type { OptionalTables, PopDecision, PopOptions, PopOutcome, ResolvedTables, StoredRow } from '../session-store';
-import { SqliteConnection, quoteSqlite, sqlitePlaceholder } from './sqlite.connection';
+import { SqlSessionStore } from '../sql-session.store';
+import { SqliteConnection } from './sqlite.connection';
 import { sqliteSchemaDdl } from './sqlite.ddl';
-
-/**
- * The conversation id's placeholder in reads and pops. better-sqlite3 builds SQLite with STAT4: once
- * the database has been ANALYZEd (`PRAGMA optimize` does it too), a statement whose plan looked at a
- * bound value is prepared again every time that parameter is bound, 4-6 µs per call. `(? || '')` is
- * the same text, but an expression the planner does not evaluate, so the plan (the (session_id, id)
- * index either way) is made once.
- */
-const SESSION_PARAM = "(? || '')";
+import { SQLITE_SESSION_PARAM, sqliteSyntax } from './sqlite.syntax';
 
 /**
  * SQLite through better-sqlite3: all of its SQL. Every write is one synchronous `BEGIN IMMEDIATE`
@@ -30,7 +16,6 @@ const SESSION_PARAM = "(? || '')";
  */
 export class SqliteSessionStore extends SqlSessionStore {
   readonly dialect = 'sqlite' as const;
-  protected readonly touchSession: string;
   private readonly sql: {
     upsertSession: string;
     ensureSession: string;
@@ -48,16 +33,15 @@ export class SqliteSessionStore extends SqlSessionStore {
     private readonly connection: SqliteConnection,
     tables: ResolvedTables,
   ) {
-    super(tables, { quote: quoteSqlite, placeholder: sqlitePlaceholder, sessionPlaceholder: () => SESSION_PARAM });
+    super(tables, sqliteSyntax);
     const { sessions, messages, metadata } = this.names;
-    this.touchSession = `UPDATE ${sessions} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = ?`;
     this.sql = {
       upsertSession: `INSERT INTO ${sessions} (session_id) VALUES (?) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`,
       ensureSession: `INSERT INTO ${sessions} (session_id) VALUES (?) ON CONFLICT (session_id) DO NOTHING`,
       sessionExists: `SELECT 1 FROM ${sessions} WHERE session_id = ?`,
       insertMessage: `INSERT INTO ${messages} (session_id, message_data) VALUES (?, ?)`,
       pop:
-        `DELETE FROM ${messages} WHERE id = (SELECT id FROM ${messages} WHERE ${sessionIdRange(SESSION_PARAM, SESSION_PARAM)} ` +
+        `DELETE FROM ${messages} WHERE id = (SELECT id FROM ${messages} WHERE ${sessionIdRange(SQLITE_SESSION_PARAM, SQLITE_SESSION_PARAM)} ` +
         `${NEWEST_FIRST} LIMIT 1) RETURNING id, message_data`,
       deleteMessages: `DELETE FROM ${messages} WHERE session_id = ?`,
       deleteSession: `DELETE FROM ${sessions} WHERE session_id = ?`,
@@ -75,41 +59,6 @@ export class SqliteSessionStore extends SqlSessionStore {
 
   protected async queryData(sql: string, params: unknown[]): Promise<string[]> {
     return this.connection.plucked(sql).all(...params) as string[];
-  }
-
-  protected timeKey(column: string): string {
-    return `CAST(${column} AS TEXT)`;
-  }
-  protected timeKeyParam(placeholder: string): string {
-    return placeholder;
-  }
-  protected epochMs(column: string): string {
-    return `ROUND((julianday(${column}) - 2440587.5) * 86400000.0)`;
-  }
-  protected epochMsParam(placeholder: string): string {
-    return placeholder;
-  }
-  /** `CURRENT_TIMESTAMP` writes `YYYY-MM-DD HH:MM:SS` (UTC): compare as text in that form. */
-  protected epochMsValue(ms: number): unknown {
-    const iso = new Date(ms).toISOString(); // 2026-01-02T03:04:05.678Z
-    const text = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
-    return ms % 1000 === 0 ? text : `${text}${iso.slice(19, 23)}`;
-  }
-  protected metadataEquals(keyPlaceholder: string, jsonPlaceholder: string): string {
-    return `md.metadata -> ${keyPlaceholder} = json(${jsonPlaceholder})`;
-  }
-  protected insertMessages(sessionId: string, data: string[]): SqlStep[] {
-    return data.map((d) => ({ sql: this.sql.insertMessage, params: [sessionId, d], returnsRows: false }));
-  }
-  protected deleteMessageIds(_sessionId: string, ids: (number | string)[]): SqlStep {
-    return {
-      sql: `DELETE FROM ${this.names.messages} WHERE id IN (SELECT value FROM json_each(?))`,
-      params: [JSON.stringify(ids.map(Number))],
-      returnsRows: false,
-    };
-  }
-  protected get lockRowsSuffix(): string {
-    return ''; // the IMMEDIATE transaction already holds the database's write lock
   }
 
   /** Runs one step inside the current transaction. */
@@ -142,20 +91,19 @@ export class SqliteSessionStore extends SqlSessionStore {
   ): Promise<PopOutcome<T>> {
     if (options.mayKeep) {
       // Rows may have to be kept (encryption): decide before deleting, in the batched pop.
-      return this.runLocked(sessionId, () => this.popSteps(sessionId, decode), {
+      return this.runLocked(sessionId, () => popProgram(this.statements, sessionId, decode), {
         ifMissing: () => ({ skipped: { count: 0 } }),
         keep: popCommits,
       });
     }
     // One statement, so no explicit transaction: it is atomic by itself and, being a write, takes the
-    // write lock when it starts, as BEGIN IMMEDIATE would. A BEGIN IMMEDIATE ... COMMIT around it made
-    // popItem 3-7x slower (bench/, "popItem" on SQLite). Only a corrupt newest row leads on to the
-    // batched pop of the base class.
+    // write lock when it starts, as BEGIN IMMEDIATE would, and much faster (docs/storage.md, "SQLite").
+    // Only a corrupt newest row leads on to the batched pop (pop.program.ts).
     const row = this.connection.statement(this.sql.pop).get(sessionId, sessionId) as StoredRow | undefined;
     if (!row) return { skipped: { count: 0 } };
     const decision = decode(row.message_data);
     if (decision !== 'skip' && decision !== 'keep') return { row, value: decision.value, skipped: { count: 0 } };
-    return this.runLocked(sessionId, () => this.popSteps(sessionId, decode, [row]), {
+    return this.runLocked(sessionId, () => popProgram(this.statements, sessionId, decode, [row]), {
       ifMissing: () => ({ skipped: { count: 1, newestId: row.id, oldestId: row.id } }),
       keep: popCommits,
     });
@@ -206,7 +154,7 @@ export class SqliteSessionStore extends SqlSessionStore {
       this.connection.statement(this.sql.upsertSession).run(sessionId);
       if (json === null) this.connection.statement(this.sql.deleteMetadata).run(sessionId);
       else this.connection.statement(this.sql.upsertMetadata).run(sessionId, json);
-      for (const step of this.insertMessages(sessionId, items)) this.step(step);
+      for (const step of this.statements.insert(sessionId, items)) this.step(step);
     });
   }
 

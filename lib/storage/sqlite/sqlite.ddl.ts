@@ -1,4 +1,4 @@
-import { SchemaDdl, portableSchemaDdl } from '../schema-ddl';
+import { SchemaDdl, portableSchemaDdl } from '../portable.ddl';
 import type { ResolvedTables } from '../session-store';
 import { quoteSqlite } from './sqlite.connection';
 

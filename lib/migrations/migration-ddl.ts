@@ -4,9 +4,10 @@ import { assertTableNamesFit } from '../options/table-name-limits';
 import { probeMysqlIdCollation } from '../storage/mysql/mysql.connection';
 import { mysqlSchemaDdl } from '../storage/mysql/mysql.ddl';
 import type { SessionMemoryDistribution } from '../interfaces';
-import { usesCitus } from '../storage/postgres/citus';
+import { usesCitus } from '../storage/citus/citus';
+import { citusSchemaDdl } from '../storage/citus/citus.ddl';
 import { postgresSchemaDdl } from '../storage/postgres/postgres.ddl';
-import type { SchemaDdl } from '../storage/schema-ddl';
+import type { SchemaDdl } from '../storage/portable.ddl';
 import type { ResolvedTables, SessionStoreDialect } from '../storage/session-store';
 import { dialectOfDataSourceType } from '../storage/session-store.factory';
 import { sqliteSchemaDdl } from '../storage/sqlite/sqlite.ddl';
@@ -44,8 +45,8 @@ export async function schemaDdlFor(
   assertTableNamesFit(tables, dialect);
   switch (dialect) {
     case 'postgres': {
-      const distributed = await usesCitus(distribution, (sql) => queryRunner.query(sql));
-      return { dialect, ddl: postgresSchemaDdl(tables, { distributed }) };
+      const citus = await usesCitus(distribution, (sql) => queryRunner.query(sql));
+      return { dialect, ddl: citus ? citusSchemaDdl(tables) : postgresSchemaDdl(tables) };
     }
     case 'sqlite':
       return { dialect, ddl: sqliteSchemaDdl(tables) };

@@ -1,0 +1,138 @@
+import type { SqlStep } from '../program/statement-program';
+import { PostgresConnection } from '../postgres/postgres.connection';
+import { PostgresSessionStore } from '../postgres/postgres-session.store';
+import type { ResolvedTables } from '../session-store';
+import { citusDistributionError } from './citus';
+import { citusSchemaDdl } from './citus.ddl';
+import { citusSyntax } from './citus.syntax';
+import { inlinePostgresParameters } from './postgres.literals';
+
+/** Most rounds of candidates one purge call reads when others hold some of them. */
+const PURGE_ROUNDS = 4;
+
+/**
+ * Citus (a coordinator, the tables distributed by `session_id`): PostgreSQL's store with Citus's
+ * constraints, all of them here and in citus.syntax.ts / citus.ddl.ts. Every statement of one
+ * conversation pins `session_id = $1` in every table it touches, so that Citus routes it to that
+ * conversation's shard. Times in `ON CONFLICT ... DO UPDATE` come from `EXCLUDED` (Citus refuses
+ * `CURRENT_TIMESTAMP` there). An append (and a metadata write) is the session upsert, then the
+ * inserts: Citus takes the ids from the coordinator's sequence when it plans an insert, so the insert
+ * must come after the upsert has locked the session row, as its own statement, or concurrent batches
+ * would get interleaved ids; both go in one round trip as a script (one implicit transaction). A
+ * purge picks the idle conversations across shards, then deletes them shard by shard. The store
+ * reports the dialect `'postgres'`: to the application, Citus is PostgreSQL.
+ * @internal
+ */
+export class CitusSessionStore extends PostgresSessionStore {
+  private readonly citus: {
+    /** The session upsert on its own, locking the row (EXCLUDED.updated_at: the column default, now). */
+    upsertSession: string;
+    /** The metadata upsert of `$1`, `$2`. */
+    upsertMetadata: string;
+    /** Deletes the metadata of `$1`. */
+    deleteMetadata: string;
+    /** The idle conversations, across shards, each with its shard. */
+    purgeCandidates: string;
+    /** Deletes the idle, unlocked ones among `$1` (all of one shard). */
+    purgeShard: string;
+  };
+
+  constructor(connection: PostgresConnection, tables: ResolvedTables) {
+    super(connection, tables, citusSyntax);
+    const { sessions, messages, metadata } = this.names;
+    const idleSince = `LOCALTIMESTAMP - ($1::float8 * interval '1 millisecond')`;
+    this.citus = {
+      upsertSession:
+        `INSERT INTO ${sessions} (session_id) VALUES ($1) ` +
+        `ON CONFLICT (session_id) DO UPDATE SET updated_at = EXCLUDED.updated_at`,
+      upsertMetadata:
+        `INSERT INTO ${metadata} (session_id, metadata) VALUES ($1, $2::jsonb) ` +
+        `ON CONFLICT (session_id) DO UPDATE SET metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at`,
+      deleteMetadata: `DELETE FROM ${metadata} WHERE session_id = $1`,
+      // Citus refuses FOR UPDATE across shards: the candidates are read without locks (at most $2 rows
+      // from each shard, by the listing index), then each shard's are locked and deleted by purgeShard.
+      purgeCandidates:
+        `SELECT v.session_id, get_shard_id_for_distribution_column('${sessions}', v.session_id) AS shard ` +
+        `FROM (SELECT session_id FROM ${sessions} WHERE updated_at < ${idleSince} ` +
+        `AND session_id <> ALL($3::varchar[]) ORDER BY updated_at LIMIT $2) v`,
+      // Every table pinned to the ids of one shard, so that Citus routes it there whole. SKIP LOCKED and
+      // the re-checked `updated_at`, as on one node: a conversation written meanwhile is left alone.
+      purgeShard:
+        `WITH victims AS (SELECT session_id FROM ${sessions} WHERE session_id = ANY($1::varchar[]) ` +
+        `AND updated_at < LOCALTIMESTAMP - ($2::float8 * interval '1 millisecond') FOR UPDATE SKIP LOCKED), ` +
+        `m AS (DELETE FROM ${messages} WHERE session_id = ANY($1::varchar[]) AND session_id IN (SELECT session_id FROM victims)) ` +
+        `DELETE FROM ${sessions} WHERE session_id = ANY($1::varchar[]) AND session_id IN (SELECT session_id FROM victims) ` +
+        `RETURNING session_id`,
+    };
+  }
+
+  async createTables(): Promise<void> {
+    const ddl = citusSchemaDdl(this.tables);
+    try {
+      await this.connection.runDdl([
+        ...ddl.createCoreTables,
+        ...ddl.createOptionalTables,
+        ddl.createUpdatedIndex,
+        ...(ddl.distributeCoreTables ?? []),
+        ...(ddl.distributeOptionalTables ?? []),
+      ]);
+    } catch (err) {
+      throw citusDistributionError(err, this.names);
+    }
+  }
+
+  async append(sessionId: string, data: string[]): Promise<void> {
+    if (data.length === 0) return;
+    await this.script(sessionId, data);
+  }
+
+  async writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void> {
+    const write =
+      json === null
+        ? { sql: this.citus.deleteMetadata, params: [sessionId], returnsRows: false }
+        : { sql: this.citus.upsertMetadata, params: [sessionId, json], returnsRows: false };
+    return this.script(sessionId, items, write);
+  }
+
+  /**
+   * The session upsert (creating or touching the row, and locking it), the inserts of `data` and then
+   * `last`, in one round trip and one transaction, each statement routed to the conversation's shard.
+   * The values are inlined (the simple query protocol has no parameters).
+   */
+  private async script(sessionId: string, data: string[], last?: SqlStep): Promise<void> {
+    const steps = [{ sql: this.citus.upsertSession, params: [sessionId] }, ...this.statements.insert(sessionId, data)];
+    if (last) steps.push(last);
+    await this.connection.executeScript(steps.map((s) => inlinePostgresParameters(s.sql, s.params)).join(';\n'));
+  }
+
+  /**
+   * The `batchSize` longest-idle conversations across shards (each shard reads at most `batchSize`
+   * rows of its listing index), then one statement per shard holding some of them, each routed to
+   * that shard and atomic there (one transaction per shard, not one for the batch).
+   */
+  async purgeIdle(idleForMs: number, batchSize: number): Promise<string[]> {
+    const deleted: string[] = [];
+    // Candidates another purge holds are skipped, not waited for: read again past them (a few rounds at
+    // most), so that a full batch still means "there may be more" to the caller, as on one node.
+    const tried: string[] = [];
+    for (let round = 0; round < PURGE_ROUNDS && deleted.length < batchSize; round++) {
+      const candidates = await this.connection.query<{ session_id: string; shard: string | number }>(
+        this.citus.purgeCandidates,
+        [idleForMs, batchSize - deleted.length, tried],
+      );
+      if (candidates.length === 0) break;
+      const byShard = new Map<string, string[]>();
+      for (const { session_id, shard } of candidates) {
+        tried.push(session_id);
+        const ids = byShard.get(String(shard));
+        if (ids) ids.push(session_id);
+        else byShard.set(String(shard), [session_id]);
+      }
+      for (const ids of byShard.values()) {
+        const rows = await this.connection.query<{ session_id: string }>(this.citus.purgeShard, [ids, idleForMs]);
+        for (const row of rows) deleted.push(row.session_id);
+      }
+    }
+    return deleted;
+  }
+}

@@ -1,0 +1,76 @@
+import type { DialectSyntax } from './dialect-syntax';
+import type { TableNames } from './table-names';
+
+/**
+ * Selects the rows of one conversation as `WHERE ${sessionIdRange(a, b)} ${NEWEST_FIRST} LIMIT n`
+ * (or `${OLDEST_FIRST}` for the whole history), the conversation id bound to both placeholders.
+ * Written as a range, session_id stays in the ORDER BY, which only the (session_id, id) index
+ * delivers, so a read of n items touches n index entries; the plain `session_id = ?` form may walk
+ * the primary key instead on a large table (figures: docs/storage.md, "Reading one conversation").
+ * Not on Citus (`DialectSyntax.pinSessionId`), which routes by the plain equality.
+ * @internal
+ */
+export function sessionIdRange(low: string, high: string): string {
+  return `session_id >= ${low} AND session_id <= ${high}`;
+}
+
+/** Newest first, in the order of the (session_id, id) index (see `sessionIdRange`). @internal */
+export const NEWEST_FIRST = 'ORDER BY session_id DESC, id DESC';
+
+/** Oldest first, in the order of the (session_id, id) index (see `sessionIdRange`). @internal */
+export const OLDEST_FIRST = 'ORDER BY session_id, id';
+
+/** The five reads of one conversation's rows, as SQL. @internal */
+export interface ReadSql {
+  /** Every row, oldest first. */
+  all: string;
+  /** The newest rows; its last placeholder is the limit. */
+  newest: string;
+  /** The newest rows below an id; its last two placeholders are the id and the limit. */
+  newestBefore: string;
+  /** `all`, `message_data` only. */
+  allData: string;
+  /** `newest`, `message_data` only. */
+  newestData: string;
+}
+
+/**
+ * The reads of one conversation (its rows, newest or oldest first) for one dialect, and how to bind
+ * them: the `WHERE` of the conversation comes first and takes `params` placeholders.
+ * @internal
+ */
+export class SessionReads {
+  /** `WHERE` of the rows of one conversation: the range, or `session_id = ?` where pinned (Citus). */
+  readonly where: string;
+  /** How many placeholders `where` takes (each bound to the conversation id). */
+  readonly params: number;
+  readonly sql: ReadSql;
+
+  constructor(
+    private readonly names: TableNames,
+    private readonly syntax: DialectSyntax,
+  ) {
+    const session = syntax.sessionPlaceholder;
+    this.where = syntax.pinSessionId ? `session_id = ${session(1)}` : sessionIdRange(session(1), session(2));
+    this.params = syntax.pinSessionId ? 1 : 2;
+    this.sql = this.readsWhere(this.where, this.params);
+  }
+
+  /** The five reads with `where` (taking the first `taken` placeholders), limits numbered after them. */
+  readsWhere(where: string, taken: number): ReadSql {
+    const param = this.syntax.placeholder;
+    const { messages } = this.names;
+    return {
+      all: `SELECT id, message_data FROM ${messages} WHERE ${where} ${OLDEST_FIRST}`,
+      newest: `SELECT id, message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(taken + 1)}`,
+      newestBefore: `SELECT id, message_data FROM ${messages} WHERE ${where} AND id < ${param(taken + 1)} ${NEWEST_FIRST} LIMIT ${param(taken + 2)}`,
+      allData: `SELECT message_data FROM ${messages} WHERE ${where} ${OLDEST_FIRST}`,
+      newestData: `SELECT message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(taken + 1)}`,
+    };
+  }
+
+  /** The values of the conversation's placeholders, then `rest`. */
+  args(sessionId: string, ...rest: unknown[]): unknown[] {
+    return this.params === 1 ? [sessionId, ...rest] : [sessionId, sessionId, ...rest];
+  }
+}
