@@ -34,7 +34,7 @@ describeEachDialect('id-like inputs: range-checked before any I/O', (dialect, ba
     for (const before of ABOVE) {
       const err = await s.getItemsPage({ limit: 10, before }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InvalidSessionInputError);
-      expect((err as Error).message).toMatch(/^getItemsPage before /);
+      expect((err as Error).message).toMatch(/^nestjs-session-memory: getItemsPage before /);
       expect((err as Error).message).not.toMatch(/22003|bigint|out of range/i);
     }
   });
@@ -59,7 +59,7 @@ describeEachDialect('id-like inputs: range-checked before any I/O', (dialect, ba
       const err = await m.memory.reencrypt({ cursor }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InvalidManagementOptionsError);
       expect(err).toBeInstanceOf(SessionMemoryError);
-      expect((err as Error).message).toMatch(/^reencrypt cursor /);
+      expect((err as Error).message).toMatch(/^nestjs-session-memory: reencrypt cursor /);
       expect((err as Error).message).not.toMatch(/22003|out of range/i);
     }
   });

@@ -21,7 +21,7 @@ describe('toMilliseconds (Duration parsing)', () => {
     (input) => {
       expect(() => toMilliseconds(input, 'Option ttl.idleFor')).toThrow(InvalidManagementOptionsError);
       expect(() => toMilliseconds(input, 'Option ttl.idleFor')).toThrow(
-        /^Option ttl\.idleFor must be a positive duration/,
+        /^nestjs-session-memory: Option ttl\.idleFor must be a positive duration/,
       );
     },
   );

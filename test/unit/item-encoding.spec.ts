@@ -17,13 +17,13 @@ describe('encodeItems', () => {
 
   it.each([
     ['not an array', { role: 'user' }, /addItems expects an array of items, got an object/],
-    ['an item that is a string', ['hi'], /^items\[0\] must be a plain object/],
-    ['an item that is an array', [[]], /^items\[0\] must be a plain object/],
-    ['NaN', [{ n: NaN }], /^items\[0\]\.n is NaN/],
-    ['a bigint', [{ n: 1n }], /^items\[0\]\.n is a bigint/],
-    ['a function', [{ f: () => 1 }], /^items\[0\]\.f is a function/],
-    ['a Date', [{ at: new Date(0) }], /^items\[0\]\.at is an instance of Date/],
-    ['an undefined array element', [{ a: [1, undefined] }], /^items\[0\]\.a\[1\] is undefined/],
+    ['an item that is a string', ['hi'], /^nestjs-session-memory: items\[0\] must be a plain object/],
+    ['an item that is an array', [[]], /^nestjs-session-memory: items\[0\] must be a plain object/],
+    ['NaN', [{ n: NaN }], /^nestjs-session-memory: items\[0\]\.n is NaN/],
+    ['a bigint', [{ n: 1n }], /^nestjs-session-memory: items\[0\]\.n is a bigint/],
+    ['a function', [{ f: () => 1 }], /^nestjs-session-memory: items\[0\]\.f is a function/],
+    ['a Date', [{ at: new Date(0) }], /^nestjs-session-memory: items\[0\]\.at is an instance of Date/],
+    ['an undefined array element', [{ a: [1, undefined] }], /^nestjs-session-memory: items\[0\]\.a\[1\] is undefined/],
   ])('refuses %s', (_what, items, message) => {
     expect(() => encodeItems(items, limits)).toThrow(InvalidSessionItemsError);
     expect(() => encodeItems(items, limits)).toThrow(message);

@@ -20,7 +20,7 @@ describe('error mapping', () => {
     expect(isUnavailable(err)).toBe(true);
     const mapped = toSessionMemoryError(err, 'addItems');
     expect(mapped).toBeInstanceOf(SessionStorageUnavailableError);
-    expect(mapped.message).toMatch(/^addItems failed because the database is unavailable \(/);
+    expect(mapped.message).toMatch(/^nestjs-session-memory: addItems failed because the database is unavailable \(/);
     expect((mapped as Error & { cause?: unknown }).cause).toBe(err);
   });
 
@@ -33,7 +33,7 @@ describe('error mapping', () => {
     const mapped = toSessionMemoryError(err, 'popItem');
     expect(mapped).toBeInstanceOf(SessionStorageError);
     expect(mapped).not.toBeInstanceOf(SessionStorageUnavailableError);
-    expect(mapped.message).toMatch(/^popItem failed in the database: /);
+    expect(mapped.message).toMatch(/^nestjs-session-memory: popItem failed in the database: /);
   });
 
   it("passes the package's own errors through unchanged", () => {
