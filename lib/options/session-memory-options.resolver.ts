@@ -8,9 +8,9 @@ import type { ResolvedTables } from '../storage/session-store';
 import { DEFAULT_ITEM_LIMITS, ItemLimits, assertIdentifier } from '../validation';
 import { DEFAULT_TIMEOUTS, ResolvedTimeouts, ResolvedTtl } from './resolved-options';
 
-// Kept importable from here for existing importers (lib/index.ts, lib/management/retention.ts, tests).
-export { DEFAULT_TIMEOUTS, clientQueryTimeoutMs } from './resolved-options';
-export type { ResolvedTimeouts, ResolvedTtl } from './resolved-options';
+// Still importable from here for lib/management/retention.ts and test/reliability/shutdown-stall.spec.ts.
+export { clientQueryTimeoutMs } from './resolved-options';
+export type { ResolvedTtl } from './resolved-options';
 
 /** Default and largest number of conversations deleted per purge transaction. @internal */
 export const PURGE_BATCH = { default: 500, max: 10_000 } as const;

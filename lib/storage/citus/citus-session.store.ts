@@ -12,15 +12,10 @@ const PURGE_ROUNDS = 4;
 
 /**
  * Citus (a coordinator, the tables distributed by `session_id`): PostgreSQL's store with Citus's
- * constraints, all of them here and in citus.syntax.ts / citus.ddl.ts. Every statement of one
- * conversation pins `session_id = $1` in every table it touches, so that Citus routes it to that
- * conversation's shard. Times in `ON CONFLICT ... DO UPDATE` come from `EXCLUDED` (Citus refuses
- * `CURRENT_TIMESTAMP` there). An append (and a metadata write) is the session upsert, then the
- * inserts: Citus takes the ids from the coordinator's sequence when it plans an insert, so the insert
- * must come after the upsert has locked the session row, as its own statement, or concurrent batches
- * would get interleaved ids; both go in one round trip as a script (one implicit transaction). A
- * purge picks the idle conversations across shards, then deletes them shard by shard. The store
- * reports the dialect `'postgres'`: to the application, Citus is PostgreSQL.
+ * constraints, all of them here and in citus.syntax.ts / citus.ddl.ts: every per-conversation
+ * statement pinned to `session_id = $1` (routed to one shard), `EXCLUDED` times in upserts, appends
+ * and metadata writes as a script (the session upsert, then the inserts), a purge shard by shard.
+ * Why each one: docs/citus.md, "What runs where". The store reports the dialect `'postgres'`.
  * @internal
  */
 export class CitusSessionStore extends PostgresSessionStore {
