@@ -152,9 +152,9 @@ export class ConversationSession
     }
     if (encoded.length === 0) return;
     await this.ownerCheck?.write();
-    const { items: store, changes } = this.context;
+    const { items: sealed, changes } = this.context;
     await guardConversation(this.context, 'addItems', this.conversationId, () =>
-      store.append(this.conversationId, encoded),
+      sealed.append(this.conversationId, encoded),
     );
     this.knowledge.wrote(encoded, runContext);
     if (changes.wants(this.conversationId)) await changes.itemsAdded(this.conversationId, decoded());
@@ -237,13 +237,13 @@ export class ConversationSession
     if (mutations.length === 0) return;
     if ((await this.ownerCheck?.write('existing')) === 'absent') return; // nothing to rewrite, nothing claimed
     this.knowledge.forget();
-    const { items: store, changes } = this.context;
+    const { items: sealed, changes } = this.context;
     const id = this.conversationId;
     // Matched on plaintext; a row that does not open is left alone.
     const changed = await guardConversation(this.context, 'applyHistoryMutations', id, () =>
-      store.rewriteItems(id, (rows) => rewriteForMutations(rows, mutations)),
+      sealed.rewriteItems(id, (rows) => rewriteForMutations(rows, mutations)),
     );
-    if (changed && changes.wants(id)) await this.publishReplaced(await store.readAllData(id));
+    if (changed && changes.wants(id)) await this.publishReplaced(await sealed.readAllData(id));
   }
 
   /**

@@ -67,14 +67,14 @@ export async function readNewestItems(
   limit: number,
   filter: OwnerFilter | undefined,
 ): Promise<SessionItem[]> {
-  const { items: store } = context;
-  const fast = parseAll(await store.readNewestData(conversationId, limit, filter));
+  const { items: sealed } = context;
+  const fast = parseAll(await sealed.readNewestData(conversationId, limit, filter));
   if (fast) return fast;
   const newestFirst: SessionItem[] = [];
   const skipped = new SkippedRowsCounter();
   let before: number | string | undefined;
   for (let batch = limit; ; batch = Math.min(Math.max(batch * 4, limit), READ_BATCH_MAX)) {
-    const rows = await store.readNewest(conversationId, batch, before, filter);
+    const rows = await sealed.readNewest(conversationId, batch, before, filter);
     for (const row of rows) {
       if (newestFirst.length >= limit) break;
       const item = itemOf(row.message_data);
