@@ -6,7 +6,6 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 import { ChangeHub } from './changes/change-hub';
 import { PostgresChangeRelay } from './changes/postgres-change-relay';
 import { SessionMemoryConfigurationError, SessionStorageUnavailableError } from './exceptions';
-import { SESSION_MEMORY } from './exceptions/message-prefix';
 import { resolveOperationDigest } from './encryption/operation-digest';
 import { SealingStore } from './encryption/sealing-store';
 import { itemOf } from './history/history-reader';
@@ -74,7 +73,7 @@ export async function createSessionMemoryService(
         : options.dataSource;
     if (!dataSource.isInitialized) {
       throw new SessionMemoryConfigurationError(
-        `${SESSION_MEMORY}: the reused DataSource is not initialized. Call dataSource.initialize() first, or let TypeOrmModule do it.`,
+        `the reused DataSource is not initialized. Call dataSource.initialize() first, or let TypeOrmModule do it.`,
       );
     }
     const dialect = dialectOfDataSourceType(String(dataSource.options.type));
@@ -94,7 +93,7 @@ export async function createSessionMemoryService(
       const unusableFile = sqliteFileError(dsOptions, err);
       if (unusableFile) throw unusableFile;
       throw new SessionStorageUnavailableError(
-        `${SESSION_MEMORY} could not connect to ${redactUrl(url)}: ${(err as Error).message}. Check that the database is running and the url is right.`,
+        `could not connect to ${redactUrl(url)}: ${(err as Error).message}. Check that the database is running and the url is right.`,
         { cause: err },
       );
     }
@@ -106,7 +105,7 @@ export async function createSessionMemoryService(
     const notify = options.changes?.notify === true;
     if (notify && !store.notifications) {
       throw new SessionMemoryConfigurationError(
-        `${SESSION_MEMORY}: changes.notify needs PostgreSQL (LISTEN/NOTIFY); this store is ${store.dialect}. ` +
+        `changes.notify needs PostgreSQL (LISTEN/NOTIFY); this store is ${store.dialect}. ` +
           'Remove the option: changes$() still reports the changes made through this process.',
       );
     }
@@ -182,7 +181,7 @@ function sqlitePathErrors<T>(url: string, build: () => T): T {
       ? `${blocker} is a file, not a directory, so no database file can be created under it`
       : `the directory ${path} cannot be created (${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code})`;
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: cannot use url ${JSON.stringify(redactUrl(url))}: ${why}. Point the url at a file in a directory ` +
+      `cannot use url ${JSON.stringify(redactUrl(url))}: ${why}. Point the url at a file in a directory ` +
         'this process may write (e.g. sqlite:data/session-memory.db), or use sqlite::memory:.',
       { cause: err },
     );
@@ -231,7 +230,7 @@ function sqliteFileError(dsOptions: DataSourceOptions, err: unknown): SessionMem
   }
   if (!problem) return undefined;
   return new SessionMemoryConfigurationError(
-    `${SESSION_MEMORY}: cannot use the SQLite url: ${problem}. Point the url at a new or existing SQLite database file (e.g. sqlite:data/session-memory.db).`,
+    `cannot use the SQLite url: ${problem}. Point the url at a new or existing SQLite database file (e.g. sqlite:data/session-memory.db).`,
     { cause: err },
   );
 }

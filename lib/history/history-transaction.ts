@@ -1,3 +1,4 @@
+import { withoutPrefix } from '../exceptions/message-prefix';
 import { PLAIN_OPERATION_DIGEST, TransactionDigest } from '../encryption/operation-digest';
 import { InvalidHistoryTransactionError, InvalidSessionItemsError } from '../exceptions';
 import type { PlainHistoryPlan, PlainRow } from '../encryption/sealing-store';
@@ -84,7 +85,9 @@ function encode(items: unknown, field: string, limits: ItemLimits): string[] {
     return encodeItems(items, limits);
   } catch (err) {
     if (err instanceof InvalidSessionItemsError) {
-      throw new InvalidHistoryTransactionError(`transaction.${field}: ${err.message.replace(/^items\[/, `${field}[`)}`);
+      throw new InvalidHistoryTransactionError(
+        `transaction.${field}: ${withoutPrefix(err.message).replace(/^items\[/, `${field}[`)}`,
+      );
     }
     throw err;
   }

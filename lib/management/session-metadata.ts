@@ -32,7 +32,7 @@ export function encodeMetadata(metadata: unknown): string {
   } catch (err) {
     if (err instanceof InvalidSessionItemsError) {
       throw new InvalidSessionMetadataError(
-        err.message
+        withoutPrefix(err.message)
           .replace(/^items\[0\]/, 'metadata')
           .replace('(limits.maxItemBytes)', `(metadata is limited to ${MAX_METADATA_BYTES} bytes)`),
       );

@@ -1,5 +1,4 @@
 import { SessionStorageUnavailableError } from '../exceptions';
-import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import type { OperationGate } from './operation-gate';
 
 /** One call waiting for a turn: a link of its conversation's FIFO queue. */
@@ -154,7 +153,7 @@ export class ConversationLimiter {
 
   private busy(conversationId: string, operation: string, detail: string): SessionStorageUnavailableError {
     return new SessionStorageUnavailableError(
-      `${SESSION_MEMORY}: ${operation} refused: conversation ${JSON.stringify(conversationId)} is busy (${detail}). ` +
+      `${operation} refused: conversation ${JSON.stringify(conversationId)} is busy (${detail}). ` +
         'Its operations are probably waiting for a lock another transaction holds; retry later. ' +
         'The limits are limits.maxConcurrentPerConversation, limits.maxQueuedPerConversation and timeouts.lockMs.',
     );

@@ -2,7 +2,6 @@ import { mkdirSync } from 'fs';
 import { dirname, resolve } from 'path';
 import type { DataSourceOptions } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
-import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import { DEFAULT_TIMEOUTS, ResolvedTimeouts, clientQueryTimeoutMs } from '../options/resolved-options';
 
 /** The URL used when neither `url` nor `dataSource` is given: an SQLite file in the working directory. */
@@ -69,7 +68,7 @@ export function dataSourceOptionsFromUrl(
     }
     default:
       throw new SessionMemoryConfigurationError(
-        `${SESSION_MEMORY}: cannot use url ${JSON.stringify(redactUrl(url))}. Use postgres://user:pass@host:5432/db, ` +
+        `cannot use url ${JSON.stringify(redactUrl(url))}. Use postgres://user:pass@host:5432/db, ` +
           'mysql://user:pass@host:3306/db (or mariadb://), sqlite:path/to/file.db or sqlite::memory:.',
       );
   }
@@ -83,7 +82,7 @@ function sqlitePath(url: string): string {
   if (rest === ':memory:' || rest === '') {
     if (rest === '') {
       throw new SessionMemoryConfigurationError(
-        `${SESSION_MEMORY}: the sqlite: url has no path. Use sqlite:path/to/file.db or sqlite::memory:.`,
+        `the sqlite: url has no path. Use sqlite:path/to/file.db or sqlite::memory:.`,
       );
     }
     return ':memory:';

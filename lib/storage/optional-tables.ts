@@ -1,5 +1,4 @@
 import { SessionMemoryConfigurationError } from '../exceptions';
-import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import type { OptionalTables, SessionStore } from './session-store';
 
 const PURPOSE: Record<keyof OptionalTables, string> = {
@@ -33,7 +32,7 @@ export class OptionalTablesProbe {
   async require(kind: keyof OptionalTables): Promise<void> {
     if (this.found[kind] || (await this.refresh())[kind]) return;
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: ${PURPOSE[kind]} need the optional ${kind} table, which does not exist. ` +
+      `${PURPOSE[kind]} need the optional ${kind} table, which does not exist. ` +
         'Set `createTables: true`, or run the migration (see docs/managing-conversations.md, "Tables").',
     );
   }

@@ -1,7 +1,6 @@
 import type { ModuleRef } from '@nestjs/core';
 import type { DataSource } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
-import { SESSION_MEMORY } from '../exceptions/message-prefix';
 
 /**
  * The token under which `@nestjs/typeorm` registers the DataSource named `name` (`'default'` for the
@@ -14,7 +13,7 @@ export function typeOrmDataSourceToken(name: string): unknown {
     typeorm = require('@nestjs/typeorm');
   } catch (err) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: dataSource '${name}' names a DataSource of @nestjs/typeorm, which is not installed. ` +
+      `dataSource '${name}' names a DataSource of @nestjs/typeorm, which is not installed. ` +
         'Install it (npm install @nestjs/typeorm) and import TypeOrmModule.forRoot, or pass the DataSource instance as `dataSource`.',
       { cause: err },
     );
@@ -37,13 +36,13 @@ export function findReusedDataSource(moduleRef: ModuleRef, name: string, injecte
     found = moduleRef.get<DataSource>(token as string, { strict: false }) ?? undefined;
   } catch {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: no TypeORM DataSource named "${name}" is registered. Import TypeOrmModule.forRoot({ name: '${name}', ... }) ` +
+      `no TypeORM DataSource named "${name}" is registered. Import TypeOrmModule.forRoot({ name: '${name}', ... }) ` +
         `in the application (no name for 'default'), or pass the DataSource instance as \`dataSource\`.`,
     );
   }
   if (!found) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: the TypeORM DataSource "${name}" is registered but not built yet when the session-memory options named it. ` +
+      `the TypeORM DataSource "${name}" is registered but not built yet when the session-memory options named it. ` +
         `Name it beside the factory, so that Nest injects it: SessionMemoryModule.forRootAsync({ dataSource: '${name}', useFactory, inject }).`,
     );
   }

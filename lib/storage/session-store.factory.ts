@@ -1,6 +1,5 @@
 import type { DataSource } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
-import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import type { ResolvedTimeouts } from '../options/resolved-options';
 import { usesCitus } from './citus/citus';
 import { CitusSessionStore } from './citus/citus-session.store';
@@ -68,7 +67,7 @@ export async function createSessionStore(
     case 'mysql': {
       if (!driver.pool) {
         throw new SessionMemoryConfigurationError(
-          `${SESSION_MEMORY}: this MySQL DataSource uses replication (a pool cluster); give the module its own url to the primary instead.`,
+          `this MySQL DataSource uses replication (a pool cluster); give the module its own url to the primary instead.`,
         );
       }
       const connection = new MysqlConnection(driver.pool);
@@ -83,7 +82,7 @@ export async function createSessionStore(
         return new SqliteSessionStore(new SqliteConnection(driver.databaseConnection!), tables);
   }
   throw new SessionMemoryConfigurationError(
-    `${SESSION_MEMORY}: TypeORM DataSource type "${type}" is not supported. Use postgres, mysql, mariadb or better-sqlite3.`,
+    `TypeORM DataSource type "${type}" is not supported. Use postgres, mysql, mariadb or better-sqlite3.`,
   );
 }
 
@@ -91,7 +90,7 @@ export async function createSessionStore(
 export function assertSchemaSupported(type: string, tables: ResolvedTables): void {
   if (tables.schema && type !== 'postgres') {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: tables.schema is only supported on PostgreSQL (this DataSource is ${type}). Remove it, or put the database name in the URL.`,
+      `tables.schema is only supported on PostgreSQL (this DataSource is ${type}). Remove it, or put the database name in the URL.`,
     );
   }
 }

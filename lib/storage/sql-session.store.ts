@@ -1,5 +1,4 @@
 import { SessionMemoryConfigurationError } from '../exceptions';
-import { SESSION_MEMORY } from '../exceptions/message-prefix';
 import type { DialectSyntax } from './dialect-syntax';
 import { listingQuery } from './listing-query';
 import { OwnershipSql } from './ownership.sql';
@@ -163,7 +162,7 @@ export abstract class SqlSessionStore implements SessionStore {
         await this.query(probe, []);
       } catch (err) {
         throw new SessionMemoryConfigurationError(
-          `${SESSION_MEMORY}: cannot use table ${table} (${(err as Error).message}). ` +
+          `cannot use table ${table} (${(err as Error).message}). ` +
             'Create the tables: set `createTables: true` in SessionMemoryModule options, or run the migration from ' +
             '`createSessionMemoryMigration()` (see README, "Production schema"), or point `tables` at existing tables.',
           { cause: err },

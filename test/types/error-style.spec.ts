@@ -1,3 +1,5 @@
+import { readFileSync, readdirSync } from 'fs';
+import { join } from 'path';
 /**
  * One error style (issue #24 item 5): every error the package exports is a `SessionMemoryError`, its
  * message starts with `nestjs-session-memory: ` exactly once, `cause` is the native ES2022 property,
@@ -82,15 +84,29 @@ describe('one error style', () => {
     },
   );
 
-  it('adds the prefix once, also to a message that was written with it (during the transition)', () => {
+  it('adds the prefix itself, once; no error is written with it by hand', () => {
     expect(new SessionMemoryError('x.').message).toBe(`${PREFIX}x.`);
-    expect(new SessionMemoryError(`${PREFIX}x.`).message).toBe(`${PREFIX}x.`);
     expect(new SessionNotFoundError('c').message).toBe(
       `${PREFIX}Conversation "c" does not exist. Check the id, or create it by adding items first.`,
     );
     expect(new ConversationAccessDeniedError('bob-7').message).toBe(
       `${PREFIX}conversation "bob-7" belongs to another caller.`,
     );
+    // Log lines write the prefix themselves (retention's); error messages never do.
+    const lib = join(__dirname, '..', '..', 'lib');
+    const sources = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+      );
+    const byHand = sources(lib).filter((file) => {
+      const text = readFileSync(file, 'utf8');
+      return (
+        /new \w+Error\(\s*`\$\{SESSION_MEMORY\}|`\$\{SESSION_MEMORY\}:[^`]*`,?\s*(\{ cause|\))/.test(text) &&
+        !file.endsWith('retention.ts') &&
+        !file.endsWith('message-prefix.ts')
+      );
+    });
+    expect(byHand.map((file) => file.slice(lib.length + 1))).toEqual([]);
   });
 
   it('uses the native cause, set only when given', () => {

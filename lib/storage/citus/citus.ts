@@ -1,5 +1,4 @@
 import { SessionMemoryConfigurationError } from '../../exceptions';
-import { SESSION_MEMORY } from '../../exceptions/message-prefix';
 import type { SessionMemoryDistribution } from '../../interfaces';
 
 /** Runs one statement and returns its rows (a pooled `pg` query, or a TypeORM QueryRunner's). @internal */
@@ -23,7 +22,7 @@ export async function usesCitus(distribution: SessionMemoryDistribution, query: 
   const installed = await hasCitusExtension(query);
   if (distribution === 'citus' && !installed) {
     throw new SessionMemoryConfigurationError(
-      `${SESSION_MEMORY}: distribution is 'citus' but this database has no citus extension. Connect to the Citus ` +
+      `distribution is 'citus' but this database has no citus extension. Connect to the Citus ` +
         "coordinator (where `CREATE EXTENSION citus` was run), or set distribution: 'auto' or 'none' for plain PostgreSQL.",
     );
   }
@@ -47,7 +46,7 @@ export async function isDistributedTable(query: RowQuery, table: string): Promis
 export function citusDistributionError(err: unknown, tables: { sessions: string; messages: string }): Error {
   const message = (err as Error).message ?? String(err);
   return new SessionMemoryConfigurationError(
-    `${SESSION_MEMORY}: Citus could not distribute the tables ${tables.sessions} / ${tables.messages} by session_id (${message}). ` +
+    `Citus could not distribute the tables ${tables.sessions} / ${tables.messages} by session_id (${message}). ` +
       'Tables that exist already must have keys that include session_id (the messages primary key (session_id, id)): ' +
       'see docs/citus.md, "Tables created by Python\'s SQLAlchemySession". A cluster without worker nodes cannot ' +
       "hold distributed tables either: add workers (citus_add_node), or set distribution: 'none' to keep plain tables.",
