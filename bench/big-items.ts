@@ -11,15 +11,15 @@
  */
 import 'reflect-metadata';
 import { execFileSync } from 'child_process';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
-import { DEFAULT_ITEM_LIMITS, SessionMemoryModule, SessionMemoryService } from '../lib';
-import { DEFAULT_URLS, BenchDialect } from './targets';
-import { arg, dropSessionTables } from './cli';
+import { DEFAULT_ITEM_LIMITS } from '../lib';
+import { TEST_URLS, TestDialect } from '../test/support/databases';
+import { uniqueTables } from '../test/support/tables';
+import { startApp, stopApp } from './app';
+import { arg, runMain } from './cli';
 
 const MiB = 1024 * 1024;
 type Case = 'item' | 'batch';
@@ -39,16 +39,11 @@ function item(callId: string, bytes: number): Record<string, unknown> {
   return { ...base, output: { type: 'text', text } };
 }
 
-async function child(dialect: BenchDialect, which: Case): Promise<void> {
+async function child(dialect: TestDialect, which: Case): Promise<void> {
   const dir = dialect === 'sqlite' ? mkdtempSync(join(tmpdir(), 'nsm-big-')) : undefined;
-  const url = dir ? `sqlite:${join(dir, 'big.db')}` : DEFAULT_URLS[dialect];
-  const suffix = `${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const tables = { sessions: `big_sess_${suffix}`, messages: `big_msg_${suffix}` };
-
-  @Module({ imports: [SessionMemoryModule.forRoot({ url, createTables: true, tables })] })
-  class BenchModule {}
-  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
-  const memory = app.get(SessionMemoryService);
+  const url = dir ? `sqlite:${join(dir, 'big.db')}` : TEST_URLS[dialect];
+  const tables = uniqueTables('big');
+  const { app, memory } = await startApp({ url, createTables: true, tables });
   let itemBytes = DEFAULT_ITEM_LIMITS.maxItemBytes;
   if (dialect === 'mariadb') {
     const [{ n }] = await memory.dataSource.query('SELECT @@max_allowed_packet AS n');
@@ -68,8 +63,7 @@ async function child(dialect: BenchDialect, which: Case): Promise<void> {
   await session.popItem();
   const t3 = performance.now();
   const peak = process.resourceUsage().maxRSS * 1024;
-  await dropSessionTables(memory.dataSource, tables);
-  await app.close();
+  await stopApp({ app, memory }, tables);
   if (dir) rmSync(dir, { recursive: true, force: true });
   const jsonBytes = items.reduce((sum, i) => sum + Buffer.byteLength(JSON.stringify(i)), 0);
   process.stdout.write(
@@ -87,7 +81,7 @@ async function child(dialect: BenchDialect, which: Case): Promise<void> {
 }
 
 function main(): void {
-  const dialects = arg('dialects', 'sqlite,postgres,mariadb').split(',') as BenchDialect[];
+  const dialects = arg('dialects', 'sqlite,postgres,mariadb').split(',') as TestDialect[];
   const rows: string[] = [];
   for (const dialect of dialects) {
     for (const which of ['item', 'batch'] as Case[]) {
@@ -113,11 +107,8 @@ function main(): void {
 
 const childArg = process.argv.find((a) => a.startsWith('--child='));
 if (childArg) {
-  const [dialect, which] = childArg.slice('--child='.length).split(':') as [BenchDialect, Case];
-  child(dialect, which).catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  const [dialect, which] = childArg.slice('--child='.length).split(':') as [TestDialect, Case];
+  runMain(() => child(dialect, which));
 } else {
   main();
 }

@@ -6,35 +6,30 @@
  *   npm run bench:encryption                          # sqlite, postgres; 3 s per side and workload
  *   npm run bench:encryption -- --dialects=postgres --duration=5000
  */
-import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { mkdtempSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { performance } from 'perf_hooks';
-import { SessionItem, SessionMemoryModule, SessionMemoryService } from '../lib';
+import { SessionItem, SessionMemoryService } from '../lib';
+import { TEST_URLS } from '../test/support/databases';
+import {
+  SessionTables,
+  dropSessionTables,
+  ignoreDropError,
+  tempSqliteFile,
+  uniqueTables,
+} from '../test/support/tables';
+import { startApp } from './app';
 import { makeItemPool } from './items';
-import { DEFAULT_URLS } from './targets';
-import { arg, dropSessionTables } from './cli';
+import { arg, runMain } from './cli';
 
 type Dialect = 'sqlite' | 'postgres' | 'mariadb';
 type Workload = 'add1' | 'get20' | 'getall_200';
 
-async function start(url: string, tables: { sessions: string; messages: string }, encrypted: boolean) {
-  @Module({
-    imports: [
-      SessionMemoryModule.forRoot({
-        url,
-        createTables: true,
-        tables,
-        ...(encrypted ? { encryption: { keys: 'a passphrase for the benchmark' } } : {}),
-      }),
-    ],
-  })
-  class BenchModule {}
-  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
-  return { app, memory: app.get(SessionMemoryService) };
+function start(url: string, tables: SessionTables, encrypted: boolean) {
+  return startApp({
+    url,
+    createTables: true,
+    tables,
+    ...(encrypted ? { encryption: { keys: 'a passphrase for the benchmark' } } : {}),
+  });
 }
 
 async function slice(memory: SessionMemoryService, tag: string, workload: Workload, items: SessionItem[], ms: number) {
@@ -61,10 +56,8 @@ async function main(): Promise<void> {
   console.log('| dialect | workload | plain ops/s | encrypted ops/s | encrypted / plain |');
   console.log('|---|---|---:|---:|---:|');
   for (const dialect of dialects) {
-    const url =
-      dialect === 'sqlite' ? `sqlite:${join(mkdtempSync(join(tmpdir(), 'nsm-enc-')), 'b.db')}` : DEFAULT_URLS[dialect];
-    const suffix = `${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
-    const tables = { sessions: `enc_sess_${suffix}`, messages: `enc_msg_${suffix}` };
+    const url = dialect === 'sqlite' ? `sqlite:${tempSqliteFile('b.db')}` : TEST_URLS[dialect];
+    const tables = uniqueTables('enc');
     const plain = await start(url, tables, false);
     const sealed = await start(url, tables, true);
     try {
@@ -97,14 +90,11 @@ async function main(): Promise<void> {
         );
       }
     } finally {
-      await dropSessionTables(plain.memory.dataSource, tables);
+      await dropSessionTables(plain.memory.dataSource, tables, ignoreDropError);
       await sealed.app.close();
       await plain.app.close();
     }
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

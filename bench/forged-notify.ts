@@ -21,16 +21,16 @@
  * socket buffer of an SSE client that does not read keeps them).
  */
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
 import { performance } from 'perf_hooks';
-import { ConversationChange, SessionMemoryModule, SessionMemoryService } from '../lib';
+import { ConversationChange } from '../lib';
 import { changeChannel } from '../lib/changes/postgres-change-relay';
-import { DEFAULT_URLS } from './targets';
-import { arg, dropSessionTables } from './cli';
+import { TEST_URLS, uniqueSuffix } from '../test/support/databases';
+import { uniqueTables } from '../test/support/tables';
+import { startApp, stopApp } from './app';
+import { arg, runMain } from './cli';
 
-const url = arg('url', DEFAULT_URLS.postgres);
+const url = arg('url', TEST_URLS.postgres);
 const victimItems = Number(arg('items', '2000'));
 const burst = Number(arg('burst', '1000'));
 const quietMs = Number(arg('quiet', '1500'));
@@ -68,14 +68,9 @@ const scenarios = (b: number): Scenario[] => [
 ];
 
 async function main(): Promise<void> {
-  const suffix = `${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
-  const tables = { sessions: `forged_sess_${suffix}`, messages: `forged_msg_${suffix}` };
-  @Module({
-    imports: [SessionMemoryModule.forRoot({ url, createTables: true, tables, changes: { notify: true } })],
-  })
-  class BenchModule {}
-  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
-  const memory = app.get(SessionMemoryService);
+  const suffix = uniqueSuffix();
+  const tables = uniqueTables('forged');
+  const { app, memory } = await startApp({ url, createTables: true, tables, changes: { notify: true } });
   const forger = new Client({ connectionString: url });
   await forger.connect();
   const channel = changeChannel(tables);
@@ -168,12 +163,8 @@ async function main(): Promise<void> {
     sub.unsubscribe();
   } finally {
     await forger.end().catch(() => undefined);
-    await dropSessionTables(memory.dataSource, tables);
-    await app.close();
+    await stopApp({ app, memory }, tables);
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

@@ -6,16 +6,13 @@
  *   npm run bench:ownership                         # sqlite, postgres, mariadb; 3 s per side
  *   npm run bench:ownership -- --dialects=postgres --duration=5000
  */
-import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { mkdtempSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { performance } from 'perf_hooks';
-import { SessionMemoryModule, SessionMemoryService } from '../lib';
-import { DEFAULT_URLS } from './targets';
-import { arg, dropSessionTables } from './cli';
+import { SessionMemoryService } from '../lib';
+import { TEST_URLS } from '../test/support/databases';
+import { user } from '../test/support/items';
+import { tempSqliteFile, uniqueTables } from '../test/support/tables';
+import { startApp, stopApp } from './app';
+import { arg, runMain } from './cli';
 
 type Dialect = 'sqlite' | 'postgres' | 'mariadb';
 
@@ -46,18 +43,13 @@ async function main(): Promise<void> {
   console.log('| dialect | without owner ops/s | with owner ops/s | ratio | median µs without / with |');
   console.log('|---|---:|---:|---:|---:|');
   for (const dialect of dialects) {
-    const url =
-      dialect === 'sqlite' ? `sqlite:${join(mkdtempSync(join(tmpdir(), 'nsm-own-')), 'b.db')}` : DEFAULT_URLS[dialect];
-    const suffix = `${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
-    const tables = { sessions: `own_sess_${suffix}`, messages: `own_msg_${suffix}` };
-    @Module({ imports: [SessionMemoryModule.forRoot({ url, createTables: true, tables })] })
-    class BenchModule {}
-    const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
-    const memory = app.get(SessionMemoryService);
+    const url = dialect === 'sqlite' ? `sqlite:${tempSqliteFile('b.db')}` : TEST_URLS[dialect];
+    const tables = uniqueTables('own');
+    const { app, memory } = await startApp({ url, createTables: true, tables });
     try {
       for (let w = 0; w < 16; w++) {
         const s = memory.session(`bench-owned-${w}`, { owner: `user-${w}` });
-        await s.addItems(Array.from({ length: 40 }, (_, i) => ({ role: 'user' as const, content: `m${i}` })));
+        await s.addItems(Array.from({ length: 40 }, (_, i) => user(`m${i}`)));
       }
       await slice(memory, false, 300); // warm-up, both sides
       await slice(memory, true, 300);
@@ -79,13 +71,9 @@ async function main(): Promise<void> {
           `${median(totals.plain.us).toFixed(0)} / ${median(totals.owned.us).toFixed(0)} |`,
       );
     } finally {
-      await dropSessionTables(memory.dataSource, tables);
-      await app.close();
+      await stopApp({ app, memory }, tables);
     }
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

@@ -28,8 +28,6 @@ import { performance } from 'perf_hooks';
 import { makeItemPool, sizeRange } from './items';
 import { LatencyRecorder, mergedPercentiles } from './stats';
 import {
-  BenchDialect,
-  DEFAULT_URLS,
   Impl,
   Target,
   citusTarget,
@@ -38,12 +36,9 @@ import {
   setPerConversationLimit,
   sqliteTarget,
 } from './targets';
+import { TEST_URLS, TestDialect } from '../test/support/databases';
+import { arg, runMain } from './cli';
 
-function option(name: string, fallback: string): string {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  if (arg) return arg.slice(name.length + 3);
-  return process.env[`BENCH_${name.toUpperCase()}`] ?? fallback;
-}
 const list = (s: string) =>
   s
     .split(',')
@@ -51,16 +46,16 @@ const list = (s: string) =>
     .filter(Boolean);
 
 const config = {
-  dialects: list(option('dialects', 'postgres,sqlite,mariadb')) as BenchDialect[],
-  workloads: list(option('workloads', 'add1,add10,get20_10k,get20_1m,getall_200,pop')),
-  concurrency: list(option('concurrency', '1,16')).map(Number),
-  duration: Number(option('duration', '4000')),
-  warmup: Number(option('warmup', '600')),
-  segment: Number(option('segment', '500')),
-  pool: Number(option('pool', '10')),
-  big: Number(option('big', '1000000')),
-  perConversation: option('perConversation', ''),
-  out: option('out', ''),
+  dialects: list(arg('dialects', 'postgres,sqlite,mariadb')) as TestDialect[],
+  workloads: list(arg('workloads', 'add1,add10,get20_10k,get20_1m,getall_200,pop')),
+  concurrency: list(arg('concurrency', '1,16')).map(Number),
+  duration: Number(arg('duration', '4000')),
+  warmup: Number(arg('warmup', '600')),
+  segment: Number(arg('segment', '500')),
+  pool: Number(arg('pool', '10')),
+  big: Number(arg('big', '1000000')),
+  perConversation: arg('perConversation', ''),
+  out: arg('out', ''),
 };
 
 const WRITE_CONVERSATIONS = 1000;
@@ -111,7 +106,7 @@ interface Side {
 }
 
 interface Result {
-  dialect: BenchDialect;
+  dialect: TestDialect;
   workload: string;
   title: string;
   concurrency: number;
@@ -223,7 +218,7 @@ function mb(bytes: number): number {
 }
 
 async function benchDialect(
-  dialect: BenchDialect,
+  dialect: TestDialect,
   results: Result[],
   memory: MemoryPoint[],
   versions: Record<string, string>,
@@ -231,11 +226,11 @@ async function benchDialect(
   const log = (s: string) => console.error(`[${dialect}] ${s}`);
   const target =
     dialect === 'postgres'
-      ? await postgresTarget(DEFAULT_URLS.postgres, config.pool)
+      ? await postgresTarget(TEST_URLS.postgres, config.pool)
       : dialect === 'mariadb'
-        ? await mariadbTarget(DEFAULT_URLS.mariadb, config.pool)
+        ? await mariadbTarget(TEST_URLS.mariadb, config.pool)
         : dialect === 'citus'
-          ? await citusTarget(DEFAULT_URLS.citus, config.pool)
+          ? await citusTarget(TEST_URLS.citus, config.pool)
           : await sqliteTarget();
   try {
     versions[dialect] = await target.version();
@@ -427,7 +422,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

@@ -13,19 +13,18 @@
  * 2 of them hold connections) and fail once `lockMs` passes without any of its operations completing. Reported: ops/s of the 16 workers, their failures, and
  * what the stuck conversation's callers got. Module options: defaults, except `timeouts.lockMs` 1000.
  */
-import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { createConnection } from 'mysql2/promise';
-import { Client } from 'pg';
 import { performance } from 'perf_hooks';
-import { SessionMemoryModule, SessionMemoryService } from '../lib';
-import { DEFAULT_URLS } from './targets';
-import { arg, dropSessionTables } from './cli';
+import { SessionMemoryService } from '../lib';
+import { TEST_URLS } from '../test/support/databases';
+import { holdSessionRow } from '../test/support/hold-row';
+import { user } from '../test/support/items';
+import { uniqueTables } from '../test/support/tables';
+import { startApp, stopApp } from './app';
+import { arg, runMain } from './cli';
 
 type Dialect = 'postgres' | 'mariadb';
 
-const item = (i: number) => ({ role: 'user' as const, content: `message ${i}` });
+const item = (i: number) => user(`message ${i}`);
 
 async function phase(
   memory: SessionMemoryService,
@@ -70,27 +69,6 @@ async function phase(
   return { opsPerSec: (ops * 1000) / (performance.now() - t0), failures, stuck };
 }
 
-/** Holds the stuck conversation's session row in an open transaction; returns the release. */
-async function holdRow(dialect: Dialect, table: string, id: string): Promise<() => Promise<void>> {
-  if (dialect === 'postgres') {
-    const c = new Client({ connectionString: DEFAULT_URLS.postgres });
-    await c.connect();
-    await c.query('BEGIN');
-    await c.query(`SELECT 1 FROM ${table} WHERE session_id = $1 FOR UPDATE`, [id]);
-    return async () => {
-      await c.query('ROLLBACK');
-      await c.end();
-    };
-  }
-  const c = await createConnection(DEFAULT_URLS.mariadb);
-  await c.query('BEGIN');
-  await c.query(`SELECT 1 FROM ${table} WHERE session_id = ? FOR UPDATE`, [id]);
-  return async () => {
-    await c.query('ROLLBACK');
-    await c.end();
-  };
-}
-
 async function main(): Promise<void> {
   const dialects = arg('dialects', 'postgres,mariadb').split(',') as Dialect[];
   const duration = Number(arg('duration', '5000'));
@@ -101,21 +79,13 @@ async function main(): Promise<void> {
   );
   console.log('|---|---|---:|---:|---:|---:|---|');
   for (const dialect of dialects) {
-    const suffix = `${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
-    const tables = { sessions: `stuck_sess_${suffix}`, messages: `stuck_msg_${suffix}` };
-    @Module({
-      imports: [
-        SessionMemoryModule.forRoot({
-          url: DEFAULT_URLS[dialect],
-          createTables: true,
-          tables,
-          timeouts: { lockMs: 1000 },
-        }),
-      ],
-    })
-    class BenchModule {}
-    const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
-    const memory = app.get(SessionMemoryService);
+    const tables = uniqueTables('stuck');
+    const { app, memory } = await startApp({
+      url: TEST_URLS[dialect],
+      createTables: true,
+      tables,
+      timeouts: { lockMs: 1000 },
+    });
     try {
       await memory.session(`stuck-${process.pid}`).addItems([item(0)]);
       await phase(memory, Math.min(duration, 1000), 0); // warm-up (JIT, caches), not counted
@@ -123,7 +93,7 @@ async function main(): Promise<void> {
       const ratios: number[] = [];
       for (let round = 1; round <= rounds; round++) {
         const alone = await phase(memory, duration, 0);
-        const release = await holdRow(dialect, tables.sessions, `stuck-${process.pid}`);
+        const release = await holdSessionRow(dialect, TEST_URLS[dialect], tables.sessions, `stuck-${process.pid}`);
         const beside = await phase(memory, duration, stuckCallers);
         await release();
         const got = Object.entries(beside.stuck)
@@ -138,13 +108,9 @@ async function main(): Promise<void> {
       const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)];
       console.log(`| ${dialect} | median | | | **${median.toFixed(2)}** | | |`);
     } finally {
-      await dropSessionTables(memory.dataSource, tables);
-      await app.close();
+      await stopApp({ app, memory }, tables);
     }
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

@@ -1,11 +1,11 @@
-import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { SessionMemoryModule, SessionMemoryService } from '../lib';
+import { SessionMemoryService } from '../lib';
+import { TestDialect } from '../test/support/databases';
+import { SessionTables, StatementRunner, dropSessionTables, uniqueTables } from '../test/support/tables';
+import { startApp } from './app';
 import { itemTemplates } from './items';
 
 /** The three operations the workloads call, on either side of the comparison. */
@@ -19,7 +19,7 @@ export interface Impl {
 
 /** One database: our module and the bare-driver floor on the same tables, plus bulk loading. */
 export interface Target {
-  readonly dialect: BenchDialect;
+  readonly dialect: TestDialect;
   readonly ours: Impl;
   readonly floor: Impl;
   /** Inserts `perConv` items into each of the conversations `${prefix}_0` .. `${prefix}_${convs-1}`, in bulk SQL. */
@@ -31,16 +31,6 @@ export interface Target {
   /** Drops the bench tables and closes everything. */
   close(): Promise<void>;
 }
-
-export type BenchDialect = 'postgres' | 'sqlite' | 'mariadb' | 'citus';
-
-export const DEFAULT_URLS: Record<BenchDialect, string> = {
-  postgres: process.env.SESSION_MEMORY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-  mariadb: process.env.SESSION_MEMORY_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
-  sqlite: '', // a fresh file in a temporary directory
-  // The coordinator of a Citus cluster (../shared/citus/cluster.sh start 5441).
-  citus: process.env.SESSION_MEMORY_TEST_CITUS_URL ?? 'postgres://postgres@127.0.0.1:5441/postgres',
-};
 
 const TEMPLATES = itemTemplates();
 
@@ -54,30 +44,11 @@ const oneSession = (lo: string, hi: string) => `session_id >= ${lo} AND session_
 const NEWEST_FIRST = 'ORDER BY session_id DESC, id DESC';
 const OLDEST_FIRST = 'ORDER BY session_id, id';
 
-function uniqueTables(): { sessions: string; messages: string } {
-  const suffix = `${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  return { sessions: `bench_sess_${suffix}`, messages: `bench_msg_${suffix}` };
-}
-
-/**
- * Every table `createTables` makes for these names, dependants first: besides the two tables, the
- * optional `<messages>_operations` and `<sessions>_metadata` (they reference the sessions table).
- */
-function tablesToDrop(t: { sessions: string; messages: string }): string[] {
-  return [`${t.sessions}_owners`, `${t.messages}_operations`, `${t.sessions}_metadata`, t.messages, t.sessions];
-}
-
 /** Drops the bench tables; says so on stderr if one could not be dropped (the servers are shared). */
-async function dropAll(
-  names: string[],
-  quote: (n: string) => string,
-  run: (sql: string) => Promise<unknown>,
-): Promise<void> {
-  for (const name of names) {
-    await run(`DROP TABLE IF EXISTS ${quote(name)}`).catch((err) =>
-      console.error(`bench: could not drop ${name}: ${(err as Error).message}`),
-    );
-  }
+function dropBenchTables(db: StatementRunner, tables: SessionTables): Promise<void> {
+  return dropSessionTables(db, tables, (name, err) =>
+    console.error(`bench: could not drop ${name}: ${(err as Error).message}`),
+  );
 }
 
 /**
@@ -91,17 +62,14 @@ export function setPerConversationLimit(limit: number | undefined): void {
   perConversation = limit;
 }
 
-async function startOurs(
+function startOurs(
   url: string,
-  tables: { sessions: string; messages: string },
+  tables: SessionTables,
   poolSize: number,
 ): Promise<{ app: INestApplicationContext; memory: SessionMemoryService }> {
   const dataSourceOptions = url.startsWith('sqlite:') ? {} : { poolSize };
   const limits = perConversation === undefined ? undefined : { maxConcurrentPerConversation: perConversation };
-  @Module({ imports: [SessionMemoryModule.forRoot({ url, createTables: true, tables, dataSourceOptions, limits })] })
-  class BenchModule {}
-  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error', 'warn'] });
-  return { app, memory: app.get(SessionMemoryService) };
+  return startApp({ url, createTables: true, tables, dataSourceOptions, limits }, ['error', 'warn']);
 }
 
 function oursImpl(memory: SessionMemoryService): Impl {
@@ -130,7 +98,7 @@ function parseTexts(texts: string[], reverse: boolean): unknown[] {
 /** PostgreSQL: our module vs a `pg` Pool of the same size issuing one plain statement per operation. */
 export async function postgresTarget(url: string, poolSize: number): Promise<Target> {
   const { Pool } = require('pg') as typeof import('pg');
-  const tables = uniqueTables();
+  const tables = uniqueTables('bench');
   const { app, memory } = await startOurs(url, tables, poolSize);
   const pool = new Pool({ connectionString: url, max: poolSize });
   const S = `"${tables.sessions}"`;
@@ -155,11 +123,7 @@ export async function postgresTarget(url: string, poolSize: number): Promise<Tar
       return (await pool.query('SHOW server_version')).rows[0].server_version;
     },
     async close() {
-      await dropAll(
-        tablesToDrop(tables),
-        (n) => `"${n}"`,
-        (sql) => pool.query(sql),
-      );
+      await dropBenchTables(pool, tables);
       await pool.end();
       await app.close();
     },
@@ -221,7 +185,7 @@ function pgFloorParts(
  */
 export async function citusTarget(url: string, poolSize: number): Promise<Target> {
   const { Pool } = require('pg') as typeof import('pg');
-  const tables = uniqueTables();
+  const tables = uniqueTables('bench');
   const { app, memory } = await startOurs(url, tables, poolSize);
   const pool = new Pool({ connectionString: url, max: poolSize });
   const S = `"${tables.sessions}"`;
@@ -258,11 +222,7 @@ export async function citusTarget(url: string, poolSize: number): Promise<Target
       return `${v}, ${String(c).split(' on ')[0]}, coordinator + ${workers} workers`;
     },
     async close() {
-      await dropAll(
-        tablesToDrop(tables),
-        (n) => `"${n}"`,
-        (sql) => pool.query(sql),
-      );
+      await dropBenchTables(pool, tables);
       await pool.end();
       await app.close();
     },
@@ -273,7 +233,7 @@ export async function citusTarget(url: string, poolSize: number): Promise<Target
 export async function sqliteTarget(): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'nsm-bench-'));
   const url = `sqlite:${join(dir, 'bench.db')}`;
-  const tables = uniqueTables();
+  const tables = uniqueTables('bench');
   const { app, memory } = await startOurs(url, tables, 1);
   const db = (memory.dataSource.driver as any).databaseConnection as import('better-sqlite3').Database;
   const S = `"${tables.sessions}"`;
@@ -350,7 +310,7 @@ export async function sqliteTarget(): Promise<Target> {
 /** MariaDB / MySQL: our module vs a callback `mysql2` pool of the same size, autocommit statements. */
 export async function mariadbTarget(url: string, poolSize: number): Promise<Target> {
   const mysql = require('mysql2') as typeof import('mysql2');
-  const tables = uniqueTables();
+  const tables = uniqueTables('bench');
   const { app, memory } = await startOurs(url, tables, poolSize);
   const pool = mysql.createPool({
     uri: url.replace(/^mariadb:/, 'mysql:'),
@@ -428,11 +388,7 @@ export async function mariadbTarget(url: string, poolSize: number): Promise<Targ
       return (await q<{ v: string }[]>('SELECT VERSION() AS v'))[0].v;
     },
     async close() {
-      await dropAll(
-        tablesToDrop(tables),
-        (n) => `\`${n}\``,
-        (sql) => q(sql),
-      );
+      await dropBenchTables({ query: (sql) => q(sql) }, tables);
       await new Promise<void>((r) => pool.end(() => r()));
       await app.close();
     },

@@ -1,9 +1,9 @@
 import { HttpException, UnauthorizedException } from '@nestjs/common';
-import { DemoHeaderAuthenticator } from '../../sample/src/auth/demo-header.authenticator';
-import { MAX_TITLE_LENGTH, titleFor } from '../../sample/src/conversation-title';
-import { words } from '../../sample/src/local-model';
-import { sampleConfigFrom } from '../../sample/src/sample.config';
-import { StreamSlots } from '../../sample/src/streams/stream-slots';
+import { DemoHeaderAuthenticator } from '../src/auth/demo-header.authenticator';
+import { MAX_TITLE_LENGTH, titleFor } from '../src/conversation-title';
+import { words } from '../src/local-model';
+import { sampleConfigFrom } from '../src/sample.config';
+import { StreamSlots } from '../src/streams/stream-slots';
 
 /**
  * The sample's pure helpers: conversation titles, the demo authenticator, the open-stream counter, the

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { windowHistory } from '../../lib';
 import { describeEachDialect } from '../support/databases';
 import { describeItems } from '../support/local-model';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
+import { startMemory, useMemoryPair } from '../support/memory';
 import { ScriptedModel } from '../support/scripted-model';
 
 /** Records which Session methods the runner called, forwarding every call to the real session. */
@@ -36,21 +36,10 @@ function recording<T extends Session>(session: T): { session: T; calls: string[]
 const shape = (items: AgentInputItem[]) => describeItems(items);
 
 describeEachDialect('The real Agents SDK runner on a ConversationSession', (dialect, baseUrl) => {
-  let url: string;
-  let a: TestMemory;
-  let b: TestMemory; // another instance on the same tables (another process)
   let n = 0;
   const id = (name: string) => `${name}-${++n}-${Date.now()}`;
 
-  beforeAll(async () => {
-    url = urlFor(dialect, baseUrl);
-    a = await startMemory(url);
-    b = await startMemory(url, {}, a.tables);
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useMemoryPair(dialect, baseUrl);
 
   describe.each([false, true])('inline compaction (stream: %p)', (stream) => {
     it('goes through replaceHistoryWithCompaction, keeps metadata, and loses nothing written meanwhile', async () => {
@@ -199,7 +188,7 @@ describeEachDialect('The real Agents SDK runner on a ConversationSession', (dial
     const oracle = new MemorySession();
     const expected = await scenario(oracle, () => oracle);
     const conversation = id('approval');
-    const other = await startMemory(url, {}, a.tables); // a new process, after a restart
+    const other = await startMemory(a.url, {}, a.tables); // a new process, after a restart
     try {
       const ours = await scenario(a.memory.session(conversation), () => other.memory.session(conversation));
       expect(ours).toEqual(expected);

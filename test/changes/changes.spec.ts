@@ -12,9 +12,9 @@ import {
 } from '../../lib';
 import { changeChannel } from '../../lib/changes/postgres-change-relay';
 import { TEST_URLS, describeEachDialect, uniqueSuffix } from '../support/databases';
-import { TestMemory, startMemory, urlFor } from '../support/memory';
-
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
+import { startMemory, urlFor, useMemory, useMemoryPair } from '../support/memory';
+import { user, functionCall } from '../support/items';
+import { dropSessionTables, ignoreDropError } from '../support/tables';
 
 /** Collects what an observable emits until `count` values arrived. */
 function collect<T>(source: Observable<T>, count: number): Promise<T[]> {
@@ -30,37 +30,31 @@ const brief = (c: ConversationChange) =>
       : { type: c.type, origin: c.origin };
 
 describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
-  let m: TestMemory;
-  beforeAll(async () => {
-    m = await startMemory(urlFor(dialect, baseUrl));
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMemory(dialect, baseUrl);
 
   it('reports added, popped and cleared of one conversation, in order, and nothing of others', async () => {
     const id = `watch-${Date.now()}`;
     const got = collect(m.memory.changes$(id), 7);
     const s = m.memory.session(id);
-    await m.memory.session(`${id}-other`).addItems([msg('elsewhere')]);
-    await s.addItems([msg('a'), msg('b')]);
-    expect(await s.popItem()).toEqual(msg('b'));
-    await s.addItems([msg('c')], { metadata: { userId: 'u1' } });
+    await m.memory.session(`${id}-other`).addItems([user('elsewhere')]);
+    await s.addItems([user('a'), user('b')]);
+    expect(await s.popItem()).toEqual(user('b'));
+    await s.addItems([user('c')], { metadata: { userId: 'u1' } });
     await s.applyHistoryTransaction({
       operationId: 'op',
-      transaction: { type: 'replace_suffix', expectedSuffix: [msg('c')], replacement: [msg('d')] },
+      transaction: { type: 'replace_suffix', expectedSuffix: [user('c')], replacement: [user('d')] },
     });
     await s.clearSession();
-    await s.addItems([msg('e')]);
+    await s.addItems([user('e')]);
     await m.memory.deleteSession(id);
     expect((await got).map(brief)).toEqual([
-      { type: 'added', items: [msg('a'), msg('b')], origin: 'local' },
-      { type: 'popped', item: msg('b'), origin: 'local' },
-      { type: 'added', items: [msg('c')], origin: 'local' },
-      { type: 'popped', item: msg('c'), origin: 'local' },
-      { type: 'added', items: [msg('d')], origin: 'local' },
+      { type: 'added', items: [user('a'), user('b')], origin: 'local' },
+      { type: 'popped', item: user('b'), origin: 'local' },
+      { type: 'added', items: [user('c')], origin: 'local' },
+      { type: 'popped', item: user('c'), origin: 'local' },
+      { type: 'added', items: [user('d')], origin: 'local' },
       { type: 'cleared', origin: 'local' },
-      { type: 'added', items: [msg('e')], origin: 'local' },
+      { type: 'added', items: [user('e')], origin: 'local' },
     ]);
   });
 
@@ -69,15 +63,14 @@ describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
     const got = collect(m.memory.changes$(id), 5);
     const s = m.memory.session(id);
     const summary = { type: 'compaction', encrypted_content: 'sum' } as SessionItem;
-    const call = (args: string) =>
-      ({ type: 'function_call', callId: 'c1', name: 'f', arguments: args, status: 'completed' }) as SessionItem;
-    await s.addItems([msg('a'), call('{}')]);
+    const call = (args: string) => functionCall('c1', args, 'f');
+    await s.addItems([user('a'), call('{}')]);
     await s.replaceHistoryWithCompaction([summary, call('{}')]);
     await s.applyHistoryMutations({
       mutations: [{ type: 'replace_function_call', callId: 'c1', replacement: call('{"x":1}') as never }],
     });
     expect((await got).map(brief)).toEqual([
-      { type: 'added', items: [msg('a'), call('{}')], origin: 'local' },
+      { type: 'added', items: [user('a'), call('{}')], origin: 'local' },
       { type: 'cleared', origin: 'local' },
       { type: 'added', items: [summary, call('{}')], origin: 'local' },
       { type: 'cleared', origin: 'local' },
@@ -89,7 +82,7 @@ describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
   it('reports purged conversations as cleared, and completes subscriptions at shutdown', async () => {
     const other = await startMemory(urlFor(dialect, baseUrl));
     const id = `purged-${Date.now()}`;
-    await other.memory.session(id).addItems([msg('x')]);
+    await other.memory.session(id).addItems([user('x')]);
     await other.sql(`UPDATE ${other.tables.sessions} SET updated_at = ? WHERE session_id = ?`, [
       '2001-01-01 00:00:00',
       id,
@@ -146,7 +139,7 @@ describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
             });
             // The stream is open (headers sent): write to the conversation.
             void (async () => {
-              await memory.session('sse-1').addItems([msg('hello SSE')]);
+              await memory.session('sse-1').addItems([user('hello SSE')]);
               await memory.session('sse-1').popItem();
             })().catch(reject);
           },
@@ -157,11 +150,11 @@ describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
       expect(body).toContain('"items":[{"role":"user","content":"hello SSE"}]');
       expect(body).toContain('event: popped');
     } finally {
-      await memory.dataSource.query(`DROP TABLE IF EXISTS t_sse_s_${suffix}_owners`).catch(() => undefined);
-      await memory.dataSource.query(`DROP TABLE IF EXISTS t_sse_s_${suffix}_metadata`).catch(() => undefined);
-      await memory.dataSource.query(`DROP TABLE IF EXISTS t_sse_m_${suffix}_operations`).catch(() => undefined);
-      await memory.dataSource.query(`DROP TABLE IF EXISTS t_sse_m_${suffix}`).catch(() => undefined);
-      await memory.dataSource.query(`DROP TABLE IF EXISTS t_sse_s_${suffix}`).catch(() => undefined);
+      await dropSessionTables(
+        memory.dataSource,
+        { sessions: `t_sse_s_${suffix}`, messages: `t_sse_m_${suffix}` },
+        ignoreDropError,
+      );
       await app.close();
     }
   });
@@ -178,16 +171,12 @@ describeEachDialect('changes$ within one process', (dialect, baseUrl) => {
 describeEachDialect(
   'changes$ across instances (PostgreSQL LISTEN/NOTIFY)',
   () => {
-    let a: TestMemory;
-    let b: TestMemory;
-    beforeAll(async () => {
-      a = await startMemory(TEST_URLS.postgres, { changes: { notify: true } });
-      b = await startMemory(TEST_URLS.postgres, { changes: { notify: true } }, a.tables);
-    });
-    afterAll(async () => {
-      await b?.close();
-      await a?.close();
-    });
+    const [a, b] = useMemoryPair(
+      'postgres',
+      TEST_URLS.postgres,
+      { changes: { notify: true } },
+      { changes: { notify: true } },
+    );
 
     /**
      * Subscribes on instance A and waits until A's LISTEN connection is up: instance B writes to a
@@ -199,7 +188,7 @@ describeEachDialect(
       let done = false;
       void seen.then(() => (done = true));
       for (let i = 0; i < 500 && !done; i++) {
-        await b.memory.session(probe).addItems([msg(`probe ${i}`)]);
+        await b.memory.session(probe).addItems([user(`probe ${i}`)]);
         await new Promise((r) => setImmediate(r));
       }
       expect((await seen).origin).toBe('remote');
@@ -218,9 +207,9 @@ describeEachDialect(
           await write();
           return brief(await next);
         };
-        expect(await step(() => b.memory.session(id).addItems([msg('from b 1'), msg('from b 2')]))).toEqual({
+        expect(await step(() => b.memory.session(id).addItems([user('from b 1'), user('from b 2')]))).toEqual({
           type: 'added',
-          items: [msg('from b 1'), msg('from b 2')],
+          items: [user('from b 1'), user('from b 2')],
           origin: 'remote',
         });
         expect(await step(() => b.memory.session(id).popItem())).toEqual({
@@ -228,19 +217,19 @@ describeEachDialect(
           item: undefined,
           origin: 'remote',
         });
-        expect(await step(() => a.memory.session(id).addItems([msg('from a')]))).toEqual({
+        expect(await step(() => a.memory.session(id).addItems([user('from a')]))).toEqual({
           type: 'added',
-          items: [msg('from a')],
+          items: [user('from a')],
           origin: 'local',
         });
         expect(await step(() => b.memory.session(id).clearSession())).toEqual({ type: 'cleared', origin: 'remote' });
-        expect(await step(() => b.memory.session(id).addItems([msg('after clear')]))).toEqual({
+        expect(await step(() => b.memory.session(id).addItems([user('after clear')]))).toEqual({
           type: 'added',
-          items: [msg('after clear')],
+          items: [user('after clear')],
           origin: 'remote',
         });
         // Nothing was reported twice (A's own NOTIFY is ignored on receipt).
-        await step(() => b.memory.session(id).addItems([msg('last')]));
+        await step(() => b.memory.session(id).addItems([user('last')]));
         expect(events.map((e) => `${e.type}:${e.origin}`)).toEqual([
           'added:remote',
           'popped:remote',

@@ -3,8 +3,7 @@ import { ConversationChange, SessionItem } from '../../lib';
 import { changeChannel } from '../../lib/changes/postgres-change-relay';
 import { TEST_URLS, describeEachDialect } from '../support/databases';
 import { TestMemory, startMemory } from '../support/memory';
-
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
+import { user } from '../support/items';
 
 const brief = (c: ConversationChange) =>
   c.type === 'added'
@@ -59,7 +58,7 @@ describeEachDialect(
       let written = 0;
       const seen = () => markers.filter((e) => e.type === 'added').length;
       for (let i = 0; i < 500 && seen() === 0; i++) {
-        await b.memory.session(markerId).addItems([msg(`probe ${i}`)]);
+        await b.memory.session(markerId).addItems([user(`probe ${i}`)]);
         await new Promise((r) => setTimeout(r, 5));
       }
       if (seen() === 0) throw new Error('instance A never reported a write of instance B');
@@ -73,7 +72,7 @@ describeEachDialect(
         marker: async () => {
           const before = seen();
           written++;
-          await b.memory.session(markerId).addItems([msg(`marker ${written}`)]);
+          await b.memory.session(markerId).addItems([user(`marker ${written}`)]);
           for (let i = 0; i < 1000 && seen() === before; i++) await new Promise((r) => setTimeout(r, 10));
           if (seen() === before) throw new Error(`A never reported marker ${written}`);
         },
@@ -86,14 +85,14 @@ describeEachDialect(
 
     it('a forged popped with a huge count is not delivered when nothing was popped (no loop by the count)', async () => {
       const id = conv();
-      await b.memory.session(id).addItems([msg('one'), msg('two')]);
+      await b.memory.session(id).addItems([user('one'), user('two')]);
       const w = await watch(id);
       try {
         await forge([JSON.stringify({ i: 'forger', c: id, k: 'p', n: 2_000_000 })]);
         await forge([JSON.stringify({ i: 'forger', c: id, k: 'p', n: 1 })]);
         await w.marker();
         expect(w.events.map(brief)).toEqual([]);
-        expect(await a.memory.session(id).getItems()).toEqual([msg('one'), msg('two')]);
+        expect(await a.memory.session(id).getItems()).toEqual([user('one'), user('two')]);
       } finally {
         w.stop();
       }
@@ -101,7 +100,7 @@ describeEachDialect(
 
     it('a forged cleared is not delivered while the conversation holds its rows; a real remote clear is', async () => {
       const id = conv();
-      await b.memory.session(id).addItems([msg('kept')]);
+      await b.memory.session(id).addItems([user('kept')]);
       const w = await watch(id);
       try {
         await forge([JSON.stringify({ i: 'forger', c: id, k: 'c', n: 0 })]);
@@ -121,19 +120,19 @@ describeEachDialect(
 
     it('a forged added re-reads only rows that are new: none when nothing was appended', async () => {
       const id = conv();
-      await b.memory.session(id).addItems(Array.from({ length: 50 }, (_, i) => msg(`old ${i}`)));
+      await b.memory.session(id).addItems(Array.from({ length: 50 }, (_, i) => user(`old ${i}`)));
       const w = await watch(id);
       try {
         await forge([JSON.stringify({ i: 'forger', c: id, k: 'a', n: 100 })]); // valid-looking: within maxItemsPerCall
         await w.marker();
         expect(w.events.map(brief)).toEqual([]);
         // A count larger than what was appended: only the appended rows, once.
-        await b.memory.session(id).addItems([msg('x'), msg('y')]);
+        await b.memory.session(id).addItems([user('x'), user('y')]);
         await forge([JSON.stringify({ i: 'forger', c: id, k: 'a', n: 100 })]);
         await w.marker();
         expect(w.events.flatMap((e): unknown[] => (e.type === 'added' ? e.items : [e.type]))).toEqual([
-          msg('x'),
-          msg('y'),
+          user('x'),
+          user('y'),
         ]);
       } finally {
         w.stop();
@@ -142,7 +141,7 @@ describeEachDialect(
 
     it('malformed notifications are dropped with one rate-limited warning, never one line per message', async () => {
       const id = conv();
-      await b.memory.session(id).addItems([msg('a'), msg('b')]);
+      await b.memory.session(id).addItems([user('a'), user('b')]);
       const warn = jest.spyOn(Logger.prototype, 'warn');
       // An instance of its own, which has seen no malformed notification yet.
       const c = await startMemory(
@@ -191,7 +190,7 @@ describeEachDialect(
 
     it('a burst of valid-looking notifications is coalesced per conversation: a few reads, not one per message', async () => {
       const id = conv();
-      await b.memory.session(id).addItems([msg('a'), msg('b')]);
+      await b.memory.session(id).addItems([user('a'), user('b')]);
       const w = await watch(id);
       const store = (a.memory as any).context.store;
       const reads = ['readNewest', 'readNewestData', 'readAll', 'readAllData'].map((m) => jest.spyOn(store, m));
@@ -217,20 +216,20 @@ describeEachDialect(
 
     it('real remote changes still arrive: pops one per removed row, compaction as cleared + added, deletion as cleared', async () => {
       const id = conv();
-      await b.memory.session(id).addItems([msg('a'), msg('b'), msg('c')]);
+      await b.memory.session(id).addItems([user('a'), user('b'), user('c')]);
       const w = await watch(id);
       try {
         const s = b.memory.session(id);
         await s.popItem();
         await s.applyHistoryTransaction({
           operationId: `op-${id}`,
-          transaction: { type: 'replace_suffix', expectedSuffix: [msg('b')], replacement: [msg('B')] },
+          transaction: { type: 'replace_suffix', expectedSuffix: [user('b')], replacement: [user('B')] },
         });
         await w.marker();
         expect(w.events.map(brief)).toEqual([
           { type: 'popped', origin: 'remote' },
           { type: 'popped', origin: 'remote' },
-          { type: 'added', items: [msg('B')], count: 1, origin: 'remote' },
+          { type: 'added', items: [user('B')], count: 1, origin: 'remote' },
         ]);
         // Forged pops after the real ones: the rows are still there.
         await forge([JSON.stringify({ i: 'forger', c: id, k: 'p', n: 5 })]);
@@ -253,10 +252,10 @@ describeEachDialect(
 
     it('local writes of the watching instance are not reported again as remote ones by forged hints', async () => {
       const id = conv();
-      await b.memory.session(id).addItems([msg('remote 1')]);
+      await b.memory.session(id).addItems([user('remote 1')]);
       const w = await watch(id);
       try {
-        await a.memory.session(id).addItems([msg('local 1'), msg('local 2')]);
+        await a.memory.session(id).addItems([user('local 1'), user('local 2')]);
         await a.memory.session(id).popItem();
         await w.marker(); // A has taken note of its own writes
         await forge([
@@ -266,7 +265,7 @@ describeEachDialect(
         ]);
         await w.marker();
         expect(w.events.map(brief)).toEqual([
-          { type: 'added', items: [msg('local 1'), msg('local 2')], count: 2, origin: 'local' },
+          { type: 'added', items: [user('local 1'), user('local 2')], count: 2, origin: 'local' },
           { type: 'popped', origin: 'local' },
         ]);
         // A pop by B of the row A wrote is reported.

@@ -1,10 +1,9 @@
 import { Client } from 'pg';
 import { firstValueFrom } from 'rxjs';
-import { SessionItem } from '../../lib';
 import { TEST_URLS, describeEachDialect, uniqueSuffix } from '../support/databases';
 import { TestMemory, startMemory } from '../support/memory';
+import { user } from '../support/items';
 
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -95,7 +94,7 @@ describeEachDialect(
       let done = false;
       void seen.then(() => (done = true));
       for (let i = 0; i < 500 && !done; i++) {
-        await other.memory.session(id).addItems([msg(`write ${i}`)]);
+        await other.memory.session(id).addItems([user(`write ${i}`)]);
         await sleep(5);
       }
       expect((await seen).origin).toBe('remote');

@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Test } from '@nestjs/testing';
 import { Client } from 'pg';
-import { DataSource, MigrationInterface } from 'typeorm';
+import { DataSource } from 'typeorm';
 import {
   SessionMemoryConfigurationError,
   SessionMemoryModule,
@@ -13,25 +13,12 @@ import { dataSourceOptionsFromUrl } from '../../lib/storage/data-source.factory'
 import { describeEachDialect, isAvailable, TEST_URLS, uniqueSuffix } from '../support/databases';
 import { startMemory } from '../support/memory';
 import { EXPECTED, TABLE_PAIRS, copyFixtureRows } from '../python-compat/python-fixture';
+import { migrationDataSource } from '../support/migrations';
+import { dropSessionTables } from '../support/tables';
 
 type Tables = { sessions: string; messages: string };
 const optional = (t: Tables) => [`${t.sessions}_metadata`, `${t.messages}_operations`, `${t.sessions}_owners`];
 const all = (t: Tables) => [t.sessions, t.messages, ...optional(t)];
-
-async function migrationDataSource(url: string, migrations: (new () => MigrationInterface)[]): Promise<DataSource> {
-  const ds = new DataSource({
-    ...dataSourceOptionsFromUrl(url),
-    migrations,
-    migrationsTableName: `nsm_migrations_${uniqueSuffix()}`,
-    logger: { logQuery() {}, logQueryError() {}, logQuerySlow() {}, logSchemaBuild() {}, logMigration() {}, log() {} },
-  } as any);
-  await ds.initialize();
-  return ds;
-}
-
-async function dropAll(client: Client, t: Tables): Promise<void> {
-  for (const table of [...optional(t), t.messages, t.sessions]) await client.query(`DROP TABLE IF EXISTS ${table}`);
-}
 
 /** How Citus holds each table: its distribution column and colocation group, or nothing for a local table. */
 async function distribution(
@@ -147,7 +134,7 @@ describeEachDialect(
         await ds.undoLastMigration();
         for (const table of all(migrated)) expect(await ds.createQueryRunner().hasTable(table)).toBe(false);
       } finally {
-        for (const t of [migrated, created]) await dropAll(admin, t);
+        for (const t of [migrated, created]) await dropSessionTables(admin, t);
         await ds.query(`DROP TABLE IF EXISTS ${ds.options.migrationsTableName}`);
         await ds.destroy();
       }
@@ -179,7 +166,7 @@ describeEachDialect(
           await m.module.close();
         }
       } finally {
-        for (const t of [local, migrated]) await dropAll(admin, t);
+        for (const t of [local, migrated]) await dropSessionTables(admin, t);
         await ds.query(`DROP TABLE IF EXISTS ${ds.options.migrationsTableName}`);
         await ds.destroy();
       }
@@ -246,7 +233,7 @@ describeEachDialect(
           await upgrade.destroy();
         }
       } finally {
-        await dropAll(admin, t);
+        await dropSessionTables(admin, t);
         await setup.destroy();
       }
     });

@@ -1,20 +1,9 @@
-import { protocol } from '@openai/agents-core';
 import { Client } from 'pg';
-import type { SessionItem } from '../../lib';
 import { describeEachDialect } from '../support/databases';
 import { placementOf, recordStatements, SentStatement, splitScript } from '../support/citus';
 import { startMemory, TestMemory } from '../support/memory';
-
-const user = (content: string) => ({ role: 'user' as const, content });
-const compaction = (tag: string): SessionItem =>
-  protocol.ModelItem.parse({ type: 'compaction', encrypted_content: `summary ${tag}` }) as SessionItem;
-const call = (callId: string, args = '{}') => ({
-  type: 'function_call' as const,
-  callId,
-  name: 'lookup',
-  arguments: args,
-  status: 'completed' as const,
-});
+import { user, compaction, functionCall } from '../support/items';
+import { insertRawRows } from '../support/raw-rows';
 
 /** The statements of a recorded operation, scripts split, transaction control left out. */
 function statementsOf(sent: SentStatement[]): SentStatement[] {
@@ -109,7 +98,7 @@ describeEachDialect(
       await expectRouted('get2', (id) => m.memory.session(id).getItems(2), seed);
       const corrupt = async (id: string) => {
         await seed(id);
-        await m.sql(`INSERT INTO ${m.tables.messages} (session_id, message_data) VALUES (?, ?)`, [id, 'not json']);
+        await insertRawRows(m, id, ['not json']);
       };
       await expectRouted('get-corrupt', (id) => m.memory.session(id).getItems(2), corrupt);
       await expectRouted('getall-corrupt', (id) => m.memory.session(id).getItems(), corrupt);
@@ -132,7 +121,7 @@ describeEachDialect(
         (id) => m.memory.session(id).popItem(),
         async (id) => {
           await m.memory.session(id).addItems([user('a')]);
-          await m.sql(`INSERT INTO ${m.tables.messages} (session_id, message_data) VALUES (?, ?)`, [id, '{bad']);
+          await insertRawRows(m, id, ['{bad']);
         },
       );
       await expectRouted('pop-missing', (id) => m.memory.session(id).popItem());
@@ -178,9 +167,10 @@ describeEachDialect(
         'mutations',
         (id) =>
           m.memory.session(id).applyHistoryMutations({
-            mutations: [{ type: 'replace_function_call', callId: 'c1', replacement: call('c1', '{"v":2}') }],
+            mutations: [{ type: 'replace_function_call', callId: 'c1', replacement: functionCall('c1', '{"v":2}') }],
           }),
-        (id) => m.memory.session(id).addItems([user('q'), call('c1', '{"v":1}'), call('c1', '{"v":9}')]),
+        (id) =>
+          m.memory.session(id).addItems([user('q'), functionCall('c1', '{"v":1}'), functionCall('c1', '{"v":9}')]),
       );
       expect(
         rewrite.some((t) => /^UPDATE .* SET message_data = \$1 WHERE session_id = \$3 AND id = \$2$/.test(t)),

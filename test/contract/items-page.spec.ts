@@ -1,26 +1,19 @@
-import { InvalidLimitError, InvalidSessionInputError, SessionItem } from '../../lib';
+import { InvalidLimitError, InvalidSessionInputError } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
+import { useMemory } from '../support/memory';
+import { user, texts } from '../support/items';
 
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
-const texts = (items: SessionItem[]) => items.map((i) => (i as { content: string }).content);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `m${from + i}`);
 
 describeEachDialect('getItemsPage: keyset pages of older items', (dialect, baseUrl) => {
-  let m: TestMemory;
-  beforeAll(async () => {
-    m = await startMemory(urlFor(dialect, baseUrl));
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMemory(dialect, baseUrl);
 
   it('pages back from the newest, oldest first in each page, unshifted by items added meanwhile', async () => {
     const s = m.memory.session(`pages-${Date.now()}`);
-    await s.addItems(range(1, 45).map(msg));
+    await s.addItems(range(1, 45).map(user));
     const first = await s.getItemsPage({ limit: 20 });
     expect(texts(first.items)).toEqual(range(26, 45));
-    await s.addItems([msg('new while paging')]);
+    await s.addItems([user('new while paging')]);
     const second = await s.getItemsPage({ limit: 20, before: first.before });
     expect(texts(second.items)).toEqual(range(6, 25));
     const third = await s.getItemsPage({ limit: 20, before: second.before });

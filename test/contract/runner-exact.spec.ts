@@ -1,4 +1,4 @@
-import { MemorySession, UserError, protocol } from '@openai/agents-core';
+import { MemorySession, UserError } from '@openai/agents-core';
 import {
   ConversationSession,
   InvalidHistoryMutationError,
@@ -7,13 +7,9 @@ import {
   SessionItem,
 } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
+import { useMemory, useMemoryPair } from '../support/memory';
+import { user, compaction, functionCall } from '../support/items';
 
-const user = (text: string): SessionItem => ({ role: 'user', content: text });
-const compaction = (tag: string): SessionItem =>
-  protocol.ModelItem.parse({ type: 'compaction', encrypted_content: `summary ${tag}` }) as SessionItem;
-const call = (callId: string, args = '{}'): SessionItem =>
-  ({ type: 'function_call', callId, name: 'lookup', arguments: args, status: 'completed' }) as SessionItem;
 const result = (callId: string): SessionItem =>
   ({
     type: 'function_call_result',
@@ -40,20 +36,10 @@ const label = (items: SessionItem[]) =>
   });
 
 describeEachDialect('What the Agents SDK runner needs of a session', (dialect, baseUrl) => {
-  let a: TestMemory;
-  let b: TestMemory; // a second module instance (own pool) on the same tables: another process
   let n = 0;
   const fresh = (): ConversationSession => a.memory.session(`exact-${++n}-${Date.now()}`);
 
-  beforeAll(async () => {
-    const url = urlFor(dialect, baseUrl);
-    a = await startMemory(url);
-    b = await startMemory(url, {}, a.tables);
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useMemoryPair(dialect, baseUrl);
 
   describe('clearSession keeps the conversation', () => {
     it('keeps its createdAt, metadata and operation log; only the items go', async () => {
@@ -162,13 +148,19 @@ describeEachDialect('What the Agents SDK runner needs of a session', (dialect, b
   });
 
   describe('applyHistoryMutations (replace_function_call), as MemorySession does it', () => {
-    const history = () => [user('q'), call('c1', '{"v":1}'), result('c1'), call('c2'), call('c1', '{"v":9}')];
+    const history = () => [
+      user('q'),
+      functionCall('c1', '{"v":1}'),
+      result('c1'),
+      functionCall('c2'),
+      functionCall('c1', '{"v":9}'),
+    ];
     const mutation = {
       mutations: [
         {
           type: 'replace_function_call' as const,
           callId: 'c1',
-          replacement: call('c1', '{"v":2}') as Extract<SessionItem, { type: 'function_call' }>,
+          replacement: functionCall('c1', '{"v":2}') as Extract<SessionItem, { type: 'function_call' }>,
         },
       ],
     };
@@ -193,7 +185,7 @@ describeEachDialect('What the Agents SDK runner needs of a session', (dialect, b
       for (const bad of [
         {},
         { mutations: [{ type: 'delete_everything', callId: 'c1' }] },
-        { mutations: [{ type: 'replace_function_call', callId: '', replacement: call('c1') }] },
+        { mutations: [{ type: 'replace_function_call', callId: '', replacement: functionCall('c1') }] },
         { mutations: [{ type: 'replace_function_call', callId: 'c1', replacement: user('not a call') }] },
       ]) {
         await expect(s.applyHistoryMutations(bad as never)).rejects.toBeInstanceOf(InvalidHistoryMutationError);
@@ -240,7 +232,7 @@ describeEachDialect('What the Agents SDK runner needs of a session', (dialect, b
     });
 
     it('and accepts what it accepts', async () => {
-      const transaction = { type: 'append_items' as const, items: [item(), call('c9'), result('c9')] };
+      const transaction = { type: 'append_items' as const, items: [item(), functionCall('c9'), result('c9')] };
       const oracle = new MemorySession();
       await oracle.applyHistoryTransaction({ operationId: 'op', transaction });
       const s = fresh();
@@ -269,7 +261,7 @@ describeEachDialect('What the Agents SDK runner needs of a session', (dialect, b
     it.each(['code', 'base64'] as const)('stores a 10 MiB tool output (%s) and reads it back exactly', async (kind) => {
       const s = fresh();
       const big = bigResult('c', 10 * MiB, kind);
-      await s.addItems([user('read the file'), call('c'), big]);
+      await s.addItems([user('read the file'), functionCall('c'), big]);
       const items = await s.getItems();
       expect(items).toHaveLength(3);
       expect(items[2]).toEqual(big);
@@ -299,13 +291,7 @@ describeEachDialect('What the Agents SDK runner needs of a session', (dialect, b
 describeEachDialect(
   'MySQL/MariaDB max_allowed_packet',
   (dialect, baseUrl) => {
-    let m: TestMemory;
-    beforeAll(async () => {
-      m = await startMemory(urlFor(dialect, baseUrl), { limits: { maxItemBytes: 64 * 1024 * 1024 } });
-    });
-    afterAll(async () => {
-      await m?.close();
-    });
+    const m = useMemory(dialect, baseUrl, { limits: { maxItemBytes: 64 * 1024 * 1024 } });
 
     it('refuses an item the server cannot take before writing, naming max_allowed_packet', async () => {
       const [{ n }] = await m.sql<{ n: number | string }>('SELECT @@max_allowed_packet AS n');

@@ -6,37 +6,20 @@ import {
   SessionItem,
 } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
-
-const msg = (text: string, role: 'user' | 'assistant' = 'user'): SessionItem =>
-  role === 'user'
-    ? { role, content: text }
-    : ({ role, status: 'completed', content: [{ type: 'output_text', text }] } as SessionItem);
-
-const texts = (items: SessionItem[]) => items.map((i) => (i as any).content as string);
+import { startMemory, useMemoryPair } from '../support/memory';
+import { insertRawRows } from '../support/raw-rows';
+import { texts, user } from '../support/items';
 
 describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
-  let url: string;
-  let a: TestMemory; // first client
-  let b: TestMemory; // a second, independent client (own DataSource and pool) on the same tables
-
-  beforeAll(async () => {
-    url = urlFor(dialect, baseUrl);
-    a = await startMemory(url);
-    b = await startMemory(url, {}, a.tables);
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useMemoryPair(dialect, baseUrl);
 
   let n = 0;
   const fresh = (prefix = 'conv'): ConversationSession => a.memory.session(`${prefix}-${++n}-${Date.now()}`);
 
   it('keeps insertion order even when every timestamp is identical', async () => {
     const s = fresh();
-    for (let i = 0; i < 12; i++) await s.addItems([msg(`single ${i}`)]);
-    await s.addItems(Array.from({ length: 8 }, (_, i) => msg(`batch ${i}`)));
+    for (let i = 0; i < 12; i++) await s.addItems([user(`single ${i}`)]);
+    await s.addItems(Array.from({ length: 8 }, (_, i) => user(`batch ${i}`)));
     // Make every created_at equal: only the row id can give the order now.
     await a.sql(`UPDATE ${a.tables.messages} SET created_at = ? WHERE session_id = ?`, [
       '2020-01-01 00:00:00',
@@ -52,7 +35,7 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
 
   it('implements limit: none = all, 0 = [], n = newest n oldest first, more than stored = all', async () => {
     const s = fresh();
-    await s.addItems(['a', 'b', 'c', 'd'].map((t) => msg(t)));
+    await s.addItems(['a', 'b', 'c', 'd'].map((t) => user(t)));
     expect(texts(await s.getItems())).toEqual(['a', 'b', 'c', 'd']);
     expect(await s.getItems(0)).toEqual([]);
     expect(texts(await s.getItems(1))).toEqual(['d']);
@@ -72,7 +55,7 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
   it('keeps conversations apart, and ids are exact (case, trailing space)', async () => {
     const stamp = Date.now();
     const ids = [`Conv-1-${stamp}`, `conv-1-${stamp}`, `conv-1-${stamp} `, `conv-1-${stamp}  `];
-    for (const id of ids) await a.memory.session(id).addItems([msg(`in ${JSON.stringify(id)}`)]);
+    for (const id of ids) await a.memory.session(id).addItems([user(`in ${JSON.stringify(id)}`)]);
     for (const id of ids) expect(texts(await a.memory.session(id).getItems())).toEqual([`in ${JSON.stringify(id)}`]);
     await a.memory.session(ids[0]).clearSession();
     expect(await a.memory.session(ids[0]).getItems()).toEqual([]);
@@ -81,7 +64,7 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
 
   it('40 concurrent popItem calls from two clients on 40 items return 40 distinct items and leave none', async () => {
     const id = fresh().conversationId;
-    const items = Array.from({ length: 40 }, (_, i) => msg(`item ${i}`));
+    const items = Array.from({ length: 40 }, (_, i) => user(`item ${i}`));
     await a.memory.session(id).addItems(items);
     const popped = await Promise.all(
       Array.from({ length: 40 }, (_, i) => (i % 2 ? b : a).memory.session(id).popItem()),
@@ -94,7 +77,7 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
 
   it('60 concurrent pops on 40 items: 40 distinct items and 20 undefined', async () => {
     const id = fresh().conversationId;
-    await a.memory.session(id).addItems(Array.from({ length: 40 }, (_, i) => msg(`item ${i}`)));
+    await a.memory.session(id).addItems(Array.from({ length: 40 }, (_, i) => user(`item ${i}`)));
     const popped = await Promise.all(
       Array.from({ length: 60 }, (_, i) => (i % 2 ? b : a).memory.session(id).popItem()),
     );
@@ -106,15 +89,15 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
   it('popItem returns the newest item, then undefined on an empty conversation', async () => {
     const s = fresh();
     expect(await s.popItem()).toBeUndefined();
-    await s.addItems([msg('first'), msg('second')]);
-    expect(await s.popItem()).toEqual(msg('second'));
+    await s.addItems([user('first'), user('second')]);
+    expect(await s.popItem()).toEqual(user('second'));
     expect(texts(await s.getItems())).toEqual(['first']);
   });
 
   it('25 concurrent first writes to a new conversation lose nothing', async () => {
     const id = fresh().conversationId;
     await Promise.all(
-      Array.from({ length: 25 }, (_, i) => (i % 2 ? b : a).memory.session(id).addItems([msg(`w${i}`)])),
+      Array.from({ length: 25 }, (_, i) => (i % 2 ? b : a).memory.session(id).addItems([user(`w${i}`)])),
     );
     const got = texts(await a.memory.session(id).getItems());
     expect(got.sort()).toEqual(Array.from({ length: 25 }, (_, i) => `w${i}`).sort());
@@ -126,7 +109,7 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
     const id = fresh().conversationId;
     await Promise.all(
       Array.from({ length: 16 }, (_, w) =>
-        (w % 2 ? b : a).memory.session(id).addItems(Array.from({ length: 5 }, (_, i) => msg(`b${w}-${i}`))),
+        (w % 2 ? b : a).memory.session(id).addItems(Array.from({ length: 5 }, (_, i) => user(`b${w}-${i}`))),
       ),
     );
     const got = texts(await a.memory.session(id).getItems());
@@ -157,35 +140,29 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
 
   it('skips a corrupt stored row and counts only valid items towards limit', async () => {
     const s = fresh();
-    await s.addItems([msg('one'), msg('two')]);
-    await a.sql(`INSERT INTO ${a.tables.messages} (session_id, message_data) VALUES (?, ?)`, [
-      s.conversationId,
-      '{not json',
-    ]);
-    await a.sql(`INSERT INTO ${a.tables.messages} (session_id, message_data) VALUES (?, ?)`, [s.conversationId, '42']);
-    await s.addItems([msg('three')]);
+    await s.addItems([user('one'), user('two')]);
+    await insertRawRows(a, s.conversationId, ['{not json']);
+    await insertRawRows(a, s.conversationId, ['42']);
+    await s.addItems([user('three')]);
     expect(texts(await s.getItems())).toEqual(['one', 'two', 'three']);
     expect(texts(await s.getItems(2))).toEqual(['two', 'three']);
     expect(texts(await s.getItems(3))).toEqual(['one', 'two', 'three']);
     expect(texts(await s.getItems(4))).toEqual(['one', 'two', 'three']);
-    expect(await s.popItem()).toEqual(msg('three'));
-    expect(await s.popItem()).toEqual(msg('two')); // the corrupt rows in between are discarded
+    expect(await s.popItem()).toEqual(user('three'));
+    expect(await s.popItem()).toEqual(user('two')); // the corrupt rows in between are discarded
     expect(texts(await s.getItems())).toEqual(['one']);
   });
 
   it('reads any valid JSON formatting (Python writes ASCII-escaped, compact JSON)', async () => {
     const s = fresh();
     await a.sql(`INSERT INTO ${a.tables.sessions} (session_id) VALUES (?)`, [s.conversationId]);
-    await a.sql(`INSERT INTO ${a.tables.messages} (session_id, message_data) VALUES (?, ?)`, [
-      s.conversationId,
-      '{ "role" : "user",\n "content" : "K\\u00f6ln \\ud83c\\udf27" }',
-    ]);
+    await insertRawRows(a, s.conversationId, ['{ "role" : "user",\n "content" : "K\\u00f6ln \\ud83c\\udf27" }']);
     expect(await s.getItems()).toEqual([{ role: 'user', content: 'Köln 🌧' }]);
   });
 
   it('writes nothing when one item of a batch is bad', async () => {
     const s = fresh();
-    await s.addItems([msg('kept')]);
+    await s.addItems([user('kept')]);
     const cyclic: any = { role: 'user', content: 'x' };
     cyclic.self = cyclic;
     const bad: unknown[] = [
@@ -201,14 +178,14 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
       cyclic,
     ];
     for (const b of bad) {
-      await expect(s.addItems([msg('good'), b as SessionItem])).rejects.toBeInstanceOf(InvalidSessionItemsError);
+      await expect(s.addItems([user('good'), b as SessionItem])).rejects.toBeInstanceOf(InvalidSessionItemsError);
     }
     await expect(s.addItems('nope' as unknown as SessionItem[])).rejects.toBeInstanceOf(InvalidSessionItemsError);
     expect(texts(await s.getItems())).toEqual(['kept']);
   });
 
   it('refuses items over the size cap and nesting limit with a message that says what to do', async () => {
-    const small = await startMemory(url, { limits: { maxItemBytes: 100, maxDepth: 4 } }, a.tables);
+    const small = await startMemory(a.url, { limits: { maxItemBytes: 100, maxDepth: 4 } }, a.tables);
     try {
       const s = small.memory.session(`caps-${Date.now()}`);
       await expect(s.addItems([{ role: 'user', content: 'x'.repeat(200) }])).rejects.toThrow(/limits\.maxItemBytes/);
@@ -238,12 +215,12 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
 
   it('clearSession removes the items and keeps the session row; deleteSession removes both', async () => {
     const s = fresh();
-    await s.addItems([msg('x'), msg('y')]);
+    await s.addItems([user('x'), user('y')]);
     await s.clearSession();
     expect(await s.getItems()).toEqual([]);
     expect(await a.sql(`SELECT * FROM ${a.tables.sessions} WHERE session_id = ?`, [s.conversationId])).toHaveLength(1);
     expect(await a.sql(`SELECT * FROM ${a.tables.messages} WHERE session_id = ?`, [s.conversationId])).toHaveLength(0);
-    await s.addItems([msg('again')]);
+    await s.addItems([user('again')]);
     expect(texts(await s.getItems())).toEqual(['again']);
     expect(await a.memory.deleteSession(s.conversationId)).toBe(true);
     expect(await a.sql(`SELECT * FROM ${a.tables.sessions} WHERE session_id = ?`, [s.conversationId])).toHaveLength(0);
@@ -252,23 +229,23 @@ describeEachDialect('ConversationSession contract', (dialect, baseUrl) => {
 
   it('uses the custom table names it was given', async () => {
     const s = fresh();
-    await s.addItems([msg('where')]);
+    await s.addItems([user('where')]);
     const rows = await a.sql<{ message_data: string }>(
       `SELECT message_data FROM ${a.tables.messages} WHERE session_id = ?`,
       [s.conversationId],
     );
-    expect(rows.map((r) => JSON.parse(r.message_data))).toEqual([msg('where')]);
+    expect(rows.map((r) => JSON.parse(r.message_data))).toEqual([user('where')]);
     expect(a.tables.messages).toMatch(/^t_msg_/);
   });
 
   it('moves updated_at forward on a write', async () => {
     const s = fresh();
-    await s.addItems([msg('1')]);
+    await s.addItems([user('1')]);
     await a.sql(`UPDATE ${a.tables.sessions} SET updated_at = ? WHERE session_id = ?`, [
       '2001-01-01 00:00:00',
       s.conversationId,
     ]);
-    await s.addItems([msg('2')]);
+    await s.addItems([user('2')]);
     const [row] = await a.sql(`SELECT updated_at FROM ${a.tables.sessions} WHERE session_id = ?`, [s.conversationId]);
     expect(new Date(row.updated_at).getUTCFullYear()).toBeGreaterThan(2001);
   });

@@ -8,6 +8,8 @@ import { AppModule } from '../../sample/src/app.module';
 import { ASSISTANT_MODEL } from '../../sample/src/assistant-model.provider';
 import { StreamSlots } from '../../sample/src/streams/stream-slots';
 import { LocalModel, describeItems } from '../support/local-model';
+import { restoreEnvAfterAll } from '../support/env';
+import { SAMPLE_ENV_KEYS } from '../../sample/src/sample.config';
 
 /**
  * The API behind the sample's chat page, over HTTP without a browser (so it runs everywhere): the
@@ -15,24 +17,7 @@ import { LocalModel, describeItems } from '../support/local-model';
  * stream, and a shutdown that does not wait for open streams. The page itself: chat-page.e2e.spec.ts.
  */
 
-const ENV_KEYS = [
-  'SESSION_MEMORY_URL',
-  'OPENAI_API_KEY',
-  'OPENAI_MODEL',
-  'SAMPLE_DEMO_AUTH',
-  'SAMPLE_MAX_STREAMS_PER_CALLER',
-  'SAMPLE_MAX_STREAMS',
-] as const;
-const savedEnv: Partial<Record<(typeof ENV_KEYS)[number], string>> = {};
-beforeAll(() => {
-  for (const key of ENV_KEYS) savedEnv[key] = process.env[key];
-});
-afterAll(() => {
-  for (const key of ENV_KEYS) {
-    if (savedEnv[key] === undefined) delete process.env[key];
-    else process.env[key] = savedEnv[key];
-  }
-});
+restoreEnvAfterAll(SAMPLE_ENV_KEYS);
 
 /** The sample in demo authentication mode (x-caller-id, or ?caller= for an EventSource), with `caps` on open streams. */
 async function startSample(

@@ -27,6 +27,7 @@ import {
 } from '../../lib';
 import { describeEachDialect } from '../support/databases';
 import { urlFor } from '../support/memory';
+import { dropSessionTables, ignoreDropError } from '../support/tables';
 
 /** The caller id of a request: a header, as a demo would (real apps take it from their authentication). */
 const caller = (req: { headers: Record<string, string | undefined> }) => req.headers['x-caller-id'];
@@ -115,14 +116,11 @@ describeEachDialect('Conversations that belong to someone (owner option, over HT
   });
   afterAll(async () => {
     if (memory?.dataSource.isInitialized) {
-      for (const t of [
-        `own_s_${suffix}_owners`,
-        `own_s_${suffix}_metadata`,
-        `own_m_${suffix}_operations`,
-        `own_m_${suffix}`,
-        `own_s_${suffix}`,
-      ])
-        await memory.dataSource.query(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+      await dropSessionTables(
+        memory.dataSource,
+        { sessions: `own_s_${suffix}`, messages: `own_m_${suffix}` },
+        ignoreDropError,
+      );
     }
     await app?.close();
   });

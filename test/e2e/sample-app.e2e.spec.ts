@@ -11,6 +11,7 @@ import { ASSISTANT_MODEL } from '../../sample/src/assistant-model.provider';
 import { Caller } from '../../sample/src/auth/caller';
 import { CallerAuthenticator } from '../../sample/src/auth/caller-authenticator';
 import { LocalModel, LocalModelCall, describeItems } from '../support/local-model';
+import { restoreEnvAfterAll } from '../support/env';
 
 /**
  * The sample application over HTTP, with the real Agents SDK runner and the offline local model, on an
@@ -19,17 +20,7 @@ import { LocalModel, LocalModelCall, describeItems } from '../support/local-mode
  */
 
 const ENV_KEYS = ['SESSION_MEMORY_URL', 'OPENAI_API_KEY', 'OPENAI_MODEL', 'PORT', 'SAMPLE_DEMO_AUTH'] as const;
-const savedEnv: Partial<Record<(typeof ENV_KEYS)[number], string>> = {};
-
-beforeAll(() => {
-  for (const key of ENV_KEYS) savedEnv[key] = process.env[key];
-});
-afterAll(() => {
-  for (const key of ENV_KEYS) {
-    if (savedEnv[key] === undefined) delete process.env[key];
-    else process.env[key] = savedEnv[key];
-  }
-});
+restoreEnvAfterAll(ENV_KEYS);
 
 /**
  * Starts the sample's AppModule on `databaseUrl`, with `model` as the assistant's model when given, in

@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { spawnSync } from 'child_process';
 import { copyFileSync, mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
@@ -8,14 +7,17 @@ import {
   SessionItem,
   SessionMemoryConfigurationError,
   SessionMemoryModule,
-  SessionMemoryModuleOptions,
   SessionMemoryService,
   UnreadableItemsError,
 } from '../../lib';
 import { FernetKey } from '../../lib/encryption/fernet';
 import { conversationKey, masterKeyBytes } from '../../lib/encryption/key-derivation';
 import { describeEachDialect } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
+import { startMemory } from '../support/memory';
+import { user, functionCall } from '../support/items';
+import { insertRawRows, storedMessageData } from '../support/raw-rows';
+import { useKeyedMemories } from '../support/keyed-memories';
+import { useLoggedWarnings } from '../support/warnings';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'python-encrypted-session');
 const expected = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8'));
@@ -28,7 +30,6 @@ type FixtureConversation = {
 };
 const CONVERSATIONS: Record<string, FixtureConversation> = expected.sqlite.conversations;
 
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
 const isEnvelope = (text: string) =>
   /^\{"__enc__":1,"v":1,"kid":"hkdf-v1","payload":"gAAAAA[A-Za-z0-9_=-]+"\}$/.test(text);
 
@@ -71,44 +72,15 @@ describe('Python EncryptedSession fixture file (SQLite), read as it is', () => {
 });
 
 describeEachDialect('Encrypted conversations', (dialect, baseUrl) => {
-  let url: string;
-  let plain: TestMemory; // no encryption: sees the stored rows as they are
-  const open: TestMemory[] = [];
-  const warnings: string[] = [];
-  let warn: jest.SpyInstance;
+  const { plain, withKeys, closeAfterAll } = useKeyedMemories(dialect, baseUrl); // plain: sees the stored rows as they are
+  const warnings = useLoggedWarnings();
   let n = 0;
   const id = (name: string) => `enc-${name}-${++n}-${Date.now()}`;
-  const withKeys = async (encryption: SessionMemoryModuleOptions['encryption'], tables = plain.tables) => {
-    const m = await startMemory(url, { encryption }, tables);
-    open.push(m);
-    return m;
-  };
-  const rows = async (conversationId: string) =>
-    (
-      await plain.sql<{ message_data: string }>(
-        `SELECT message_data FROM ${plain.tables.messages} WHERE session_id = ? ORDER BY id`,
-        [conversationId],
-      )
-    ).map((r) => r.message_data);
+  const rows = (conversationId: string) => storedMessageData(plain, conversationId);
   const insertRaw = async (conversationId: string, texts: string[]) => {
     await plain.memory.session(conversationId).setMetadata({ made: 'raw' }); // creates the session row
-    for (const t of texts)
-      await plain.sql(`INSERT INTO ${plain.tables.messages} (session_id, message_data) VALUES (?, ?)`, [
-        conversationId,
-        t,
-      ]);
+    await insertRawRows(plain, conversationId, texts);
   };
-
-  beforeAll(async () => {
-    url = urlFor(dialect, baseUrl);
-    plain = await startMemory(url);
-    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation((m: unknown) => void warnings.push(String(m)));
-  });
-  afterAll(async () => {
-    warn?.mockRestore();
-    for (const m of open) await m.close();
-    await plain?.close();
-  });
 
   it('reads every Python fixture conversation exactly, from the rows Python wrote', async () => {
     for (const [fixtureId, c] of Object.entries(CONVERSATIONS)) {
@@ -127,8 +99,8 @@ describeEachDialect('Encrypted conversations', (dialect, baseUrl) => {
     const m = await withKeys({ keys: key });
     const conversationId = id('write');
     const items = [
-      msg('Zoë — café 東京 🚀'),
-      msg('second'),
+      user('Zoë — café 東京 🚀'),
+      user('second'),
       { type: 'function_call', callId: 'c1', name: 'f', arguments: '{}', status: 'completed' } as SessionItem,
     ];
     await m.memory.session(conversationId).addItems(items.slice(0, 2));
@@ -151,19 +123,18 @@ describeEachDialect('Encrypted conversations', (dialect, baseUrl) => {
       const m = await withKeys({ keys: key });
       const conversationId = id('python-reads');
       const s = m.memory.session(conversationId);
-      const call = (args: string) =>
-        ({ type: 'function_call', callId: 'c1', name: 'f', arguments: args, status: 'completed' }) as SessionItem;
-      await s.addItems([msg('a'), msg('b')]);
+      const call = (args: string) => functionCall('c1', args, 'f');
+      await s.addItems([user('a'), user('b')]);
       await s.getItems();
-      await s.replaceHistoryWithCompaction([{ type: 'compaction', encrypted_content: 'x' } as SessionItem, msg('b')]);
+      await s.replaceHistoryWithCompaction([{ type: 'compaction', encrypted_content: 'x' } as SessionItem, user('b')]);
       await s.applyHistoryTransaction({
         operationId: 'op',
-        transaction: { type: 'replace_suffix', expectedSuffix: [msg('b')], replacement: [msg('c'), call('{}')] },
+        transaction: { type: 'replace_suffix', expectedSuffix: [user('b')], replacement: [user('c'), call('{}')] },
       });
       await s.applyHistoryMutations({
         mutations: [{ type: 'replace_function_call', callId: 'c1', replacement: call('{"v":2}') as never }],
       });
-      const want = [{ type: 'compaction', encrypted_content: 'x' }, msg('c'), call('{"v":2}')];
+      const want = [{ type: 'compaction', encrypted_content: 'x' }, user('c'), call('{"v":2}')];
       expect(await s.getItems()).toEqual(want);
       expect((await rows(conversationId)).every(isEnvelope)).toBe(true);
       expect(pythonReads(key, conversationId, await rows(conversationId))).toEqual(want);
@@ -173,14 +144,13 @@ describeEachDialect('Encrypted conversations', (dialect, baseUrl) => {
   it('rotation: the first key encrypts, all decrypt; reencrypt moves rows in bounded steps while a writer writes', async () => {
     const [k1, k2] = ['old key, retired soon', KEYS.fernet_format];
     // Tables of its own: reencrypt walks every conversation of a table.
-    const own = await startMemory(url);
-    open.push(own);
+    const own = closeAfterAll(await startMemory(plain.url));
     const oldOnly = await withKeys({ keys: k1 }, own.tables);
     const conversationId = id('rotate');
-    await oldOnly.memory.session(conversationId).addItems(Array.from({ length: 7 }, (_, i) => msg(`old ${i}`)));
+    await oldOnly.memory.session(conversationId).addItems(Array.from({ length: 7 }, (_, i) => user(`old ${i}`)));
     const rotated = await withKeys({ keys: [k2, k1] }, own.tables);
-    await rotated.memory.session(conversationId).addItems([msg('new 0')]);
-    const all = [...Array.from({ length: 7 }, (_, i) => msg(`old ${i}`)), msg('new 0')];
+    await rotated.memory.session(conversationId).addItems([user('new 0')]);
+    const all = [...Array.from({ length: 7 }, (_, i) => user(`old ${i}`)), user('new 0')];
     expect(await rotated.memory.session(conversationId).getItems()).toEqual(all);
     warnings.length = 0;
     expect(await oldOnly.memory.session(conversationId).getItems()).toEqual(all.slice(0, 7)); // k1 cannot open the new row
@@ -190,7 +160,7 @@ describeEachDialect('Encrypted conversations', (dialect, baseUrl) => {
     let cursor: string | undefined;
     let calls = 0;
     const writer = (async () => {
-      for (let i = 1; i <= 5; i++) await rotated.memory.session(conversationId).addItems([msg(`new ${i}`)]);
+      for (let i = 1; i <= 5; i++) await rotated.memory.session(conversationId).addItems([user(`new ${i}`)]);
     })();
     do {
       const step = await rotated.memory.reencrypt({ batchSize: 3, cursor });
@@ -204,7 +174,7 @@ describeEachDialect('Encrypted conversations', (dialect, baseUrl) => {
     await rotated.memory.reencrypt({ batchSize: 10_000 }); // a last pass
     expect(calls).toBeGreaterThan(1);
     const newOnly = await withKeys({ keys: k2 }, own.tables);
-    const want = [...all, ...Array.from({ length: 5 }, (_, i) => msg(`new ${i + 1}`))];
+    const want = [...all, ...Array.from({ length: 5 }, (_, i) => user(`new ${i + 1}`))];
     expect(await newOnly.memory.session(conversationId).getItems()).toEqual(want);
   });
 
@@ -216,16 +186,16 @@ describeEachDialect('Encrypted conversations', (dialect, baseUrl) => {
     const envelope = (token: string) => `{"__enc__":1,"v":1,"kid":"hkdf-v1","payload":${JSON.stringify(token)}}`;
     const good = (item: SessionItem) => envelope(convKey.encrypt(Buffer.from(JSON.stringify(item))));
     const expired = envelope(
-      convKey.encrypt(Buffer.from(JSON.stringify(msg('expired'))), Math.floor(Date.now() / 1000) - 7200),
+      convKey.encrypt(Buffer.from(JSON.stringify(user('expired'))), Math.floor(Date.now() / 1000) - 7200),
     );
-    const wrongKey = envelope(new FernetKey(Buffer.alloc(32, 9)).encrypt(Buffer.from(JSON.stringify(msg('wrong')))));
-    const tampered = good(msg('tampered')).replace(
+    const wrongKey = envelope(new FernetKey(Buffer.alloc(32, 9)).encrypt(Buffer.from(JSON.stringify(user('wrong')))));
+    const tampered = good(user('tampered')).replace(
       /payload":"gAAAAA(.)/,
       (_, c: string) => `payload":"gAAAAA${c === 'A' ? 'B' : 'A'}`,
     );
-    await insertRaw(conversationId, [good(msg('first')), expired, wrongKey, good(msg('kept')), tampered, wrongKey]);
+    await insertRaw(conversationId, [good(user('first')), expired, wrongKey, good(user('kept')), tampered, wrongKey]);
     warnings.length = 0;
-    expect(await m.memory.session(conversationId).getItems()).toEqual([msg('first'), msg('kept')]);
+    expect(await m.memory.session(conversationId).getItems()).toEqual([user('first'), user('kept')]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/Skipped 4 corrupt rows/);
     // Unlike Python's pop_item, popItem does not remove the two newest rows no key opens: it refuses.
@@ -240,7 +210,7 @@ describeEachDialect('Encrypted conversations', (dialect, baseUrl) => {
 
   it('refuses bad encryption options at startup', async () => {
     for (const encryption of [{ keys: [] }, { keys: '' }, { keys: 'k', ttl: 0 }, { keys: [1] }]) {
-      const err = await startMemory(url, { encryption: encryption as never }).catch((e: Error) => e);
+      const err = await startMemory(plain.url, { encryption: encryption as never }).catch((e: Error) => e);
       expect(err).toBeInstanceOf(SessionMemoryConfigurationError);
     }
   });

@@ -1,17 +1,18 @@
 import { createHash, randomBytes } from 'crypto';
 import type { SessionHistoryTransactionArgs } from '@openai/agents-core';
-import { HistoryOperationConflictError, SessionItem, SessionMemoryModuleOptions } from '../../lib';
+import { HistoryOperationConflictError } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { TestMemory, startMemory, urlFor } from '../support/memory';
+import { user } from '../support/items';
+import { storedMessageData } from '../support/raw-rows';
+import { useKeyedMemories } from '../support/keyed-memories';
 
 /** A Fernet-format master key (32 random bytes) and a passphrase: the two forms a master key takes. */
 const K1 = randomBytes(32).toString('base64url') + '=';
 const K2 = `passphrase-${randomBytes(8).toString('hex')}`;
 
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
 const pinTransaction = (pin: string): SessionHistoryTransactionArgs['transaction'] => ({
   type: 'append_items',
-  items: [msg(`my card PIN is ${pin}`)],
+  items: [user(`my card PIN is ${pin}`)],
 });
 
 /**
@@ -45,16 +46,9 @@ function bruteForce(stored: string): { pin?: string; ms: number } {
 }
 
 describeEachDialect('The operation log under encryption', (dialect, baseUrl) => {
-  let url: string;
-  let plain: TestMemory; // no encryption: the tables as they are
-  const open: TestMemory[] = [];
+  const { plain, withKeys } = useKeyedMemories(dialect, baseUrl); // plain: the tables as they are
   let n = 0;
   const id = (name: string) => `oplog-${name}-${++n}-${Date.now()}`;
-  const withKeys = async (encryption?: SessionMemoryModuleOptions['encryption']) => {
-    const m = await startMemory(url, encryption ? { encryption } : {}, plain.tables);
-    open.push(m);
-    return m;
-  };
   const logged = async (conversationId: string) =>
     (
       await plain.sql<{ operation_id: string; transaction_hash: string }>(
@@ -64,15 +58,6 @@ describeEachDialect('The operation log under encryption', (dialect, baseUrl) => 
     ).map((r) => ({ operationId: r.operation_id, hash: String(r.transaction_hash).trim() }));
   const rowCount = async (conversationId: string) =>
     (await plain.sql(`SELECT id FROM ${plain.tables.messages} WHERE session_id = ?`, [conversationId])).length;
-
-  beforeAll(async () => {
-    url = urlFor(dialect, baseUrl);
-    plain = await startMemory(url);
-  });
-  afterAll(async () => {
-    for (const m of open) await m.close();
-    await plain?.close();
-  });
 
   it('with encryption, the stored digest of a transaction holding a 4-digit PIN does not give the PIN away', async () => {
     const m = await withKeys({ keys: [K1] });
@@ -89,11 +74,7 @@ describeEachDialect('The operation log under encryption', (dialect, baseUrl) => 
     );
     expect(attack.pin).toBeUndefined();
     // The item itself is sealed: the PIN is nowhere in the rows.
-    const stored = await plain.sql<{ message_data: string }>(
-      `SELECT message_data FROM ${plain.tables.messages} WHERE session_id = ?`,
-      [conversationId],
-    );
-    expect(stored.map((r) => r.message_data).join()).not.toContain('4821');
+    expect((await storedMessageData(plain, conversationId)).join()).not.toContain('4821');
   });
 
   it('the same transaction in two conversations is recorded under different digests', async () => {
@@ -115,7 +96,7 @@ describeEachDialect('The operation log under encryption', (dialect, baseUrl) => 
     await after.memory.session(conversationId).applyHistoryTransaction(structuredClone(args));
     expect(await rowCount(conversationId)).toBe(1); // nothing written twice
     expect(await logged(conversationId)).toEqual(recorded);
-    expect(await after.memory.session(conversationId).getItems()).toEqual([msg('my card PIN is 0007')]);
+    expect(await after.memory.session(conversationId).getItems()).toEqual([user('my card PIN is 0007')]);
 
     await expect(
       after.memory
@@ -140,7 +121,7 @@ describeEachDialect('The operation log under encryption', (dialect, baseUrl) => 
     const m = await withKeys({ keys: [K1] });
     const conversationId = id('legacy');
     const transaction = pinTransaction('2468');
-    await m.memory.session(conversationId).addItems([msg('hello')]); // creates the session row
+    await m.memory.session(conversationId).addItems([user('hello')]); // creates the session row
     await plain.sql(
       `INSERT INTO ${plain.tables.messages}_operations (session_id, operation_id, transaction_hash) VALUES (?, ?, ?)`,
       [conversationId, 'old-op', sha256(canonical(transaction))],

@@ -12,19 +12,14 @@ import {
   HistoryOperationConflictError,
   HistorySuffixMismatchError,
   InvalidHistoryTransactionError,
-  SessionItem,
   SessionMemoryConfigurationError,
 } from '../../lib';
 import { describeEachDialect } from '../support/databases';
 import { LocalModel, describeItems } from '../support/local-model';
-import { TestMemory, startMemory, urlFor } from '../support/memory';
-
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
-const texts = (items: AgentInputItem[]) => items.map((i) => (i as { content: string }).content);
+import { startMemory, urlFor, useMemoryPair } from '../support/memory';
+import { user, texts } from '../support/items';
 
 describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
-  let a: TestMemory;
-  let b: TestMemory; // a second module instance (own DataSource and pool) on the same tables
   let n = 0;
   const fresh = (): ConversationSession => a.memory.session(`hist-${++n}-${Date.now()}`);
   const operations = async (sessionId: string) =>
@@ -35,15 +30,7 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
       )
     ).map((r: any) => r.operation_id);
 
-  beforeAll(async () => {
-    const url = urlFor(dialect, baseUrl);
-    a = await startMemory(url);
-    b = await startMemory(url, {}, a.tables);
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useMemoryPair(dialect, baseUrl);
 
   it('is the Agents SDK optional capability', () => {
     expect(isSessionHistoryTransactionAwareSession(fresh())).toBe(true);
@@ -51,10 +38,10 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
 
   it('append_items: applied once; a replay with the same transaction (keys in another order) changes nothing', async () => {
     const s = fresh();
-    await s.addItems([msg('before')]);
+    await s.addItems([user('before')]);
     const args: SessionHistoryTransactionArgs = {
       operationId: 'run-1:1:append',
-      transaction: { type: 'append_items', items: [msg('a'), msg('b')] },
+      transaction: { type: 'append_items', items: [user('a'), user('b')] },
     };
     await s.applyHistoryTransaction(args);
     await s.applyHistoryTransaction(structuredClone(args));
@@ -76,7 +63,7 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
     const s = fresh();
     const args: SessionHistoryTransactionArgs = {
       operationId: 'concurrent-op',
-      transaction: { type: 'append_items', items: [msg('x1'), msg('x2'), msg('x3')] },
+      transaction: { type: 'append_items', items: [user('x1'), user('x2'), user('x3')] },
     };
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
@@ -90,13 +77,13 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
 
   it('replace_suffix: replaces the matching newest items atomically, once, also under 20 concurrent replays', async () => {
     const s = fresh();
-    await s.addItems([msg('keep 1'), msg('keep 2'), msg('draft 1'), msg('draft 2')]);
+    await s.addItems([user('keep 1'), user('keep 2'), user('draft 1'), user('draft 2')]);
     const args: SessionHistoryTransactionArgs = {
       operationId: 'replace-1',
       transaction: {
         type: 'replace_suffix',
-        expectedSuffix: [msg('draft 1'), msg('draft 2')],
-        replacement: [msg('final')],
+        expectedSuffix: [user('draft 1'), user('draft 2')],
+        replacement: [user('final')],
       },
     };
     const results = await Promise.allSettled(
@@ -111,11 +98,15 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
 
   it('a suffix that does not match fails with HistorySuffixMismatchError and changes nothing', async () => {
     const s = fresh();
-    await s.addItems([msg('a'), msg('b'), msg('c')]);
+    await s.addItems([user('a'), user('b'), user('c')]);
     const attempts: SessionHistoryTransactionArgs['transaction'][] = [
-      { type: 'replace_suffix', expectedSuffix: [msg('b')], replacement: [msg('z')] }, // not the newest
-      { type: 'replace_suffix', expectedSuffix: [msg('c'), msg('b')], replacement: [msg('z')] }, // wrong order
-      { type: 'replace_suffix', expectedSuffix: [msg('0'), msg('a'), msg('b'), msg('c')], replacement: [msg('z')] }, // longer than history
+      { type: 'replace_suffix', expectedSuffix: [user('b')], replacement: [user('z')] }, // not the newest
+      { type: 'replace_suffix', expectedSuffix: [user('c'), user('b')], replacement: [user('z')] }, // wrong order
+      {
+        type: 'replace_suffix',
+        expectedSuffix: [user('0'), user('a'), user('b'), user('c')],
+        replacement: [user('z')],
+      }, // longer than history
     ];
     for (const [i, transaction] of attempts.entries()) {
       const err = await s.applyHistoryTransaction({ operationId: `mismatch-${i}`, transaction }).catch((e) => e);
@@ -129,7 +120,7 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
     await expect(
       none.applyHistoryTransaction({
         operationId: 'x',
-        transaction: { type: 'replace_suffix', expectedSuffix: [msg('a')], replacement: [] },
+        transaction: { type: 'replace_suffix', expectedSuffix: [user('a')], replacement: [] },
       }),
     ).rejects.toBeInstanceOf(HistorySuffixMismatchError);
     expect((await a.memory.listSessions({ limit: 1000 })).sessions.map((x) => x.conversationId)).not.toContain(
@@ -141,12 +132,12 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
     const s = fresh();
     await s.applyHistoryTransaction({
       operationId: 'op',
-      transaction: { type: 'append_items', items: [msg('first')] },
+      transaction: { type: 'append_items', items: [user('first')] },
     });
     for (const transaction of [
-      { type: 'append_items', items: [msg('second')] },
-      { type: 'append_items', items: [msg('first'), msg('first')] },
-      { type: 'replace_suffix', expectedSuffix: [msg('first')], replacement: [msg('first')] },
+      { type: 'append_items', items: [user('second')] },
+      { type: 'append_items', items: [user('first'), user('first')] },
+      { type: 'replace_suffix', expectedSuffix: [user('first')], replacement: [user('first')] },
     ] as SessionHistoryTransactionArgs['transaction'][]) {
       await expect(
         b.memory.session(s.conversationId).applyHistoryTransaction({ operationId: 'op', transaction }),
@@ -160,7 +151,7 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
     for (const [i, operationId] of ['Op', 'op', 'op ', 'op  '].entries()) {
       await s.applyHistoryTransaction({
         operationId,
-        transaction: { type: 'append_items', items: [msg(`item ${i}`)] },
+        transaction: { type: 'append_items', items: [user(`item ${i}`)] },
       });
     }
     expect(texts(await s.getItems())).toEqual(['item 0', 'item 1', 'item 2', 'item 3']);
@@ -177,7 +168,7 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
       { operationId: 'ok', transaction: { type: 'rewrite', items: [] } },
       { operationId: 'ok', transaction: { type: 'append_items', items: 'nope' } },
       { operationId: 'ok', transaction: { type: 'append_items', items: [{ role: 'user', content: 1n }] } },
-      { operationId: 'ok', transaction: { type: 'replace_suffix', expectedSuffix: [msg('a')] } },
+      { operationId: 'ok', transaction: { type: 'replace_suffix', expectedSuffix: [user('a')] } },
     ];
     for (const args of bad)
       await expect(s.applyHistoryTransaction(args as any)).rejects.toBeInstanceOf(InvalidHistoryTransactionError);
@@ -186,10 +177,10 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
 
   it("clearSession keeps the conversation's operation ids (a retry stays a replay); deleteSession forgets them", async () => {
     const s = fresh();
-    await s.applyHistoryTransaction({ operationId: 'op', transaction: { type: 'append_items', items: [msg('x')] } });
+    await s.applyHistoryTransaction({ operationId: 'op', transaction: { type: 'append_items', items: [user('x')] } });
     await s.clearSession();
     expect(await operations(s.conversationId)).toEqual(['op']);
-    await s.applyHistoryTransaction({ operationId: 'op', transaction: { type: 'append_items', items: [msg('x')] } });
+    await s.applyHistoryTransaction({ operationId: 'op', transaction: { type: 'append_items', items: [user('x')] } });
     expect(await s.getItems()).toEqual([]);
     expect(await a.memory.deleteSession(s.conversationId)).toBe(true);
     expect(await operations(s.conversationId)).toEqual([]);
@@ -265,7 +256,7 @@ describeEachDialect('applyHistoryTransaction', (dialect, baseUrl) => {
         await expect(
           plain.memory
             .session('x')
-            .applyHistoryTransaction({ operationId: 'o', transaction: { type: 'append_items', items: [msg('x')] } }),
+            .applyHistoryTransaction({ operationId: 'o', transaction: { type: 'append_items', items: [user('x')] } }),
         ).rejects.toBeInstanceOf(SessionMemoryConfigurationError);
         expect(await plain.memory.session('x').getItems()).toEqual([]);
       } finally {

@@ -6,15 +6,14 @@ import {
   InvalidHistoryTransactionError,
 } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { TestMemory, startMemory, urlFor } from '../support/memory';
+import { useMemory } from '../support/memory';
+import { texts } from '../support/items';
 
 /** A message item with an own `__proto__` key (as JSON.parse makes it) holding `value`. */
 const withProto = (content: string, value: unknown) =>
   JSON.parse(`{"role":"user","content":${JSON.stringify(content)},"__proto__":${JSON.stringify(value)}}`);
-const texts = (items: unknown[]) => items.map((i) => (i as { content: string }).content);
 
 describeEachDialect('history transactions: own __proto__ keys and operation ids', (dialect, baseUrl) => {
-  let m: TestMemory;
   let n = 0;
   const fresh = (): ConversationSession => m.memory.session(`hist-hard-${++n}-${Date.now()}`);
   const operations = async (sessionId: string) =>
@@ -22,12 +21,7 @@ describeEachDialect('history transactions: own __proto__ keys and operation ids'
       (await m.sql(`SELECT COUNT(*) AS n FROM ${m.tables.messages}_operations WHERE session_id = ?`, [sessionId]))[0].n,
     );
 
-  beforeAll(async () => {
-    m = await startMemory(urlFor(dialect, baseUrl));
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMemory(dialect, baseUrl);
 
   it('a different transaction (differing only under __proto__) under a used operation id is a conflict, not a replay', async () => {
     const s = fresh();

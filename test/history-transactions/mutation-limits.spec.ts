@@ -2,6 +2,7 @@ import { ConversationSession, InvalidHistoryMutationError } from '../../lib';
 import type { SessionMemoryContext } from '../../lib/session-memory.context';
 import { describeEachDialect } from '../support/databases';
 import { TestMemory, startMemory, urlFor } from '../support/memory';
+import { storedMessageData } from '../support/raw-rows';
 
 const call = (callId: string, tag: string) => ({ type: 'function_call', callId, name: 'lookup', arguments: tag });
 const mutations = (n: number) =>
@@ -39,13 +40,6 @@ describeEachDialect(
     let standard: TestMemory; // the default, 10,000
     let n = 0;
     const fresh = (m: TestMemory): ConversationSession => m.memory.session(`mut-limit-${++n}-${Date.now()}`);
-    const stored = async (m: TestMemory, conversationId: string) =>
-      (
-        await m.sql<{ message_data: string }>(
-          `SELECT message_data FROM ${m.tables.messages} WHERE session_id = ? ORDER BY id`,
-          [conversationId],
-        )
-      ).map((r) => r.message_data);
     const sessions = async (m: TestMemory, conversationId: string) =>
       Number(
         (await m.sql(`SELECT COUNT(*) AS n FROM ${m.tables.sessions} WHERE session_id = ?`, [conversationId]))[0].n,
@@ -65,7 +59,7 @@ describeEachDialect(
       const s = fresh(small);
       await s.addItems([call('c0', 'old 0'), call('c1', 'old 1'), call('c2', 'old 2')] as never);
       await s.addItems([call('c3', 'old 3'), call('c4', 'old 4'), call('c5', 'old 5')] as never);
-      const before = await stored(small, s.conversationId);
+      const before = await storedMessageData(small, s.conversationId);
       const calls = storeCalls(small);
       try {
         const err = await s.applyHistoryMutations({ mutations: mutations(6) } as never).catch((e: unknown) => e);
@@ -75,7 +69,7 @@ describeEachDialect(
       } finally {
         calls.restore();
       }
-      expect(await stored(small, s.conversationId)).toEqual(before);
+      expect(await storedMessageData(small, s.conversationId)).toEqual(before);
     });
 
     it('the cap itself is accepted and applied', async () => {
@@ -97,7 +91,7 @@ describeEachDialect(
         calls.restore();
       }
       expect(await sessions(standard, s.conversationId)).toBe(0);
-      expect(await stored(standard, s.conversationId)).toEqual([]);
+      expect(await storedMessageData(standard, s.conversationId)).toEqual([]);
     });
   },
 );

@@ -1,14 +1,8 @@
 import { describeEachDialect } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
+import { useMemory } from '../support/memory';
 
 describeEachDialect('listSessions with dates after 2038', (dialect, baseUrl) => {
-  let m: TestMemory;
-  beforeAll(async () => {
-    m = await startMemory(urlFor(dialect, baseUrl));
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMemory(dialect, baseUrl);
 
   it('updatedBefore 2040 lists a conversation written now; updatedAfter 2040 does not', async () => {
     const id = `far-${Date.now()}`;

@@ -1,23 +1,16 @@
-import { InvalidConversationIdError, SessionItem, SessionNotFoundError } from '../../lib';
+import { InvalidConversationIdError, SessionNotFoundError } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { TestMemory, startMemory, urlFor } from '../support/memory';
-
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
+import { useMemory } from '../support/memory';
+import { user } from '../support/items';
 
 describeEachDialect('SessionMemoryService.getSession', (dialect, baseUrl) => {
-  let m: TestMemory;
-  beforeAll(async () => {
-    m = await startMemory(urlFor(dialect, baseUrl));
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMemory(dialect, baseUrl);
 
   it('summarises one conversation: times, item count, metadata', async () => {
     const id = `summary-${Date.now()}`;
     const before = Date.now() - 5 * 60_000; // database clocks may differ a little from this process
-    await m.memory.session(id).addItems([msg('a'), msg('b'), msg('c')], { metadata: { userId: 'u1' } });
-    await m.memory.session(`${id}-other`).addItems([msg('not counted')]);
+    await m.memory.session(id).addItems([user('a'), user('b'), user('c')], { metadata: { userId: 'u1' } });
+    await m.memory.session(`${id}-other`).addItems([user('not counted')]);
     const summary = await m.memory.getSession(id);
     expect(summary.conversationId).toBe(id);
     expect(summary.itemCount).toBe(3);
@@ -29,7 +22,7 @@ describeEachDialect('SessionMemoryService.getSession', (dialect, baseUrl) => {
   it('throws SessionNotFoundError for an unknown or deleted conversation, naming the id; a cleared one has 0 items', async () => {
     const id = `missing-${Date.now()}`;
     await expect(m.memory.getSession(id)).rejects.toBeInstanceOf(SessionNotFoundError);
-    await m.memory.session(id).addItems([msg('x')]);
+    await m.memory.session(id).addItems([user('x')]);
     const before = await m.memory.getSession(id);
     expect(before).toMatchObject({ conversationId: id, itemCount: 1 });
     await m.memory.session(id).clearSession();
@@ -39,7 +32,7 @@ describeEachDialect('SessionMemoryService.getSession', (dialect, baseUrl) => {
     await m.memory.deleteSession(id);
     await expect(m.memory.getSession(id)).rejects.toThrow(id);
     // ids are exact: another case is another conversation
-    await m.memory.session(`Case-${id}`).addItems([msg('y')]);
+    await m.memory.session(`Case-${id}`).addItems([user('y')]);
     await expect(m.memory.getSession(`case-${id}`)).rejects.toBeInstanceOf(SessionNotFoundError);
   });
 

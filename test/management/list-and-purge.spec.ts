@@ -1,8 +1,7 @@
-import { InvalidManagementOptionsError, SessionItem, SessionMemoryConfigurationError, SessionSummary } from '../../lib';
+import { InvalidManagementOptionsError, SessionMemoryConfigurationError, SessionSummary } from '../../lib';
 import { describeEachDialect } from '../support/databases';
 import { TestMemory, startMemory, urlFor } from '../support/memory';
-
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
+import { user } from '../support/items';
 
 /** Every page of a listing, following nextCursor. */
 async function listAll(
@@ -44,7 +43,7 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
 
   it('pages through every conversation exactly once, newest first or oldest first, ties broken by id', async () => {
     const ids = Array.from({ length: 23 }, (_, i) => `list-${prefix}-${String(i).padStart(2, '0')}`);
-    for (const [i, id] of ids.entries()) await a.memory.session(id).addItems([msg(`x${i}`)]);
+    for (const [i, id] of ids.entries()) await a.memory.session(id).addItems([user(`x${i}`)]);
     // Groups of three share one timestamp: only session_id can order them.
     for (const [i, id] of ids.entries()) await setUpdated(id, Math.floor(i / 3));
     const expectedDesc = [...ids].sort(
@@ -65,7 +64,7 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
 
   it('keeps pagination consistent while conversations are written between pages', async () => {
     const ids = Array.from({ length: 30 }, (_, i) => `moving-${prefix}-${String(i).padStart(2, '0')}`);
-    for (const id of ids) await a.memory.session(id).addItems([msg('start')]);
+    for (const id of ids) await a.memory.session(id).addItems([user('start')]);
     for (const [i, id] of ids.entries()) await setUpdated(id, i);
     const seen: string[] = [];
     const written = new Set<string>();
@@ -81,7 +80,7 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
       for (const id of [listed[0], unlisted[unlisted.length - 1]]) {
         if (!id) continue;
         written.add(id);
-        await b.memory.session(id).addItems([msg(`write ${round}`)]);
+        await b.memory.session(id).addItems([user(`write ${round}`)]);
       }
       round++;
     } while (cursor);
@@ -92,9 +91,9 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
 
   it('counts items on request and filters on the time of the last update', async () => {
     const ids = [`count-${prefix}-a`, `count-${prefix}-b`, `count-${prefix}-c`];
-    await a.memory.session(ids[0]).addItems([msg('1')]);
-    await a.memory.session(ids[1]).addItems([msg('1'), msg('2'), msg('3')]);
-    await a.memory.session(ids[2]).addItems([msg('1'), msg('2')]);
+    await a.memory.session(ids[0]).addItems([user('1')]);
+    await a.memory.session(ids[1]).addItems([user('1'), user('2'), user('3')]);
+    await a.memory.session(ids[2]).addItems([user('1'), user('2')]);
     await a.memory.session(ids[2]).popItem();
     for (const [i, id] of ids.entries()) await setUpdated(id, i * 10);
     const all = await listAll(a, { includeItemCount: true });
@@ -129,8 +128,8 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
       await expect(a.memory.listSessions(options as any)).rejects.toBeInstanceOf(InvalidManagementOptionsError);
     }
     const id = `cursor-${prefix}`;
-    await a.memory.session(`${id}-1`).addItems([msg('x')]);
-    await a.memory.session(`${id}-2`).addItems([msg('x')]);
+    await a.memory.session(`${id}-1`).addItems([user('x')]);
+    await a.memory.session(`${id}-2`).addItems([user('x')]);
     const page = await a.memory.listSessions({ limit: 1 });
     await expect(a.memory.listSessions({ limit: 1, cursor: page.nextCursor, order: 'asc' })).rejects.toThrow(
       /same order/,
@@ -144,10 +143,11 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
     const old = Array.from({ length: 7 }, (_, i) => `old-${prefix}-${i}`);
     const fresh = Array.from({ length: 3 }, (_, i) => `fresh-${prefix}-${i}`);
     for (const id of [...old, ...fresh]) {
-      await a.memory.session(id).addItems([msg('a'), msg('b')], { metadata: { kind: id.split('-')[0] } });
-      await a.memory
-        .session(id)
-        .applyHistoryTransaction({ operationId: `op-${id}`, transaction: { type: 'append_items', items: [msg('c')] } });
+      await a.memory.session(id).addItems([user('a'), user('b')], { metadata: { kind: id.split('-')[0] } });
+      await a.memory.session(id).applyHistoryTransaction({
+        operationId: `op-${id}`,
+        transaction: { type: 'append_items', items: [user('c')] },
+      });
     }
     for (const id of old) await setUpdated(id, 0);
     expect(await a.memory.purgeExpired({ idleFor: '1d', batchSize: 3 })).toBe(7);
@@ -166,7 +166,7 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
 
   it('two instances purging at once delete each idle conversation once, without errors', async () => {
     const old = Array.from({ length: 40 }, (_, i) => `race-${prefix}-${i}`);
-    for (const id of old) await a.memory.session(id).addItems([msg('x')]);
+    for (const id of old) await a.memory.session(id).addItems([user('x')]);
     for (const id of old) await setUpdated(id, 0);
     const counts = await Promise.all([
       a.memory.purgeExpired({ idleFor: '1h', batchSize: 5 }),
@@ -179,9 +179,9 @@ describeEachDialect('listSessions and purgeExpired', (dialect, baseUrl) => {
 
   it('the ttl option purges on the module timer (first run at startup, finished before shutdown completes)', async () => {
     const old = [`ttl-${prefix}-1`, `ttl-${prefix}-2`];
-    for (const id of old) await a.memory.session(id).addItems([msg('x')]);
+    for (const id of old) await a.memory.session(id).addItems([user('x')]);
     for (const id of old) await setUpdated(id, 0);
-    await a.memory.session(`ttl-${prefix}-fresh`).addItems([msg('y')]);
+    await a.memory.session(`ttl-${prefix}-fresh`).addItems([user('y')]);
     const url = dialect === 'sqlite' ? (a.memory.dataSource.options as any).database : baseUrl;
     const withTtl = await startMemory(
       dialect === 'sqlite' ? `sqlite:${url}` : url,

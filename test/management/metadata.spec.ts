@@ -1,11 +1,10 @@
-import { InvalidSessionMetadataError, SessionItem, SessionMemoryConfigurationError } from '../../lib';
+import { InvalidSessionMetadataError, SessionMemoryConfigurationError } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { TestMemory, startMemory, urlFor } from '../support/memory';
-
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
+import { startMemory, urlFor, useMemory } from '../support/memory';
+import { user } from '../support/items';
+import { insertRawRows } from '../support/raw-rows';
 
 describeEachDialect('conversation metadata', (dialect, baseUrl) => {
-  let m: TestMemory;
   let n = 0;
   const id = (name: string) => `${name}-${++n}-${Date.now()}`;
   const count = async (table: string, sessionId: string) =>
@@ -13,12 +12,7 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
   const ids = async (metadata: Record<string, unknown>) =>
     (await m.memory.listSessions({ metadata, limit: 1000 })).sessions.map((s) => s.conversationId).sort();
 
-  beforeAll(async () => {
-    m = await startMemory(urlFor(dialect, baseUrl));
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMemory(dialect, baseUrl);
 
   it('is set, read, replaced and removed; setting it creates the conversation', async () => {
     const s = m.memory.session(id('meta'));
@@ -42,11 +36,11 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
 
   it('addItems(items, { metadata }) writes both in one transaction; a bad item writes neither', async () => {
     const s = m.memory.session(id('with-items'));
-    await s.addItems([msg('one'), msg('two')], { metadata: { userId: 'u7' } });
-    expect(await s.getItems()).toEqual([msg('one'), msg('two')]);
+    await s.addItems([user('one'), user('two')], { metadata: { userId: 'u7' } });
+    expect(await s.getItems()).toEqual([user('one'), user('two')]);
     expect(await s.getMetadata()).toEqual({ userId: 'u7' });
     await expect(
-      s.addItems([msg('three'), { role: 'user', content: 1n } as any], { metadata: { userId: 'other' } }),
+      s.addItems([user('three'), { role: 'user', content: 1n } as any], { metadata: { userId: 'other' } }),
     ).rejects.toThrow();
     expect(await s.getMetadata()).toEqual({ userId: 'u7' });
     expect(await s.getItems()).toHaveLength(2);
@@ -54,7 +48,7 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
     class NotOptions {
       metadata = { userId: 'ignored' };
     }
-    await s.addItems([msg('three')], new NotOptions() as any);
+    await s.addItems([user('three')], new NotOptions() as any);
     expect(await s.getMetadata()).toEqual({ userId: 'u7' });
     expect(await s.getItems()).toHaveLength(3);
   });
@@ -68,7 +62,7 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
     await m.memory.setMetadata(a, { tag, userId: 'u1', plan: 'pro', n: 1, flag: true, obj: { x: [1, 2] } });
     await m.memory.setMetadata(b, { tag, userId: 'U1', plan: 'pro', n: '1', flag: false, obj: { x: [1] } });
     await m.memory.setMetadata(c, { tag, userId: 'u1', plan: 'free', n: null });
-    await m.memory.session(d).addItems([msg('no metadata')]);
+    await m.memory.session(d).addItems([user('no metadata')]);
     expect(await ids({ tag })).toEqual([a, b, c].sort());
     expect(await ids({ tag, userId: 'u1' })).toEqual([a, c].sort());
     expect(await ids({ tag, userId: 'U1' })).toEqual([b]);
@@ -99,20 +93,20 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
   it('stays through clearSession; goes with deleteSession and with a Python-style clear', async () => {
     const metadataTable = `${m.tables.sessions}_metadata`;
     const one = m.memory.session(id('clear'));
-    await one.addItems([msg('x')], { metadata: { k: 1 } });
+    await one.addItems([user('x')], { metadata: { k: 1 } });
     await one.clearSession();
     expect(await one.getItems()).toEqual([]);
     expect(await count(metadataTable, one.conversationId)).toBe(1);
     expect(await one.getMetadata()).toEqual({ k: 1 });
 
     const two = id('delete');
-    await m.memory.session(two).addItems([msg('x')], { metadata: { k: 2 } });
+    await m.memory.session(two).addItems([user('x')], { metadata: { k: 2 } });
     expect(await m.memory.deleteSession(two)).toBe(true);
     expect(await count(metadataTable, two)).toBe(0);
 
     // Python's SQLAlchemySession.clear_session: delete the messages, then the session row.
     const three = id('python');
-    await m.memory.session(three).addItems([msg('x')], { metadata: { k: 3 } });
+    await m.memory.session(three).addItems([user('x')], { metadata: { k: 3 } });
     await m.sql(`DELETE FROM ${m.tables.messages} WHERE session_id = ?`, [three]);
     await m.sql(`DELETE FROM ${m.tables.sessions} WHERE session_id = ?`, [three]);
     expect(await count(metadataTable, three)).toBe(0);
@@ -120,21 +114,18 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
 
   it('leaves the Python tables as Python reads and writes them', async () => {
     const s = m.memory.session(id('python-reads'));
-    await s.addItems([msg('hello')], { metadata: { userId: 'u1' } });
+    await s.addItems([user('hello')], { metadata: { userId: 'u1' } });
     // What SQLAlchemySession selects and inserts: only these columns exist for it.
     const rows = await m.sql(
       `SELECT message_data FROM ${m.tables.messages} WHERE session_id = ? ORDER BY created_at, id`,
       [s.conversationId],
     );
-    expect(rows.map((r: any) => JSON.parse(r.message_data))).toEqual([msg('hello')]);
-    await m.sql(`INSERT INTO ${m.tables.messages} (session_id, message_data) VALUES (?, ?)`, [
-      s.conversationId,
-      '{"role":"user","content":"from python"}',
-    ]);
+    expect(rows.map((r: any) => JSON.parse(r.message_data))).toEqual([user('hello')]);
+    await insertRawRows(m, s.conversationId, ['{"role":"user","content":"from python"}']);
     await m.sql(`UPDATE ${m.tables.sessions} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = ?`, [
       s.conversationId,
     ]);
-    expect(await s.getItems()).toEqual([msg('hello'), msg('from python')]);
+    expect(await s.getItems()).toEqual([user('hello'), user('from python')]);
     expect(await s.getMetadata()).toEqual({ userId: 'u1' });
   });
 
@@ -148,7 +139,7 @@ describeEachDialect('conversation metadata', (dialect, baseUrl) => {
         other.tables,
       );
       try {
-        await plain.memory.session('x').addItems([msg('still works')]);
+        await plain.memory.session('x').addItems([user('still works')]);
         await expect(plain.memory.session('x').setMetadata({ a: 1 })).rejects.toBeInstanceOf(
           SessionMemoryConfigurationError,
         );

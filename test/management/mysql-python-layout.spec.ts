@@ -1,5 +1,7 @@
 import { describeEachDialect, uniqueSuffix } from '../support/databases';
 import { startMemory } from '../support/memory';
+import { createBinCollationLayoutOnMysql } from '../python-compat/python-fixture';
+import { dropSessionTables, ignoreDropError } from '../support/tables';
 
 /**
  * Tables created by Python (or a DBA) on MySQL/MariaDB may give session_id another collation than the
@@ -14,16 +16,7 @@ describeEachDialect(
       const tables = { sessions: `t_pys_${sfx}`, messages: `t_pym_${sfx}` };
       const admin = await startMemory(url); // a connection to create the hand-made tables with
       try {
-        await admin.sql(
-          `CREATE TABLE ${tables.sessions} (session_id VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY, ` +
-            `created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP) DEFAULT CHARSET=utf8mb4`,
-        );
-        await admin.sql(
-          `CREATE TABLE ${tables.messages} (id INTEGER NOT NULL AUTO_INCREMENT PRIMARY KEY, ` +
-            `session_id VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, message_data TEXT NOT NULL, ` +
-            `created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
-            `FOREIGN KEY (session_id) REFERENCES ${tables.sessions} (session_id) ON DELETE CASCADE) DEFAULT CHARSET=utf8mb4`,
-        );
+        await createBinCollationLayoutOnMysql((sql) => admin.sql(sql), tables);
         const m = await startMemory(url, { createTables: true }, tables);
         try {
           const s = m.memory.session('py-1');
@@ -43,14 +36,7 @@ describeEachDialect(
           await m.close();
         }
       } finally {
-        for (const t of [
-          `${tables.sessions}_metadata`,
-          `${tables.messages}_operations`,
-          tables.messages,
-          tables.sessions,
-        ]) {
-          await admin.sql(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
-        }
+        await dropSessionTables(admin.memory.dataSource, tables, ignoreDropError);
         await admin.close();
       }
     });

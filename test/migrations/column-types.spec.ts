@@ -1,7 +1,7 @@
 import { InvalidConversationIdError, MAX_CONVERSATION_ID_LENGTH } from '../../lib';
 import { chooseMysqlIdCollation } from '../../lib/storage/mysql/mysql.connection';
 import { describeEachDialect } from '../support/databases';
-import { TestMemory, startMemory, urlFor } from '../support/memory';
+import { useMemory } from '../support/memory';
 
 describe('MySQL/MariaDB session_id collation', () => {
   it.each([
@@ -15,13 +15,7 @@ describe('MySQL/MariaDB session_id collation', () => {
 });
 
 describeEachDialect('conversation ids at the length limit', (dialect, baseUrl) => {
-  let m: TestMemory;
-  beforeAll(async () => {
-    m = await startMemory(urlFor(dialect, baseUrl));
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMemory(dialect, baseUrl);
 
   it(`stores ids of ${MAX_CONVERSATION_ID_LENGTH} characters exactly, multi-byte ones included, and refuses longer`, async () => {
     expect(MAX_CONVERSATION_ID_LENGTH).toBe(255);

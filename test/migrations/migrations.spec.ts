@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { DataSource, MigrationInterface, Table } from 'typeorm';
+import { DataSource, Table } from 'typeorm';
 import {
   SessionMemoryConfigurationError,
   SessionMemoryModule,
@@ -9,7 +9,7 @@ import {
 } from '../../lib';
 import { dataSourceOptionsFromUrl } from '../../lib/storage/data-source.factory';
 import { SINGLE_SERVER_DIALECTS, TestDialect, describeEachDialect, uniqueSuffix } from '../support/databases';
-import { dropSessionTables, rawQuery, urlFor } from '../support/memory';
+import { rawQuery, urlFor } from '../support/memory';
 import {
   EXPECTED,
   PostgresFixture,
@@ -18,21 +18,10 @@ import {
   createPythonLayoutOnMysql,
   loadPostgresFixture,
 } from '../python-compat/python-fixture';
+import { dropSessionTables } from '../support/tables';
+import { migrationDataSource } from '../support/migrations';
 
 type Tables = { sessions: string; messages: string };
-
-/** A DataSource like the one an application hands to the TypeORM CLI, with its own migrations table. */
-async function migrationDataSource(url: string, migrations: (new () => MigrationInterface)[]): Promise<DataSource> {
-  const ds = new DataSource({
-    ...dataSourceOptionsFromUrl(url),
-    migrations,
-    migrationsTableName: `nsm_migrations_${uniqueSuffix()}`,
-    // The refusals below are expected: keep TypeORM from printing them.
-    logger: { logQuery() {}, logQueryError() {}, logQuerySlow() {}, logSchemaBuild() {}, logMigration() {}, log() {} },
-  } as any);
-  await ds.initialize();
-  return ds;
-}
 
 /** Drops a pair of tables and the optional tables beside it, children first. */
 async function dropLayout(ds: DataSource, t: Tables): Promise<void> {

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { SessionMemoryModule, SessionMemoryService } from '../../lib';
 import { TEST_URLS, isAvailable } from '../support/databases';
 import { rawQuery } from '../support/memory';
-import { dropTables, tempSqliteFile, uniqueTables } from './module-test-utils';
+import { dropSessionTables, ignoreDropError, tempSqliteFile, uniqueTables } from '../support/tables';
 
 /** A provider of the application that asks for "the" DataSource, as application code does. */
 @Injectable()
@@ -99,7 +99,8 @@ describe("the module's own DataSource never replaces the application's default o
           expect(found).toEqual([]);
         }
       } finally {
-        if (memory.dataSource.options.type === 'postgres') await dropTables(memory.dataSource, tables);
+        if (memory.dataSource.options.type === 'postgres')
+          await dropSessionTables(memory.dataSource, tables, ignoreDropError);
         await module.close();
       }
       // Each DataSource was closed by its own owner.

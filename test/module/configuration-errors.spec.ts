@@ -1,25 +1,9 @@
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
-import {
-  SessionMemoryConfigurationError,
-  SessionMemoryModule,
-  SessionMemoryModuleAsyncOptions,
-  SessionMemoryModuleOptions,
-} from '../../lib';
+import { SessionMemoryConfigurationError, SessionMemoryModule, SessionMemoryModuleAsyncOptions } from '../../lib';
 import { TEST_URLS, isAvailable } from '../support/databases';
-import { tempSqliteFile, uniqueTables } from './module-test-utils';
-
-/** Starts the module with `options` and returns what startup threw (fails the test if it started). */
-async function startupError(options: SessionMemoryModuleOptions): Promise<Error> {
-  let module;
-  try {
-    module = await Test.createTestingModule({ imports: [SessionMemoryModule.forRoot(options)] }).compile();
-  } catch (err) {
-    return err as Error;
-  }
-  await module.close();
-  throw new Error(`SessionMemoryModule started with ${JSON.stringify(options)}; it should have refused`);
-}
+import { startupError } from '../support/startup';
+import { tempSqliteFile, uniqueTables } from '../support/tables';
 
 const sqlite = () => `sqlite:${tempSqliteFile()}`;
 

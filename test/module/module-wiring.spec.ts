@@ -10,9 +10,10 @@ import {
   getSessionMemoryToken,
 } from '../../lib';
 import { TEST_URLS, isAvailable } from '../support/databases';
-import { countMessages, dropTables, tempSqliteFile, uniqueTables } from './module-test-utils';
+import { countMessages } from '../support/raw-rows';
+import { dropSessionTables, ignoreDropError, tempSqliteFile, uniqueTables } from '../support/tables';
+import { user } from '../support/items';
 
-const user = (content: string) => ({ role: 'user' as const, content });
 const contents = (items: unknown[]) => items.map((i) => (i as { content: string }).content);
 
 /** Adds two items and reads them back: proves the store behind the service really works. */
@@ -282,7 +283,7 @@ describe('named instances', () => {
       expect(contents(await stores.remote.session('shared-id').getItems())).toEqual(['remote']);
       expect(await countMessages(stores.remote, remote.messages, 'shared-id')).toBe(1);
     } finally {
-      await dropTables(stores.remote.dataSource, remote);
+      await dropSessionTables(stores.remote.dataSource, remote, ignoreDropError);
       await module.close();
     }
     expect(stores.local.dataSource.isInitialized).toBe(false);

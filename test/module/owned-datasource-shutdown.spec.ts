@@ -3,9 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { SessionMemoryModule, SessionMemoryService, SessionStorageUnavailableError } from '../../lib';
 import { TEST_URLS, isAvailable } from '../support/databases';
-import { dropTablesAt, tempSqliteFile, uniqueTables } from './module-test-utils';
-
-const user = (content: string) => ({ role: 'user' as const, content });
+import { dropSessionTablesAt, tempSqliteFile, uniqueTables } from '../support/tables';
+import { user } from '../support/items';
 
 /** Every I/O entry point of the service and of a session, after close: each must reject with SessionStorageUnavailableError. */
 async function expectEverythingRefused(memory: SessionMemoryService): Promise<void> {
@@ -99,7 +98,7 @@ describe('shutdown of the DataSource the module owns', () => {
         expect(pool.ending || pool.ended).toBe(true);
         await expectEverythingRefused(memory);
       } finally {
-        await dropTablesAt(TEST_URLS.postgres, tables);
+        await dropSessionTablesAt(TEST_URLS.postgres, tables);
       }
     },
   );

@@ -3,32 +3,16 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { DataSource } from 'typeorm';
-import {
-  SessionMemoryConfigurationError,
-  SessionMemoryModule,
-  SessionMemoryModuleOptions,
-  createSessionMemoryMigration,
-} from '../../lib';
+import { SessionMemoryConfigurationError, SessionMemoryModule, createSessionMemoryMigration } from '../../lib';
 import { TEST_URLS, isAvailable, uniqueSuffix } from '../support/databases';
 import { rawQuery } from '../support/memory';
-import { tempSqliteFile } from './module-test-utils';
+import { startupError } from '../support/startup';
+import { tempSqliteFile } from '../support/tables';
 
 /**
  * Start-up errors that used to be raw driver errors or misleading ones: each is a
  * SessionMemoryConfigurationError, prefixed like every message of the package, saying what to change.
  */
-
-/** Starts the module with `options` and returns what startup threw (fails the test if it started). */
-async function startupError(options: SessionMemoryModuleOptions): Promise<Error> {
-  let module;
-  try {
-    module = await Test.createTestingModule({ imports: [SessionMemoryModule.forRoot(options)] }).compile();
-  } catch (err) {
-    return err as Error;
-  }
-  await module.close();
-  throw new Error(`SessionMemoryModule started with ${JSON.stringify(options)}; it should have refused`);
-}
 
 /** A name of exactly `length` characters, unique to this run. */
 const nameOf = (prefix: string, length: number) => `${prefix}_${uniqueSuffix()}_`.padEnd(length, 'x');

@@ -1,6 +1,6 @@
 import { ConversationAccessDeniedError } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
+import { useMemoryPair } from '../support/memory';
 
 const ROUNDS = 300;
 const SECRET = 'BOB PRIVATE';
@@ -14,17 +14,7 @@ const SECRET = 'BOB PRIVATE';
  * ran after his write did).
  */
 describeEachDialect('Owner check and read are one step (Eve reads while Bob first writes)', (dialect, url) => {
-  let bobSide: TestMemory;
-  let eveSide: TestMemory;
-  beforeAll(async () => {
-    const u = urlFor(dialect, url);
-    bobSide = await startMemory(u);
-    eveSide = await startMemory(u, {}, bobSide.tables);
-  });
-  afterAll(async () => {
-    await eveSide?.close();
-    await bobSide?.close();
-  });
+  const [bobSide, eveSide] = useMemoryPair(dialect, url);
 
   it(`${ROUNDS} rounds: Eve never sees Bob's items, metadata or pages`, async () => {
     const leaks: Record<string, number> = {};

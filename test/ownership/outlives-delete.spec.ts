@@ -1,9 +1,8 @@
 import { ConversationAccessDeniedError } from '../../lib';
 import type { ConversationChange } from '../../lib/changes/conversation-change';
 import { describeEachDialect } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
-
-const user = (content: string) => ({ role: 'user' as const, content });
+import { useMemory } from '../support/memory';
+import { user } from '../support/items';
 
 /**
  * Issue #20 item 8: an owner check must hold for the conversation it was made on. Once Bob's
@@ -14,13 +13,7 @@ const user = (content: string) => ({ role: 'user' as const, content });
 describeEachDialect(
   'Ownership does not outlive the conversation (deleted, then re-created by another)',
   (dialect, url) => {
-    let m: TestMemory;
-    beforeAll(async () => {
-      m = await startMemory(urlFor(dialect, url));
-    });
-    afterAll(async () => {
-      await m?.close();
-    });
+    const m = useMemory(dialect, url);
 
     it("Bob's old session object neither reads nor pops nor writes Eve's re-created conversation", async () => {
       const id = `outlive-obj-${Math.random().toString(36).slice(2, 8)}`;

@@ -1,6 +1,8 @@
 import { ConversationAccessDeniedError } from '../../lib';
 import { describeEachDialect, uniqueSuffix } from '../support/databases';
 import { startMemory, TestMemory } from '../support/memory';
+import { createBinCollationLayoutOnMysql } from '../python-compat/python-fixture';
+import { dropSessionTables, ignoreDropError } from '../support/tables';
 
 /**
  * Issue #20 item 10: owners compare byte for byte. On tables Python created on MariaDB (`session_id`
@@ -16,29 +18,12 @@ describeEachDialect(
     let m: TestMemory;
     beforeAll(async () => {
       admin = await startMemory(url); // a connection to create Python's tables with
-      await admin.sql(
-        `CREATE TABLE ${tables.sessions} (session_id VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY, ` +
-          `created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP) DEFAULT CHARSET=utf8mb4`,
-      );
-      await admin.sql(
-        `CREATE TABLE ${tables.messages} (id INTEGER NOT NULL AUTO_INCREMENT PRIMARY KEY, ` +
-          `session_id VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, message_data TEXT NOT NULL, ` +
-          `created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
-          `FOREIGN KEY (session_id) REFERENCES ${tables.sessions} (session_id) ON DELETE CASCADE) DEFAULT CHARSET=utf8mb4`,
-      );
+      await createBinCollationLayoutOnMysql((sql) => admin.sql(sql), tables);
       m = await startMemory(url, { createTables: true }, tables);
     });
     afterAll(async () => {
       await m?.close();
-      for (const t of [
-        `${tables.sessions}_owners`,
-        `${tables.sessions}_metadata`,
-        `${tables.messages}_operations`,
-        tables.messages,
-        tables.sessions,
-      ]) {
-        await admin?.sql(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
-      }
+      if (admin) await dropSessionTables(admin.memory.dataSource, tables, ignoreDropError);
       await admin?.close();
     });
 

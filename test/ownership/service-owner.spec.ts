@@ -1,8 +1,7 @@
 import { ConversationAccessDeniedError, InvalidOwnerError } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
-
-const user = (content: string) => ({ role: 'user' as const, content });
+import { useMemory } from '../support/memory';
+import { user } from '../support/items';
 
 /**
  * Issue #20 item 12: every service call that takes a conversation id takes `{ owner }`, so that a
@@ -10,13 +9,7 @@ const user = (content: string) => ({ role: 'user' as const, content });
  * took no owner, and answered anyone).
  */
 describeEachDialect('Service calls by conversation id check { owner }', (dialect, url) => {
-  let m: TestMemory;
-  beforeAll(async () => {
-    m = await startMemory(urlFor(dialect, url));
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMemory(dialect, url);
 
   it("getMetadata and setMetadata with { owner } refuse another caller's conversation and serve the owner's", async () => {
     const id = `svc-${Math.random().toString(36).slice(2, 8)}`;

@@ -6,9 +6,9 @@ import {
   SessionNotFoundError,
 } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
+import { TestMemory, useMemoryPair } from '../support/memory';
+import { user } from '../support/items';
 
-const user = (content: string) => ({ role: 'user' as const, content });
 const fresh = (tag: string) => `${tag}-${Math.random().toString(36).slice(2, 8)}`;
 
 /** What a call did: its value, or `denied`, or the error's name. */
@@ -26,18 +26,9 @@ async function outcome(call: () => Promise<unknown>): Promise<string> {
  * default, or 'deny'); `assignOwner` for migrating existing data.
  */
 describeEachDialect('Unowned conversations', (dialect, url) => {
-  let claim: TestMemory;
-  let deny: TestMemory;
-  beforeAll(async () => {
-    const u = urlFor(dialect, url);
-    claim = await startMemory(u);
-    // Same tables, the other rule.
-    deny = await startMemory(u, { unownedConversations: 'deny' } as Partial<SessionMemoryModuleOptions>, claim.tables);
-  });
-  afterAll(async () => {
-    await deny?.close();
-    await claim?.close();
-  });
+  const [claim, deny] = useMemoryPair(dialect, url, {}, {
+    unownedConversations: 'deny',
+  } as Partial<SessionMemoryModuleOptions>);
 
   const rows = async (m: TestMemory, id: string) => ({
     sessions: (await m.sql(`SELECT session_id FROM ${m.tables.sessions} WHERE session_id = ?`, [id])).length,

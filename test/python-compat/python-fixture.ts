@@ -115,6 +115,26 @@ export async function copyFixtureRows(
  * out here by hand, so that reads, writes and the upgrade migration are tested on what a Python service
  * would have left on MariaDB.
  */
+/**
+ * The MySQL/MariaDB layout newer Python releases (or a DBA) create: session_id VARCHAR(190) utf8mb4_bin,
+ * DATETIME columns, no index besides the keys. `run` executes one statement (e.g. a TestMemory's `sql`).
+ */
+export async function createBinCollationLayoutOnMysql(
+  run: (sql: string) => Promise<unknown>,
+  t: { sessions: string; messages: string },
+): Promise<void> {
+  await run(
+    `CREATE TABLE ${t.sessions} (session_id VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY, ` +
+      `created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP) DEFAULT CHARSET=utf8mb4`,
+  );
+  await run(
+    `CREATE TABLE ${t.messages} (id INTEGER NOT NULL AUTO_INCREMENT PRIMARY KEY, ` +
+      `session_id VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, message_data TEXT NOT NULL, ` +
+      `created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, ` +
+      `FOREIGN KEY (session_id) REFERENCES ${t.sessions} (session_id) ON DELETE CASCADE) DEFAULT CHARSET=utf8mb4`,
+  );
+}
+
 export async function createPythonLayoutOnMysql(
   ds: DataSource,
   t: { sessions: string; messages: string },

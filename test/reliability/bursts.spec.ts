@@ -1,15 +1,15 @@
 import { createConnection } from 'mysql2/promise';
 import { Client } from 'pg';
-import { SessionItem, SessionStorageUnavailableError } from '../../lib';
+import { SessionStorageUnavailableError } from '../../lib';
 import { describeEachDialect, TestDialect } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
+import { startMemory, TestMemory, urlFor, useMemory } from '../support/memory';
+import { user } from '../support/items';
 
 /**
  * A burst of writes on ONE healthy conversation, in one process, nothing else running: every call
  * must complete (they queue in order, as PostgreSQL itself would queue them on the row lock), none is
  * refused for being many. The per-conversation bound limits connections in use, not callers waiting.
  */
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
 
 /** The settled results split into values and the messages of the rejections. */
 function split<T>(results: PromiseSettledResult<T>[]) {
@@ -42,7 +42,7 @@ describeEachDialect('A burst of writes on one healthy conversation', (dialect, u
     const id = conv('burst-add');
     const session = m.memory.session(id);
     const N = 500;
-    const batch = (b: number) => [msg(`b${b}.0`), msg(`b${b}.1`), msg(`b${b}.2`)];
+    const batch = (b: number) => [user(`b${b}.0`), user(`b${b}.1`), user(`b${b}.2`)];
     const { errors } = split(await Promise.allSettled(Array.from({ length: N }, (_, b) => session.addItems(batch(b)))));
     expect(failures(errors)).toEqual({ failed: 0, examples: [] });
 
@@ -65,7 +65,7 @@ describeEachDialect('A burst of writes on one healthy conversation', (dialect, u
     '%i concurrent popItem on %i items: min(N, M) distinct items returned, none twice, the rest undefined',
     async (N, M) => {
       const id = conv('burst-pop');
-      await m.memory.session(id).addItems(Array.from({ length: M }, (_, i) => msg(`i${i}`)));
+      await m.memory.session(id).addItems(Array.from({ length: M }, (_, i) => user(`i${i}`)));
       const session = m.memory.session(id);
       const { values, errors } = split(await Promise.allSettled(Array.from({ length: N }, () => session.popItem())));
       expect(failures(errors)).toEqual({ failed: 0, examples: [] });
@@ -86,18 +86,12 @@ describeEachDialect('A burst of writes on one healthy conversation', (dialect, u
 describeEachDialect(
   'Many concurrent first writes of one new conversation on a SQLite file',
   (dialect, url) => {
-    let m: TestMemory;
-    beforeAll(async () => {
-      m = await startMemory(urlFor(dialect, url));
-    });
-    afterAll(async () => {
-      await m?.close();
-    });
+    const m = useMemory(dialect, url);
 
     it('64 concurrent first writes all succeed and all are stored', async () => {
       const id = `first-${Date.now()}`;
       const { errors } = split(
-        await Promise.allSettled(Array.from({ length: 64 }, (_, i) => m.memory.session(id).addItems([msg(`f${i}`)]))),
+        await Promise.allSettled(Array.from({ length: 64 }, (_, i) => m.memory.session(id).addItems([user(`f${i}`)]))),
       );
       expect(failures(errors)).toEqual({ failed: 0, examples: [] });
       const stored = (await m.memory.session(id).getItems()).map((i) => (i as { content: string }).content);
@@ -110,20 +104,14 @@ describeEachDialect(
 describeEachDialect(
   '10,000 callers waiting on one conversation',
   (dialect, url) => {
-    let m: TestMemory;
-    beforeAll(async () => {
-      m = await startMemory(urlFor(dialect, url));
-    });
-    afterAll(async () => {
-      await m?.close();
-    });
+    const m = useMemory(dialect, url);
 
     it('10,000 concurrent addItems of one item all complete, each item stored once', async () => {
       const id = `ten-thousand-${Date.now()}`;
       const N = 10_000;
       const session = m.memory.session(id);
       const { errors } = split(
-        await Promise.allSettled(Array.from({ length: N }, (_, i) => session.addItems([msg(`t${i}`)]))),
+        await Promise.allSettled(Array.from({ length: N }, (_, i) => session.addItems([user(`t${i}`)]))),
       );
       expect(failures(errors)).toEqual({ failed: 0, examples: [] });
       const [{ count }] = await m.sql<{ count: string | number }>(
@@ -188,22 +176,16 @@ async function holdSessionRow(dialect: TestDialect, url: string, table: string, 
 describeEachDialect(
   'A crowd on a stuck conversation, with the default limits',
   (dialect, url) => {
-    let m: TestMemory;
-    beforeAll(async () => {
-      m = await startMemory(url, { timeouts: { lockMs: 1000 } });
-    });
-    afterAll(async () => {
-      await m?.close();
-    });
+    const m = useMemory(dialect, url, { timeouts: { lockMs: 1000 } });
 
     it('200 callers behind a foreign lock: at most 2 wait in the database, all queue (none refused at once) and fail typed naming it; the others all succeed', async () => {
       const stuck = `stuck-crowd-${Date.now()}`;
-      await m.memory.session(stuck).addItems([msg('before')]);
+      await m.memory.session(stuck).addItems([user('before')]);
       const held = await holdSessionRow(dialect, url, m.tables.sessions, stuck);
       let peakWaiters = 0;
       try {
         const onStuck = Promise.allSettled(
-          Array.from({ length: 200 }, (_, i) => m.memory.session(stuck).addItems([msg(`s${i}`)])),
+          Array.from({ length: 200 }, (_, i) => m.memory.session(stuck).addItems([user(`s${i}`)])),
         );
         let watching = true;
         const watch = (async () => {
@@ -213,7 +195,7 @@ describeEachDialect(
           }
         })();
         const onOthers = await Promise.allSettled(
-          Array.from({ length: 30 }, (_, i) => m.memory.session(`other-${i}-${Date.now()}`).addItems([msg(`o${i}`)])),
+          Array.from({ length: 30 }, (_, i) => m.memory.session(`other-${i}-${Date.now()}`).addItems([user(`o${i}`)])),
         );
         const stuckResults = await onStuck;
         watching = false;
@@ -233,8 +215,8 @@ describeEachDialect(
       // The lock holder's connection aside, the stuck conversation never had more than 2 statements in the database.
       expect(peakWaiters).toBeGreaterThanOrEqual(1);
       expect(peakWaiters).toBeLessThanOrEqual(2);
-      await m.memory.session(stuck).addItems([msg('after')]);
-      expect((await m.memory.session(stuck).getItems()).at(-1)).toEqual(msg('after'));
+      await m.memory.session(stuck).addItems([user('after')]);
+      expect((await m.memory.session(stuck).getItems()).at(-1)).toEqual(user('after'));
     });
   },
   ['postgres', 'mariadb'],

@@ -6,7 +6,8 @@ import { describeEachDialect } from '../support/databases';
 import { PgCluster } from '../support/pg-cluster';
 import { startMemory, TestMemory } from '../support/memory';
 import { FreezableProxy } from './freezable-proxy';
-import { settle, user, waitFor } from './reliability-helpers';
+import { user } from '../support/items';
+import { settle, waitFor } from '../support/outcomes';
 
 /**
  * Fault injection on a private PostgreSQL cluster this file creates (initdb on a free loopback port),

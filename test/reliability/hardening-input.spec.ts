@@ -1,34 +1,27 @@
 import {
   InvalidManagementOptionsError,
   InvalidSessionMetadataError,
-  SessionItem,
   SessionMemoryConfigurationError,
   SessionMemoryModuleOptions,
 } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { TestMemory, startMemory, urlFor } from '../support/memory';
+import { TestMemory, startMemory, urlFor, useMemory } from '../support/memory';
+import { user } from '../support/items';
 
 /**
  * Input that one dialect refuses and the others store must be refused the same way everywhere,
  * with the package's typed error and before any I/O (hostile security review findings).
  */
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
 /** No raw NUL, no lone surrogate: the message can be logged as it is. */
 const isLogSafe = (text: string) => !text.includes('\u0000') && text.isWellFormed();
 
 describeEachDialect('hardening: metadata text every dialect can store', (dialect, baseUrl) => {
-  let m: TestMemory;
   let n = 0;
   const id = (name: string) => `${name}-${++n}-${Date.now()}`;
   const rows = async (table: string, sessionId: string) =>
     Number((await m.sql(`SELECT COUNT(*) AS n FROM ${table} WHERE session_id = ?`, [sessionId]))[0].n);
 
-  beforeAll(async () => {
-    m = await startMemory(urlFor(dialect, baseUrl));
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMemory(dialect, baseUrl);
 
   // [metadata, the path the message must name]
   const BAD: [string, Record<string, unknown>, string][] = [
@@ -55,15 +48,15 @@ describeEachDialect('hardening: metadata text every dialect can store', (dialect
 
   it.each(BAD)('addItems(items, { metadata }) refuses %s and writes neither', async (_what, bad) => {
     const s = m.memory.session(id('nul-items'));
-    await expect(s.addItems([msg('kept out')], { metadata: bad })).rejects.toBeInstanceOf(InvalidSessionMetadataError);
+    await expect(s.addItems([user('kept out')], { metadata: bad })).rejects.toBeInstanceOf(InvalidSessionMetadataError);
     expect(await rows(m.tables.messages, s.conversationId)).toBe(0);
     expect(await rows(m.tables.sessions, s.conversationId)).toBe(0);
   });
 
   it('items themselves may still hold NUL (they are stored as text, not jsonb)', async () => {
     const s = m.memory.session(id('nul-item'));
-    await s.addItems([msg('a\u0000b')], { metadata: { ok: 'fine' } });
-    expect(await s.getItems()).toEqual([msg('a\u0000b')]);
+    await s.addItems([user('a\u0000b')], { metadata: { ok: 'fine' } });
+    expect(await s.getItems()).toEqual([user('a\u0000b')]);
   });
 
   it.each([
@@ -107,7 +100,7 @@ describeEachDialect('hardening: listing cursors and listing/retention option ran
     a = await startMemory(url, {
       cursorSecret: 'a shared secret of the whole fleet',
     } as Partial<SessionMemoryModuleOptions>);
-    for (let i = 0; i < 3; i++) await a.memory.session(`${prefix}-${i}`).addItems([msg('x')]);
+    for (let i = 0; i < 3; i++) await a.memory.session(`${prefix}-${i}`).addItems([user('x')]);
   });
   afterAll(async () => {
     await a?.close();

@@ -1,30 +1,19 @@
-import { Controller, Get, INestApplication, Module } from '@nestjs/common';
+import { INestApplication, Module } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { SessionMemoryHealthIndicator, SessionMemoryModule, SessionMemoryService } from '../../lib';
 import { TEST_URLS, isAvailable } from '../support/databases';
 import { startMemory, urlFor } from '../support/memory';
 import { PgCluster } from '../support/pg-cluster';
+import { healthController } from '../support/health';
 
 /** The health indicator for @nestjs/terminus 11 (HealthIndicatorService API), up and down, over HTTP. */
-@Controller('health')
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly sessions: SessionMemoryHealthIndicator,
-  ) {}
-
-  @Get()
-  @HealthCheck()
-  check() {
-    return this.health.check([
-      () => this.sessions.isHealthy('sessions'),
-      () => this.sessions.isHealthy('archive', { instance: 'archive' }),
-    ]);
-  }
-}
+const HealthController = healthController((sessions) => [
+  () => sessions.isHealthy('sessions'),
+  () => sessions.isHealthy('archive', { instance: 'archive' }),
+]);
 
 async function startApp(url: string, archiveUrl: string): Promise<INestApplication> {
   const tables = { sessions: `h_s_${process.pid}`, messages: `h_m_${process.pid}` };

@@ -1,27 +1,18 @@
-import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
-import { SessionItem } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
-
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
-const texts = (items: SessionItem[]) => items.map((i) => (i as { content: string }).content);
+import { useMemory } from '../support/memory';
+import { user, texts } from '../support/items';
+import { useLoggedWarnings } from '../support/warnings';
 
 describeEachDialect(
   'popItem beside a locked newest row (PostgreSQL)',
   (dialect, baseUrl) => {
-    let m: TestMemory;
-    beforeAll(async () => {
-      m = await startMemory(urlFor(dialect, baseUrl));
-    });
-    afterAll(async () => {
-      await m?.close();
-    });
+    const m = useMemory(dialect, baseUrl);
 
     it('removes the newest item, waiting for the lock, never the one below it', async () => {
       const id = `locked-newest-${Date.now()}`;
       const s = m.memory.session(id);
-      await s.addItems([msg('1'), msg('2'), msg('3')]);
+      await s.addItems([user('1'), user('2'), user('3')]);
       // Another transaction holds the newest row (as a history transaction or a pop about to roll back does).
       const other = new Client({ connectionString: baseUrl });
       await other.connect();
@@ -34,7 +25,7 @@ describeEachDialect(
         const popping = s.popItem();
         await new Promise((resolve) => setTimeout(resolve, 200));
         await other.query('ROLLBACK');
-        expect(await popping).toEqual(msg('3'));
+        expect(await popping).toEqual(user('3'));
       } finally {
         await other.end();
       }
@@ -45,19 +36,8 @@ describeEachDialect(
 );
 
 describeEachDialect('Corrupt rows at the newest end', (dialect, baseUrl) => {
-  let m: TestMemory;
-  const warnings: string[] = [];
-  let warn: jest.SpyInstance;
-  beforeAll(async () => {
-    m = await startMemory(urlFor(dialect, baseUrl));
-    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
-      warnings.push(String(message));
-    });
-  });
-  afterAll(async () => {
-    warn?.mockRestore();
-    await m?.close();
-  });
+  const m = useMemory(dialect, baseUrl);
+  const warnings = useLoggedWarnings();
 
   /** `count` rows of text that is not a JSON object, written behind the module's back (as a faulty writer would). */
   async function corrupt(id: string, count: number): Promise<void> {
@@ -72,7 +52,7 @@ describeEachDialect('Corrupt rows at the newest end', (dialect, baseUrl) => {
   it('getItems(n) and popItem skip 5,000 corrupt rows in a few batches and log one warning with the count', async () => {
     const id = `corrupt-${Date.now()}`;
     const s = m.memory.session(id);
-    await s.addItems([msg('old-1'), msg('old-2')]);
+    await s.addItems([user('old-1'), user('old-2')]);
     await corrupt(id, 5000);
 
     warnings.length = 0;
@@ -86,7 +66,7 @@ describeEachDialect('Corrupt rows at the newest end', (dialect, baseUrl) => {
     expect(warnings[0]).toMatch(/5000 corrupt rows/);
 
     warnings.length = 0;
-    expect(await s.popItem()).toEqual(msg('old-2'));
+    expect(await s.popItem()).toEqual(user('old-2'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/5000 corrupt rows/);
     // The corrupt rows above the popped item went with it; the older item stays.

@@ -6,11 +6,11 @@ import {
   SessionItem,
 } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
+import { useMemory } from '../support/memory';
 
 /** The item limit these properties probe around (1 MiB: below every server's max_allowed_packet, and fast). */
 const ITEM_LIMIT = 1024 * 1024;
-import { settle } from './reliability-helpers';
+import { settle } from '../support/outcomes';
 
 /**
  * Hostile input, property-based (fast-check): every item batch and conversation id either round-trips
@@ -161,14 +161,8 @@ class NotPlain {
 }
 
 describeEachDialect('hostile input', (dialect, baseUrl) => {
-  let m: TestMemory;
   let n = 0;
-  beforeAll(async () => {
-    m = await startMemory(urlFor(dialect, baseUrl), { limits: { maxItemBytes: ITEM_LIMIT } });
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMemory(dialect, baseUrl, { limits: { maxItemBytes: ITEM_LIMIT } });
 
   const counts = async () => {
     const [{ s }] = await m.sql<{ s: number | string }>(`SELECT COUNT(*) AS s FROM ${m.tables.sessions}`);

@@ -1,6 +1,7 @@
 import { InvalidManagementOptionsError, InvalidSessionInputError, SessionMemoryError } from '../../lib';
 import { describeEachDialect } from '../support/databases';
-import { TestMemory, startMemory, urlFor } from '../support/memory';
+import { useMemory } from '../support/memory';
+import { user } from '../support/items';
 
 /** The largest signed 64-bit integer: the highest id a row can have on any dialect. */
 const MAX = '9223372036854775807';
@@ -14,23 +15,15 @@ const ABOVE = [
   '99999999999999999999',
 ];
 
-const msg = (content: string) => ({ role: 'user' as const, content });
-
 describeEachDialect('id-like inputs: range-checked before any I/O', (dialect, baseUrl) => {
-  let m: TestMemory;
   let n = 0;
   const id = (name: string) => `ids-${name}-${++n}-${Date.now()}`;
 
-  beforeAll(async () => {
-    m = await startMemory(urlFor(dialect, baseUrl), { encryption: { keys: 'id range test key' } });
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMemory(dialect, baseUrl, { encryption: { keys: 'id range test key' } });
 
   it('getItemsPage refuses a `before` above the 64-bit range with InvalidSessionInputError, nothing raw', async () => {
     const s = m.memory.session(id('page'));
-    await s.addItems([msg('a'), msg('b')]);
+    await s.addItems([user('a'), user('b')]);
     for (const before of ABOVE) {
       const err = await s.getItemsPage({ limit: 10, before }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InvalidSessionInputError);
@@ -42,7 +35,7 @@ describeEachDialect('id-like inputs: range-checked before any I/O', (dialect, ba
   it('getItemsPage accepts the largest id itself: an empty page on a new conversation, the newest items on a used one', async () => {
     expect(await m.memory.session(id('empty')).getItemsPage({ limit: 10, before: MAX })).toEqual({ items: [] });
     const s = m.memory.session(id('used'));
-    await s.addItems([msg('a'), msg('b'), msg('c')]);
+    await s.addItems([user('a'), user('b'), user('c')]);
     expect(await s.getItemsPage({ limit: 2, before: MAX })).toEqual(await s.getItemsPage({ limit: 2 }));
   });
 
@@ -54,7 +47,7 @@ describeEachDialect('id-like inputs: range-checked before any I/O', (dialect, ba
   });
 
   it('reencrypt refuses a cursor above the 64-bit range with InvalidManagementOptionsError, nothing raw', async () => {
-    await m.memory.session(id('re')).addItems([msg('a')]);
+    await m.memory.session(id('re')).addItems([user('a')]);
     for (const cursor of ABOVE) {
       const err = await m.memory.reencrypt({ cursor }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InvalidManagementOptionsError);

@@ -4,7 +4,8 @@ import { SessionItem, SessionMemoryModule, SessionMemoryService } from '../../li
 import { dataSourceOptionsFromUrl } from '../../lib/storage/data-source.factory';
 import { describeEachDialect, uniqueSuffix } from '../support/databases';
 import { rawQuery, startMemory, urlFor } from '../support/memory';
-import { settle, user } from './reliability-helpers';
+import { user } from '../support/items';
+import { settle } from '../support/outcomes';
 
 /**
  * `app.close()` with operations in flight: they all finish (none refused, none left pending), then the

@@ -3,7 +3,7 @@ import { createInterface } from 'readline';
 import { join } from 'path';
 import type { SessionItem } from '../../lib';
 import { describeEachDialect, TEST_URLS, isAvailable } from '../support/databases';
-import { startMemory, TestMemory, urlFor } from '../support/memory';
+import { startMemory, TestMemory, urlFor, useMemoryPair } from '../support/memory';
 import {
   Budget,
   checkHotConversation,
@@ -32,6 +32,15 @@ const SQLITE_OPERATIONS = 20000;
 const SQLITE_WALL_MS = 1500;
 const SEED = Number(process.env.SESSION_MEMORY_LOAD_SEED ?? Date.now() % 100000);
 
+/** Starts sqlite-writer.child.ts in a process of its own (stdin and stdout piped to the test, stderr inherited). */
+function spawnSqliteWriter() {
+  return spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'sqlite-writer.child.ts')], {
+    cwd: join(__dirname, '..', '..'),
+    env: { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', '..', 'tsconfig.json') },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+}
+
 function report(label: string, stats: LoadStats, ms: number): void {
   console.log(
     `[load ${label}] seed=${SEED} ops=${stats.operations} (add ${stats.adds}, get ${stats.gets}, pop ${stats.pops}) ` +
@@ -43,16 +52,7 @@ function report(label: string, stats: LoadStats, ms: number): void {
 describeEachDialect(
   'load: 64 clients, 200 conversations, two pools',
   (dialect, url) => {
-    let a: TestMemory;
-    let b: TestMemory;
-    beforeAll(async () => {
-      a = await startMemory(url);
-      b = await startMemory(url, {}, a.tables);
-    });
-    afterAll(async () => {
-      await b?.close();
-      await a?.close();
-    });
+    const [a, b] = useMemoryPair(dialect, url);
 
     it('nothing lost, nothing duplicated, every answer matches the model', async () => {
       const stamp = `${Date.now().toString(36)}`;
@@ -132,15 +132,7 @@ describeEachDialect(
     const own = Array.from({ length: 40 }, (_, i) => `parent-${stamp}-${i}`);
     const childOwn = Array.from({ length: 40 }, (_, i) => `child-${stamp}-${i}`);
 
-    const child = spawn(
-      process.execPath,
-      ['-r', 'ts-node/register/transpile-only', join(__dirname, 'sqlite-writer.child.ts')],
-      {
-        cwd: join(__dirname, '..', '..'),
-        env: { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', '..', 'tsconfig.json') },
-        stdio: ['pipe', 'pipe', 'inherit'],
-      },
-    );
+    const child = spawnSqliteWriter();
     const lines = createInterface({ input: child.stdout! });
     const nextLine = () =>
       new Promise<string>((resolve, reject) => {
@@ -236,15 +228,7 @@ describeEachDialect(
       const url = urlFor('sqlite', TEST_URLS.sqlite);
       const m = await startMemory(url);
       try {
-        const child = spawn(
-          process.execPath,
-          ['-r', 'ts-node/register/transpile-only', join(__dirname, 'sqlite-writer.child.ts')],
-          {
-            cwd: join(__dirname, '..', '..'),
-            env: { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', '..', 'tsconfig.json') },
-            stdio: ['pipe', 'pipe', 'inherit'],
-          },
-        );
+        const child = spawnSqliteWriter();
         const exited = new Promise<NodeJS.Signals | null>((resolve) =>
           child.on('exit', (_code, signal) => resolve(signal)),
         );

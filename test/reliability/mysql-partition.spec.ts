@@ -1,7 +1,8 @@
 import { describeEachDialect } from '../support/databases';
 import { startMemory } from '../support/memory';
 import { FreezableProxy } from './freezable-proxy';
-import { settle, user, waitFor } from './reliability-helpers';
+import { user } from '../support/items';
+import { settle, waitFor } from '../support/outcomes';
 
 /**
  * A network partition between the module and MariaDB (a TCP proxy that stops forwarding: no answer,

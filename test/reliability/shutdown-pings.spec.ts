@@ -1,25 +1,14 @@
-import { Controller, Get, INestApplication, Module } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { INestApplication, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { Client } from 'pg';
 import request from 'supertest';
 import { SessionMemoryHealthIndicator, SessionMemoryModule } from '../../lib';
 import { describeEachDialect, uniqueSuffix } from '../support/databases';
 import { FreezableProxy } from './freezable-proxy';
+import { healthController } from '../support/health';
 
-@Controller('health')
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly sessions: SessionMemoryHealthIndicator,
-  ) {}
-
-  @Get()
-  @HealthCheck()
-  check() {
-    return this.health.check([() => this.sessions.isHealthy('sessions', { timeoutMs: 200 })]);
-  }
-}
+const HealthController = healthController((sessions) => [() => sessions.isHealthy('sessions', { timeoutMs: 200 })]);
 
 /**
  * Health checks during a network partition (a TCP proxy that stops forwarding: no answer, no reset)

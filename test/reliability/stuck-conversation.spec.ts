@@ -1,54 +1,25 @@
-import { createConnection } from 'mysql2/promise';
-import { Client } from 'pg';
-import { SessionItem, SessionStorageUnavailableError } from '../../lib';
-import { describeEachDialect, TestDialect } from '../support/databases';
-import { startMemory, TestMemory } from '../support/memory';
-
-const msg = (text: string): SessionItem => ({ role: 'user', content: text });
-
-/** Opens a transaction elsewhere that holds the conversation's session row; returns its release. */
-async function holdSessionRow(dialect: TestDialect, url: string, table: string, id: string) {
-  if (dialect === 'postgres') {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    await c.query('BEGIN');
-    await c.query(`SELECT 1 FROM ${table} WHERE session_id = $1 FOR UPDATE`, [id]);
-    return async () => {
-      await c.query('ROLLBACK');
-      await c.end();
-    };
-  }
-  const c = await createConnection(url);
-  await c.query('BEGIN');
-  await c.query(`SELECT 1 FROM ${table} WHERE session_id = ? FOR UPDATE`, [id]);
-  return async () => {
-    await c.query('ROLLBACK');
-    await c.end();
-  };
-}
+import { SessionStorageUnavailableError } from '../../lib';
+import { describeEachDialect } from '../support/databases';
+import { useMemory } from '../support/memory';
+import { user } from '../support/items';
+import { holdSessionRow } from '../support/hold-row';
 
 describeEachDialect(
   'One stuck conversation beside the others',
   (dialect, url) => {
-    let m: TestMemory;
-    beforeAll(async () => {
-      m = await startMemory(url, {
-        timeouts: { lockMs: 2000, connectMs: 1000 },
-        limits: { maxConcurrentPerConversation: 2, maxQueuedPerConversation: 4 },
-      });
-    });
-    afterAll(async () => {
-      await m?.close();
+    const m = useMemory(dialect, url, {
+      timeouts: { lockMs: 2000, connectMs: 1000 },
+      limits: { maxConcurrentPerConversation: 2, maxQueuedPerConversation: 4 },
     });
 
     it('bounds what the stuck one may hold or queue, fails the rest fast naming it, and the others all succeed', async () => {
       const stuck = `stuck-${Date.now()}`;
-      await m.memory.session(stuck).addItems([msg('before')]);
+      await m.memory.session(stuck).addItems([user('before')]);
       const release = await holdSessionRow(dialect, url, m.tables.sessions, stuck);
       try {
-        const onStuck = Array.from({ length: 30 }, (_, i) => m.memory.session(stuck).addItems([msg(`s${i}`)]));
+        const onStuck = Array.from({ length: 30 }, (_, i) => m.memory.session(stuck).addItems([user(`s${i}`)]));
         const onOthers = Array.from({ length: 30 }, (_, i) =>
-          m.memory.session(`other-${i}-${Date.now()}`).addItems([msg(`o${i}`)]),
+          m.memory.session(`other-${i}-${Date.now()}`).addItems([user(`o${i}`)]),
         );
         const [stuckResults, otherResults] = await Promise.all([
           Promise.allSettled(onStuck),
@@ -74,8 +45,8 @@ describeEachDialect(
         await release();
       }
       // Once the lock is gone the conversation works again.
-      await m.memory.session(stuck).addItems([msg('after')]);
-      expect((await m.memory.session(stuck).getItems()).at(-1)).toEqual(msg('after'));
+      await m.memory.session(stuck).addItems([user('after')]);
+      expect((await m.memory.session(stuck).getItems()).at(-1)).toEqual(user('after'));
     });
   },
   ['postgres', 'mariadb'],

@@ -4,7 +4,8 @@ import { Client } from 'pg';
 import { SessionMemoryConfigurationError, SessionMemoryModule, SessionStorageUnavailableError } from '../../lib';
 import { describeEachDialect, isPostgresFamily, TestDialect } from '../support/databases';
 import { startMemory, TestMemory, urlFor } from '../support/memory';
-import { settle, user } from './reliability-helpers';
+import { user } from '../support/items';
+import { settle } from '../support/outcomes';
 
 /**
  * `timeouts`: a conversation whose row another transaction holds locked fails fast with

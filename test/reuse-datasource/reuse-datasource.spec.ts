@@ -13,7 +13,8 @@ import {
   getSessionMemoryToken,
 } from '../../lib';
 import { TestDialect, describeEachDialect, uniqueSuffix } from '../support/databases';
-import { dropSessionTables, rawQuery } from '../support/memory';
+import { rawQuery } from '../support/memory';
+import { dropSessionTables } from '../support/tables';
 
 /** An entity of "the application", in a table unique to this run. */
 const APP_TABLE = `app_note_${uniqueSuffix()}`;

@@ -1,7 +1,4 @@
-import { InvalidSessionInputError, SessionItem, SessionStorageUnavailableError } from '../../lib';
-
-/** A user message item. */
-export const user = (content: string): SessionItem => ({ role: 'user', content });
+import { InvalidSessionInputError, SessionStorageUnavailableError } from '../../lib';
 
 /** How a call ended: resolved, refused with one of the package's typed errors, or anything else. */
 export type Outcome<T> =

@@ -41,3 +41,41 @@ describe('OperationGate', () => {
     );
   });
 });
+
+describe('OperationGate: abandoned operations', () => {
+  it('drain() does not wait for an operation whose caller gave up on it (its signal aborted)', async () => {
+    const gate = new OperationGate();
+    const abandoned = new AbortController();
+    let finish!: () => void;
+    const running = gate.guard('ping', () => new Promise<void>((resolve) => (finish = resolve)), abandoned.signal);
+    let drained = false;
+    const draining = gate.drain().then(() => (drained = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(drained).toBe(false); // still awaited: nobody gave up yet
+    abandoned.abort();
+    await draining;
+    expect(drained).toBe(true);
+    finish();
+    await running; // its own caller still gets its outcome
+  });
+
+  it('counts an operation once, whether it ends before or after being abandoned', async () => {
+    const gate = new OperationGate();
+    const early = new AbortController();
+    await gate.guard('ping', async () => undefined, early.signal);
+    early.abort(); // after it ended: no effect
+    const late = new AbortController();
+    let finish!: () => void;
+    const running = gate.guard('ping', () => new Promise<void>((resolve) => (finish = resolve)), late.signal);
+    const other = gate.guard('getItems', () => new Promise<void>((resolve) => setTimeout(resolve, 20)));
+    late.abort();
+    let drained = false;
+    const draining = gate.drain().then(() => (drained = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(drained).toBe(false); // `other` is still running and was not abandoned
+    await other;
+    await draining;
+    finish();
+    await running;
+  });
+});
