@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import { createHash, randomBytes } from 'crypto';
 import type { NotificationChannel, ResolvedTables } from '../storage/session-store';
 import { assertConversationId } from '../validation/conversation-id';
-import type { ChangeRelay, RemoteChange } from './change-hub';
+import type { ChangeRelay, RemoteChange } from './change-relay';
 import { RateLimitedWarning } from './rate-limited-warning';
 
 const KINDS = { added: 'a', popped: 'p', cleared: 'c' } as const;
