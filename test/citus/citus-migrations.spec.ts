@@ -12,7 +12,7 @@ import {
 import { dataSourceOptionsFromUrl } from '../../lib/storage/data-source.factory';
 import { describeEachDialect, isAvailable, TEST_URLS, uniqueSuffix } from '../support/databases';
 import { startMemory } from '../support/memory';
-import { EXPECTED, TABLE_PAIRS, copyFixtureRows } from '../python-compat/python-fixture';
+import { EXPECTED, TABLE_PAIRS, copyFixtureRows } from '../support/python-fixture';
 import { migrationDataSource } from '../support/migrations';
 import { dropSessionTables } from '../support/tables';
 

@@ -1,6 +1,6 @@
 import { describeEachDialect, uniqueSuffix } from '../support/databases';
 import { startMemory } from '../support/memory';
-import { createBinCollationLayoutOnMysql } from '../python-compat/python-fixture';
+import { createBinCollationLayoutOnMysql } from '../support/python-fixture';
 import { dropSessionTables, ignoreDropError } from '../support/tables';
 
 /**

@@ -17,7 +17,7 @@ import {
   copySqliteFixture,
   createPythonLayoutOnMysql,
   loadPostgresFixture,
-} from '../python-compat/python-fixture';
+} from '../support/python-fixture';
 import { dropSessionTables } from '../support/tables';
 import { migrationDataSource } from '../support/migrations';
 

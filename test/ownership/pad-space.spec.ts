@@ -1,7 +1,7 @@
 import { ConversationAccessDeniedError } from '../../lib';
 import { describeEachDialect, uniqueSuffix } from '../support/databases';
 import { startMemory, TestMemory } from '../support/memory';
-import { createBinCollationLayoutOnMysql } from '../python-compat/python-fixture';
+import { createBinCollationLayoutOnMysql } from '../support/python-fixture';
 import { dropSessionTables, ignoreDropError } from '../support/tables';
 
 /**

@@ -11,7 +11,7 @@ import {
   copySqliteFixture,
   createPythonLayoutOnMysql,
   loadPostgresFixture,
-} from './python-fixture';
+} from '../support/python-fixture';
 
 /** One table pair, opened through our module. */
 interface Target {

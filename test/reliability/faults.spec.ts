@@ -5,7 +5,7 @@ import { SessionItem, SessionMemoryModule, SessionStorageUnavailableError } from
 import { describeEachDialect } from '../support/databases';
 import { PgCluster } from '../support/pg-cluster';
 import { startMemory, TestMemory } from '../support/memory';
-import { FreezableProxy } from './freezable-proxy';
+import { FreezableProxy } from '../support/freezable-proxy';
 import { user } from '../support/items';
 import { settle, waitFor } from '../support/outcomes';
 

@@ -1,6 +1,6 @@
 import { describeEachDialect } from '../support/databases';
 import { startMemory } from '../support/memory';
-import { FreezableProxy } from './freezable-proxy';
+import { FreezableProxy } from '../support/freezable-proxy';
 import { user } from '../support/items';
 import { settle, waitFor } from '../support/outcomes';
 

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { SessionMemoryHealthIndicator, SessionMemoryModule } from '../../lib';
 import { describeEachDialect, uniqueSuffix } from '../support/databases';
-import { FreezableProxy } from './freezable-proxy';
+import { FreezableProxy } from '../support/freezable-proxy';
 import { healthController } from '../support/health';
 
 const HealthController = healthController((sessions) => [() => sessions.isHealthy('sessions', { timeoutMs: 200 })]);

@@ -13,7 +13,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { SessionMemoryHealthIndicator, SessionMemoryModule, SessionMemoryService } from '../../lib';
-import { FreezableProxy } from './freezable-proxy';
+import { FreezableProxy } from '../support/freezable-proxy';
 
 /** What the spec passes. */
 export interface StallChildConfig {

@@ -5,7 +5,7 @@ import { join } from 'path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import type { SessionItem } from '../../lib';
-import { rawQuery } from '../support/memory';
+import { rawQuery } from './memory';
 
 /**
  * The databases written by the real Python SQLAlchemySession (see the README in that folder), kept in
