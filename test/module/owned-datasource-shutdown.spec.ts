@@ -5,19 +5,11 @@ import { SessionMemoryModule, SessionMemoryService, SessionStorageUnavailableErr
 import { TEST_URLS, isAvailable } from '../support/databases';
 import { dropSessionTablesAt, tempSqliteFile, uniqueTables } from '../support/tables';
 import { user } from '../support/items';
+import { everyIoCall } from '../support/io-calls';
 
 /** Every I/O entry point of the service and of a session, after close: each must reject with SessionStorageUnavailableError. */
 async function expectEverythingRefused(memory: SessionMemoryService): Promise<void> {
-  const session = memory.session('after-close');
-  const calls: [string, () => Promise<unknown>][] = [
-    ['getItems()', () => session.getItems()],
-    ['getItems(2)', () => session.getItems(2)],
-    ['addItems', () => session.addItems([user('late')])],
-    ['popItem', () => session.popItem()],
-    ['clearSession', () => session.clearSession()],
-    ['deleteSession', () => memory.deleteSession('after-close')],
-    ['ping', () => memory.ping()],
-  ];
+  const calls = everyIoCall(memory, memory.session('after-close'), { limit: 2, text: 'late' });
   for (const [name, call] of calls) {
     const outcome = await call().then(
       () => `${name} resolved`,

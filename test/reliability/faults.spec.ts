@@ -8,6 +8,7 @@ import { startMemory, TestMemory } from '../support/memory';
 import { FreezableProxy } from '../support/freezable-proxy';
 import { user } from '../support/items';
 import { settle, waitFor } from '../support/outcomes';
+import { everyIoCall } from '../support/io-calls';
 
 /**
  * Fault injection on a private PostgreSQL cluster this file creates (initdb on a free loopback port),
@@ -55,15 +56,7 @@ describeIfPg('faults on a private PostgreSQL cluster', () => {
 
     await cluster.stop('fast');
     try {
-      const calls: [string, () => Promise<unknown>][] = [
-        ['getItems()', () => session.getItems()],
-        ['getItems(1)', () => session.getItems(1)],
-        ['addItems', () => session.addItems([user('during the outage')])],
-        ['popItem', () => session.popItem()],
-        ['clearSession', () => session.clearSession()],
-        ['deleteSession', () => m.memory.deleteSession(id)],
-        ['ping', () => m.memory.ping()],
-      ];
+      const calls = everyIoCall(m.memory, session, { limit: 1, text: 'during the outage' });
       for (const [name, call] of calls) {
         const outcome = await settle(call());
         expect({ name, outcome: outcome.kind }).toEqual({ name, outcome: 'unavailable' });
