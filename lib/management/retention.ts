@@ -36,7 +36,9 @@ export async function purgeExpired(context: SessionMemoryContext, options: Purge
     const ids = await gate.guard('purgeExpired', () => store.purgeIdle(idleForMs, batchSize, optionalTables.current));
     total += ids.length;
     for (const conversationId of ids) await changes.conversationCleared(conversationId);
-    if (ids.length < batchSize) break;
+    // Only an empty batch ends the run: a short one may have skipped rows other purgers held without
+    // deleting them (InnoDB locks index records beyond a batch), which a later batch can take.
+    if (ids.length === 0) break;
   }
   return total;
 }
