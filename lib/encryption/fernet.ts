@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'crypto';
+import { Decipher, createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'crypto';
 
 /** The version byte of a Fernet token (spec: https://github.com/fernet/spec/blob/master/Spec.md). */
 const VERSION = 0x80;
@@ -40,6 +40,18 @@ export class FernetKey {
    * The MAC is compared in constant time before anything is decrypted.
    */
   decrypt(token: string, ttlSeconds?: number, nowSeconds = Math.floor(Date.now() / 1000)): Buffer | undefined {
+    const opened = this.open(token);
+    if (!opened) return undefined;
+    if (ttlSeconds !== undefined && !fresh(opened.issued, ttlSeconds, nowSeconds)) return undefined;
+    return opened.plaintext;
+  }
+
+  /**
+   * The plaintext of `token` and the time it was issued (seconds since the epoch), whatever its age,
+   * or `undefined` when it is not a token of this key (bad format, MAC mismatch, bad padding). The
+   * MAC is compared in constant time before anything is decrypted.
+   */
+  open(token: string): { plaintext: Buffer; issued: number } | undefined {
     if (!/^[A-Za-z0-9_-]+={0,2}$/.test(token)) return undefined;
     const raw = Buffer.from(token, 'base64url');
     if (raw.length < HEADER + 16 + MAC || (raw.length - HEADER - MAC) % 16 !== 0 || raw[0] !== VERSION)
@@ -47,17 +59,35 @@ export class FernetKey {
     const signed = raw.subarray(0, raw.length - MAC);
     const expected = createHmac('sha256', this.signing).update(signed).digest();
     if (!timingSafeEqual(expected, raw.subarray(raw.length - MAC))) return undefined;
-    if (ttlSeconds !== undefined) {
-      const issued = Number(raw.readBigUInt64BE(1));
-      if (issued + ttlSeconds < nowSeconds || issued > nowSeconds + MAX_CLOCK_SKEW_S) return undefined;
-    }
-    try {
-      const decipher = createDecipheriv('aes-128-cbc', this.encryption, raw.subarray(9, HEADER));
-      return Buffer.concat([decipher.update(raw.subarray(HEADER, raw.length - MAC)), decipher.final()]);
-    } catch {
-      return undefined; // bad padding: not ours (or tampered in a way the MAC could not catch)
-    }
+    // CBC decryption of [IV, ciphertext] with a chaining value left by any earlier call: the IV
+    // block's output is garbage, and sets the chain to the IV, so what follows is the plaintext.
+    // One decipher per key, without padding (block-aligned input: no state beyond the chain).
+    const out = this.cbc().update(raw.subarray(9, raw.length - MAC));
+    const pad = out[out.length - 1];
+    if (pad < 1 || pad > 16 || out.length - 16 < pad) return undefined;
+    for (let i = out.length - pad; i < out.length - 1; i++) if (out[i] !== pad) return undefined; // bad padding
+    return { plaintext: out.subarray(16, out.length - pad), issued: Number(raw.readBigUInt64BE(1)) };
   }
+
+  private decipher?: Decipher;
+
+  /** The key's AES-128-CBC decipher without padding, made once (creating one costs more than using it). */
+  private cbc(): Decipher {
+    if (!this.decipher) {
+      this.decipher = createDecipheriv('aes-128-cbc', this.encryption, Buffer.alloc(16));
+      this.decipher.setAutoPadding(false);
+    }
+    return this.decipher;
+  }
+}
+
+/**
+ * Whether a token issued at `issued` is within `ttlSeconds` of `nowSeconds` and not dated further
+ * ahead than the spec's clock skew.
+ * @internal
+ */
+export function fresh(issued: number, ttlSeconds: number, nowSeconds = Math.floor(Date.now() / 1000)): boolean {
+  return issued + ttlSeconds >= nowSeconds && issued <= nowSeconds + MAX_CLOCK_SKEW_S;
 }
 
 /** Python's url-safe base64 keeps the `=` padding; Node's `base64url` drops it. */

@@ -1,5 +1,6 @@
 import { conversationKey, masterKeyBytes } from './key-derivation';
-import type { FernetKey } from './fernet';
+import { type FernetKey, fresh } from './fernet';
+import { DEFAULT_OPENED_CACHE_BYTES, OpenedEnvelope, OpenedEnvelopeCache } from './opened-cache';
 
 /**
  * How items are stored: as their JSON text, or sealed in an envelope (the `encryption` option).
@@ -64,50 +65,84 @@ function tokenOf(stored: string): string | undefined {
  * JSON under the conversation's key (HKDF-SHA256 of the master key, salt = conversation id). Several
  * master keys: the first seals, every one opens (rotation). A token older than `ttlSeconds` (when set)
  * does not open. `strict`: a stored text that is not an envelope does not open either (and is kept,
- * like an envelope no key opens), for deployments where every row is encrypted.
+ * like an envelope no key opens), for deployments where every row is encrypted. What envelopes opened
+ * to is kept in a byte-bounded cache (`OpenedEnvelopeCache`), so re-reading a history does not decrypt
+ * it again; the age limit and the conversation are still checked on every hit.
  * @internal
  */
 export class EncryptingCodec implements ItemCodec {
   readonly sealing = true;
   private readonly masters: Buffer[];
   private readonly keys = new Map<string, FernetKey[]>();
+  /** What envelopes opened to (undefined: turned off with `cacheBytes` 0). */
+  private readonly opened?: OpenedEnvelopeCache;
 
   constructor(
     masterKeys: readonly string[],
     private readonly ttlSeconds?: number,
     private readonly strict = false,
+    /** Bound of the cache of opened envelopes (see `OpenedEnvelopeCache`); 0 turns it off. */
+    cacheBytes = DEFAULT_OPENED_CACHE_BYTES,
   ) {
     this.masters = masterKeys.map(masterKeyBytes);
+    if (cacheBytes > 0) this.opened = new OpenedEnvelopeCache(cacheBytes);
   }
 
   seal(conversationId: string, json: readonly string[]): string[] {
     const key = this.keysOf(conversationId)[0];
-    return json.map((text) => `${ENVELOPE_HEAD}${JSON.stringify(key.encrypt(Buffer.from(text, 'utf8')))}}`);
+    const issued = Math.floor(Date.now() / 1000);
+    return json.map((text) => {
+      const stored = `${ENVELOPE_HEAD}${JSON.stringify(key.encrypt(Buffer.from(text, 'utf8'), issued))}}`;
+      // Read back soon (the runner re-reads the history every turn): opened already.
+      this.opened?.set(stored, { conversationId, keyIndex: 0, issued, plaintext: text });
+      return stored;
+    });
   }
 
   open(conversationId: string, stored: string): string | undefined {
-    const token = tokenOf(stored);
+    const opened = this.opening(conversationId, stored);
     // A plaintext row (written before encryption, or by a plain writer); refused in strict mode.
-    if (token === undefined) return this.strict ? undefined : stored;
-    for (const key of this.keysOf(conversationId)) {
-      const plain = key.decrypt(token, this.ttlSeconds);
-      if (plain) return plain.toString('utf8');
+    if (opened === null) return this.strict ? undefined : stored;
+    return opened !== undefined && this.live(opened.issued) ? opened.plaintext : undefined;
+  }
+
+  mustKeep(conversationId: string, stored: string): boolean {
+    const opened = this.opening(conversationId, stored);
+    // A key that opens it regardless of age means it only expired: Python drops those too.
+    return opened === null ? this.strict : opened === undefined;
+  }
+
+  keyIndex(conversationId: string, stored: string): number | undefined {
+    const opened = this.opening(conversationId, stored);
+    if (opened === null) return -1;
+    return opened !== undefined && this.live(opened.issued) ? opened.keyIndex : undefined;
+  }
+
+  /**
+   * What `stored` opens to under the conversation's keys, whatever its age (from the cache when it
+   * was opened for this conversation before); `null` when it is not an envelope, undefined when no
+   * key opens it.
+   */
+  private opening(conversationId: string, stored: string): OpenedEnvelope | null | undefined {
+    const hit = this.opened?.get(stored);
+    // A token copied into another conversation's row must not open there: its key differs.
+    if (hit !== undefined && hit.conversationId === conversationId) return hit;
+    const token = tokenOf(stored);
+    if (token === undefined) return null;
+    const keys = this.keysOf(conversationId);
+    for (let keyIndex = 0; keyIndex < keys.length; keyIndex++) {
+      const opened = keys[keyIndex].open(token);
+      if (opened === undefined) continue;
+      const entry = { conversationId, keyIndex, issued: opened.issued, plaintext: opened.plaintext.toString('utf8') };
+      if (this.live(entry.issued)) this.opened?.set(stored, entry);
+      return entry;
     }
     return undefined;
   }
 
-  mustKeep(conversationId: string, stored: string): boolean {
-    const token = tokenOf(stored);
-    if (token === undefined) return this.strict;
-    // A key that opens it regardless of age means it only expired: Python drops those too.
-    return !this.keysOf(conversationId).some((key) => key.decrypt(token) !== undefined);
-  }
-
-  keyIndex(conversationId: string, stored: string): number | undefined {
-    const token = tokenOf(stored);
-    if (token === undefined) return -1;
-    const index = this.keysOf(conversationId).findIndex((key) => key.decrypt(token, this.ttlSeconds) !== undefined);
-    return index >= 0 ? index : undefined;
+  /** Whether a token issued then still opens (`ttlSeconds`). */
+  private live(issued: number): boolean {
+    return this.ttlSeconds === undefined || fresh(issued, this.ttlSeconds);
   }
 
   private keysOf(conversationId: string): FernetKey[] {

@@ -231,6 +231,12 @@ export interface SessionMemoryEncryptionOptions {
    * encryption was turned on, are read as they are, as Python's `EncryptedSession` does).
    */
   strict?: boolean;
+  /**
+   * Bytes of decrypted items kept in memory per module instance, so that a history read again (every
+   * turn) is not decrypted again; least recently used first out; `ttl` is still checked on every read.
+   * 0 turns it off (no plaintext kept after a call). Default: 33554432 (32 MiB).
+   */
+  cacheBytes?: number;
 }
 
 /** The `ttl` module option in full. */

@@ -75,7 +75,21 @@ export function resolveCodec(options: Pick<SessionMemoryModuleOptions, 'encrypti
       `option encryption.strict is ${JSON.stringify(strict)}: give true (every row must be encrypted), false, or leave it out.`,
     );
   }
-  return new EncryptingCodec(keys as string[], ttl as number | undefined, strict === true);
+  const cacheBytes = (e as { cacheBytes?: unknown }).cacheBytes;
+  if (
+    cacheBytes !== undefined &&
+    (typeof cacheBytes !== 'number' || !Number.isSafeInteger(cacheBytes) || cacheBytes < 0)
+  ) {
+    throw new SessionMemoryConfigurationError(
+      `option encryption.cacheBytes is ${String(cacheBytes)}: give a whole number of bytes >= 0 (0 turns the cache off), or leave it out.`,
+    );
+  }
+  return new EncryptingCodec(
+    keys as string[],
+    ttl as number | undefined,
+    strict === true,
+    cacheBytes as number | undefined,
+  );
 }
 
 /** Resolved per-conversation concurrency limits. @internal */
