@@ -226,6 +226,25 @@ export abstract class SqlSessionStore implements SessionStore {
     });
   }
 
+  /**
+   * The rest of a delete-first pop (no row may have to be kept), given the row it already removed
+   * (committed), if any: that row's value, or, when it is corrupt, the batched pop of the rows below it
+   * (`pop.program.ts`) under the session-row lock, counting the removed row as skipped.
+   */
+  protected finishDeleteFirstPop<T>(
+    sessionId: string,
+    decode: (text: string) => PopDecision<T>,
+    row: StoredRow | undefined,
+  ): PopOutcome<T> | Promise<PopOutcome<T>> {
+    if (!row) return { skipped: { count: 0 } };
+    const decision = decode(row.message_data);
+    if (decision !== 'skip' && decision !== 'keep') return { row, value: decision.value, skipped: { count: 0 } };
+    return this.runLocked(sessionId, () => popProgram(this.statements, sessionId, decode, [row]), {
+      ifMissing: () => ({ skipped: { count: 1, newestId: row.id, oldestId: row.id } }),
+      keep: popCommits,
+    });
+  }
+
   clearItems(sessionId: string): Promise<void> {
     return this.runLocked(sessionId, () => clearProgram(this.statements, sessionId), { ifMissing: () => undefined });
   }

@@ -1,6 +1,8 @@
+import { inlinePostgresParameters } from '../citus/postgres.literals';
 import type { DialectSyntax } from '../dialect-syntax';
 import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
-import type { ResolvedTables } from '../session-store';
+import { NEWEST_FIRST } from '../session-reads';
+import type { PopDecision, PopOptions, PopOutcome, ResolvedTables, StoredRow } from '../session-store';
 import { SqlSessionStore } from '../sql-session.store';
 import { PostgresConnection } from './postgres.connection';
 import { postgresSchemaDdl } from './postgres.ddl';
@@ -28,6 +30,8 @@ export class PostgresSessionStore extends SqlSessionStore {
     upsertSession: string;
     /** The final part of an append: the texts of `$2`, in order, into the conversation of `s`. */
     insertFromUpsert: string;
+    /** The delete-first pop, a script: the session row locked, then the newest row deleted (placeholders to inline). */
+    popScript: string;
   };
 
   /** @param syntax the dialect's part of the shared SQL (Citus passes its own). */
@@ -62,7 +66,30 @@ export class PostgresSessionStore extends SqlSessionStore {
       lockSession: `SELECT session_id FROM ${sessions} WHERE session_id = $1 FOR UPDATE`,
       upsertSession,
       insertFromUpsert,
+      // Two statements, so two snapshots (READ COMMITTED): the DELETE's is taken once the lock is held,
+      // after every writer that held it before has committed, so it sees their rows (docs/storage.md).
+      popScript:
+        `SELECT session_id FROM ${sessions} WHERE session_id = $1 FOR UPDATE;\n` +
+        `DELETE FROM ${messages} WHERE ${syntax.pinSessionId ? 'session_id = $1 AND ' : ''}id = ` +
+        `(SELECT id FROM ${messages} WHERE ${this.reads.where} ${NEWEST_FIRST} LIMIT 1) RETURNING id, message_data`,
     };
+  }
+
+  /**
+   * Without rows to keep (no encryption): one round trip, a script that locks the session row, then
+   * deletes the newest row, returning it; the statements run in one implicit transaction. Only a corrupt
+   * newest row leads on to the batched pop. With rows to keep: the lock-first transaction, which
+   * decides before it deletes (`SqlSessionStore.popNewest`).
+   */
+  async popNewest<T>(
+    sessionId: string,
+    decode: (text: string) => PopDecision<T>,
+    options: PopOptions = {},
+  ): Promise<PopOutcome<T>> {
+    if (options.mayKeep) return super.popNewest(sessionId, decode, options);
+    const script = inlinePostgresParameters(this.sql.popScript, this.reads.args(sessionId));
+    const [row] = await this.connection.queryScript<StoredRow>(script);
+    return this.finishDeleteFirstPop(sessionId, decode, row);
   }
 
   protected query<T>(text: string, values: unknown[]): Promise<T[]> {

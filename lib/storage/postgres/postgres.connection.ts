@@ -53,12 +53,19 @@ export class PostgresConnection implements NotificationChannel {
   }
 
   /**
-   * Runs `script`, several statements with their values inlined (citus/postgres.literals.ts; Citus only), in one round
+   * Runs `script`, several statements with their values inlined (citus/postgres.literals.ts), in one round
    * trip (the simple query protocol, never prepared). PostgreSQL runs it as one transaction, statement
-   * after statement, each seeing what the previous ones did.
+   * after statement, each seeing what the previous ones did (and, in READ COMMITTED, each with a
+   * snapshot of its own, taken when it starts).
    */
   async executeScript(script: string): Promise<void> {
     await this.pool.query(script);
+  }
+
+  /** `executeScript`, returning the rows of its last statement. */
+  async queryScript<T>(script: string): Promise<T[]> {
+    const results = (await this.pool.query(script)) as PgResult | PgResult[];
+    return (Array.isArray(results) ? results[results.length - 1] : results).rows as T[];
   }
 
   /** `execute`, returning the rows. */

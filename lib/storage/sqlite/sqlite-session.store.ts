@@ -100,13 +100,7 @@ export class SqliteSessionStore extends SqlSessionStore {
     // write lock when it starts, as BEGIN IMMEDIATE would, and much faster (docs/storage.md, "SQLite").
     // Only a corrupt newest row leads on to the batched pop (pop.program.ts).
     const row = this.connection.statement(this.sql.pop).get(sessionId, sessionId) as StoredRow | undefined;
-    if (!row) return { skipped: { count: 0 } };
-    const decision = decode(row.message_data);
-    if (decision !== 'skip' && decision !== 'keep') return { row, value: decision.value, skipped: { count: 0 } };
-    return this.runLocked(sessionId, () => popProgram(this.statements, sessionId, decode, [row]), {
-      ifMissing: () => ({ skipped: { count: 1, newestId: row.id, oldestId: row.id } }),
-      keep: popCommits,
-    });
+    return this.finishDeleteFirstPop(sessionId, decode, row);
   }
 
   protected async swapRow(sql: string, params: unknown[]): Promise<boolean> {
