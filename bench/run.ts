@@ -7,6 +7,7 @@
  * Options (`--name=value`, or the environment variable BENCH_<NAME>):
  *   dialects     postgres,sqlite,mariadb            which databases; also citus (a Citus coordinator, see docs/citus.md)
  *   workloads    add1,add10,get20_10k,get20_1m,getall_200,pop
+ *                also pop_correct: popItem against the floor with its guarantee (pop: the single-statement floor)
  *   concurrency  1,16                               callers in flight at once
  *   duration     4000                               ms measured per side, per workload and concurrency
  *   warmup       600                                ms of warm-up per side before measuring
@@ -92,6 +93,13 @@ const WORKLOADS: Workload[] = [
     op: (impl) => impl.pop(`p_${popPrefix(impl.tag)}_${pick()}`),
     expect: (r) => (r && typeof r === 'object' ? undefined : `expected an item, got ${String(r)}`),
   },
+  {
+    // The floor with popItem's guarantee (`popCorrect`; SQLite's one statement already has it).
+    name: 'pop_correct',
+    title: 'popItem() vs the correct floor',
+    op: (impl) => (impl.popCorrect ?? impl.pop).call(impl, `p_${popPrefix(impl.tag)}_${pick()}`),
+    expect: (r) => (r && typeof r === 'object' ? undefined : `expected an item, got ${String(r)}`),
+  },
 ];
 
 interface Side {
@@ -170,7 +178,7 @@ async function measure(
       const t0 = performance.now();
       const r = await w.op(impl);
       recorder.record(performance.now() - t0);
-      if (r === undefined && w.name === 'pop') empties++;
+      if (r === undefined && w.name.startsWith('pop')) empties++;
     }
   };
   const callers = [];
@@ -253,7 +261,7 @@ async function benchDialect(
     rss.take();
     for (const w of WORKLOADS.filter((x) => config.workloads.includes(x.name))) {
       // Both sides must return the same thing before either is timed.
-      if (w.name === 'pop') for (const impl of feedOrder(target)) await feeder.before(impl.tag, 0);
+      if (w.name.startsWith('pop')) for (const impl of feedOrder(target)) await feeder.before(impl.tag, 0);
       for (const impl of [target.ours, target.floor]) {
         const problem = w.expect?.(await w.op(impl));
         if (problem) throw new Error(`${dialect} ${w.name} ${impl.tag}: ${problem}`);
@@ -269,17 +277,18 @@ async function benchDialect(
         for (let i = 0; i < slices; i++)
           order.push(...(i % 2 === 0 ? [target.ours, target.floor] : [target.floor, target.ours]));
         for (const impl of [target.ours, target.floor]) {
-          if (w.name === 'pop') await feeder.before(impl.tag, config.warmup);
+          if (w.name.startsWith('pop')) await feeder.before(impl.tag, config.warmup);
           await measure(impl, w, concurrency, config.warmup, undefined);
-          if (w.name === 'pop') feeder.after(impl.tag, recorder.ops, 0, config.warmup / 1000);
+          if (w.name.startsWith('pop')) feeder.after(impl.tag, recorder.ops, 0, config.warmup / 1000);
         }
-        if (w.name === 'pop') for (const impl of feedOrder(target)) await feeder.before(impl.tag, config.duration);
+        if (w.name.startsWith('pop'))
+          for (const impl of feedOrder(target)) await feeder.before(impl.tag, config.duration);
         for (const impl of order) {
-          if (w.name === 'pop') await feeder.before(impl.tag, slice);
+          if (w.name.startsWith('pop')) await feeder.before(impl.tag, slice);
           const side = sides[impl.tag];
           const before = { ops: side.ops, empties: side.empties, seconds: side.seconds };
           await measure(impl, w, concurrency, slice, side);
-          if (w.name === 'pop')
+          if (w.name.startsWith('pop'))
             feeder.after(impl.tag, side.ops - before.ops, side.empties - before.empties, side.seconds - before.seconds);
         }
         const summarise = (s: Side) => {

@@ -15,6 +15,8 @@ export interface Impl {
   /** Newest `limit` items oldest first, or all of them. */
   get(conversationId: string, limit?: number): Promise<unknown[]>;
   pop(conversationId: string): Promise<unknown>;
+  /** The floor's pop with popItem's guarantee (the newest committed item, exactly once); ours: popItem. */
+  popCorrect?(conversationId: string): Promise<unknown>;
 }
 
 /** One database: our module and the bare-driver floor on the same tables, plus bulk loading. */
@@ -43,6 +45,8 @@ const TEMPLATES = itemTemplates();
 const oneSession = (lo: string, hi: string) => `session_id >= ${lo} AND session_id <= ${hi}`;
 const NEWEST_FIRST = 'ORDER BY session_id DESC, id DESC';
 const OLDEST_FIRST = 'ORDER BY session_id, id';
+/** A PostgreSQL string literal (standard_conforming_strings, the default: only quotes are special). */
+const pgLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** Drops the bench tables; says so on stderr if one could not be dropped (the servers are shared). */
 function dropBenchTables(db: StatementRunner, tables: SessionTables): Promise<void> {
@@ -112,6 +116,12 @@ export async function postgresTarget(url: string, poolSize: number): Promise<Tar
     pop:
       `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE ${oneSession('$1', '$1')} ${NEWEST_FIRST} LIMIT 1 FOR UPDATE SKIP LOCKED) ` +
       `RETURNING message_data`,
+    // popItem's guarantee: the session row locked (every writer's lock order), then, in a statement of
+    // its own (a snapshot taken once the lock is held), the newest row deleted.
+    popCorrect: (c: string) =>
+      `SELECT 1 FROM ${S} WHERE session_id = ${pgLiteral(c)} FOR UPDATE;\n` +
+      `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE ${oneSession(pgLiteral(c), pgLiteral(c))} ${NEWEST_FIRST} LIMIT 1) ` +
+      `RETURNING message_data`,
   };
   const add = (c: string, items: Record<string, unknown>[]) =>
     pool.query(sql.add, [c, items.map((i) => JSON.stringify(i))]);
@@ -138,7 +148,7 @@ function pgFloorParts(
   pool: import('pg').Pool,
   S: string,
   M: string,
-  sql: { newest: string; all: string; pop: string },
+  sql: { newest: string; all: string; pop: string; popCorrect?: (conversationId: string) => string },
   add: (conversationId: string, items: Record<string, unknown>[]) => Promise<unknown>,
 ): Pick<Target, 'floor' | 'bulkLoad' | 'analyze'> {
   return {
@@ -153,6 +163,14 @@ function pgFloorParts(
         const { rows } = await pool.query(sql.pop, [c]);
         return rows.length ? JSON.parse(rows[0].message_data) : undefined;
       },
+      // One round trip: a script (one implicit transaction) whose DELETE reads after the lock is held.
+      popCorrect:
+        sql.popCorrect &&
+        (async (c) => {
+          const results = (await pool.query(sql.popCorrect!(c))) as unknown as { rows: { message_data: string }[] }[];
+          const { rows } = results[results.length - 1];
+          return rows.length ? JSON.parse(rows[0].message_data) : undefined;
+        }),
     },
     async bulkLoad(prefix, convs, perConv) {
       await pool.query(
@@ -205,6 +223,10 @@ export async function citusTarget(url: string, poolSize: number): Promise<Target
     pop:
       `DELETE FROM ${M} WHERE session_id = $1 AND id = ` +
       `(SELECT id FROM ${M} WHERE session_id = $1 ${NEWEST_FIRST} LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING message_data`,
+    popCorrect: (c: string) =>
+      `SELECT 1 FROM ${S} WHERE session_id = ${pgLiteral(c)} FOR UPDATE;\n` +
+      `DELETE FROM ${M} WHERE session_id = ${pgLiteral(c)} AND id = ` +
+      `(SELECT id FROM ${M} WHERE session_id = ${pgLiteral(c)} ${NEWEST_FIRST} LIMIT 1) RETURNING message_data`,
   };
   const add = (c: string, items: Record<string, unknown>[]) =>
     pool.query(addSql(items.length), [c, ...items.map((i) => JSON.stringify(i))]);
@@ -321,6 +343,20 @@ export async function mariadbTarget(url: string, poolSize: number): Promise<Targ
     new Promise<T>((resolve, reject) =>
       pool.query(text, values, (err, res) => (err ? reject(err) : resolve(res as T))),
     );
+  /** Runs `work` on one pooled connection (a transaction's statements), then gives it back. */
+  const withConnection = <T>(
+    work: (run: <R = any>(text: string, values?: unknown[]) => Promise<R>) => Promise<T>,
+  ): Promise<T> =>
+    new Promise<T>((resolve, reject) =>
+      pool.getConnection((err, conn) => {
+        if (err) return reject(err);
+        const run = <R = any>(text: string, values: unknown[] = []) =>
+          new Promise<R>((ok, fail) => conn.query(text, values, (e, res) => (e ? fail(e) : ok(res as R))));
+        work(run)
+          .finally(() => conn.release())
+          .then(resolve, reject);
+      }),
+    );
   const retry = async <T>(work: () => Promise<T>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -368,6 +404,26 @@ export async function mariadbTarget(url: string, poolSize: number): Promise<Targ
       );
       return rows.length ? JSON.parse(rows[0].message_data) : undefined;
     },
+    // popItem's guarantee: the session row locked first (every writer's lock order), then the newest
+    // row deleted and returned, in one transaction (4 round trips; no multi-statement queries).
+    popCorrect: (c) =>
+      retry(() =>
+        withConnection(async (run) => {
+          await run('START TRANSACTION');
+          try {
+            await run(`SELECT session_id FROM ${S} WHERE session_id = ? FOR UPDATE`, [c]);
+            const rows = await run<{ message_data: string }[]>(
+              `DELETE FROM ${M} WHERE ${oneSession('?', '?')} ${NEWEST_FIRST} LIMIT 1 RETURNING message_data`,
+              [c, c],
+            );
+            await run('COMMIT');
+            return rows.length ? JSON.parse(rows[0].message_data) : undefined;
+          } catch (err) {
+            await run('ROLLBACK').catch(() => undefined);
+            throw err;
+          }
+        }),
+      ),
   };
   return {
     dialect: 'mariadb',
