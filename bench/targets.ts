@@ -108,9 +108,11 @@ export async function postgresTarget(url: string, poolSize: number): Promise<Tar
   const S = `"${tables.sessions}"`;
   const M = `"${tables.messages}"`;
   const sql = {
+    // The upsert's row lock is taken before any id is drawn (the INSERT reads `s`), so that concurrent
+    // batches of one conversation never interleave; the ORDER BY keeps the batch's order.
     add:
-      `WITH s AS (INSERT INTO ${S} (session_id) VALUES ($1) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP) ` +
-      `INSERT INTO ${M} (session_id, message_data) SELECT $1, d FROM unnest($2::text[]) WITH ORDINALITY AS u(d, n) ORDER BY n`,
+      `WITH s AS (INSERT INTO ${S} (session_id) VALUES ($1) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP RETURNING session_id) ` +
+      `INSERT INTO ${M} (session_id, message_data) SELECT s.session_id, d FROM s CROSS JOIN unnest($2::text[]) WITH ORDINALITY AS u(d, n) ORDER BY n`,
     newest: `SELECT message_data FROM ${M} WHERE ${oneSession('$1', '$1')} ${NEWEST_FIRST} LIMIT $2`,
     all: `SELECT message_data FROM ${M} WHERE ${oneSession('$1', '$1')} ${OLDEST_FIRST}`,
     pop:
@@ -123,8 +125,9 @@ export async function postgresTarget(url: string, poolSize: number): Promise<Tar
       `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE ${oneSession(pgLiteral(c), pgLiteral(c))} ${NEWEST_FIRST} LIMIT 1) ` +
       `RETURNING message_data`,
   };
+  // A named statement: parsed and planned once per connection.
   const add = (c: string, items: Record<string, unknown>[]) =>
-    pool.query(sql.add, [c, items.map((i) => JSON.stringify(i))]);
+    pool.query({ name: 'floor_add', text: sql.add, values: [c, items.map((i) => JSON.stringify(i))] });
   return {
     dialect: 'postgres',
     ours: oursImpl(memory),
@@ -196,7 +199,7 @@ function pgFloorParts(
  * the forms Citus routes to one shard: `session_id = $1` (the range of the PostgreSQL floor is not
  * routed), the upsert time from EXCLUDED (Citus refuses CURRENT_TIMESTAMP there), and a multi-row
  * INSERT ... VALUES in the same statement as the upsert (an INSERT ... SELECT from an array goes
- * through the coordinator, at half the speed). Like the PostgreSQL floor it is not safe for
+ * through the coordinator, at half the speed). Unlike the PostgreSQL floor it is not safe for
  * concurrent writers of one conversation (Citus numbers the rows when it plans the statement, before
  * the upsert has locked the session row, so two batches can interleave); the workloads write random
  * conversations.

@@ -43,7 +43,11 @@ export function encodeItems(items: unknown, limits: ItemLimits): string[] {
         `${path} must be a plain object (an Agents SDK input item), got ${kindOf(item)}.`,
       );
     }
-    checkValue(item, path, 0, ancestors, limits.maxDepth);
+    // The fast check builds no paths; only an item it refuses is walked again to name the offending path.
+    if (!storable(item, 0, ancestors, limits.maxDepth)) {
+      ancestors.length = 0;
+      checkValue(item, path, 0, ancestors, limits.maxDepth);
+    }
     const json = JSON.stringify(item);
     // Each UTF-16 unit is at most 3 UTF-8 bytes: only measure exactly when the text might be too big.
     if (json.length * 3 > limits.maxItemBytes) {
@@ -67,6 +71,44 @@ export function encodeItems(items: unknown, limits: ItemLimits): string[] {
     }
   }
   return out;
+}
+
+/**
+ * Whether `value` passes `checkValue` (same rules, same order), without building any path: the
+ * common case, valid items, costs no string per node.
+ */
+function storable(value: unknown, depth: number, ancestors: object[], maxDepth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false; // bigint, function, symbol
+  }
+  if (value === null) return true;
+  const obj = value as object;
+  if (depth >= maxDepth || ancestors.includes(obj)) return false;
+  ancestors.push(obj);
+  if (Array.isArray(obj)) {
+    for (let i = 0; i < obj.length; i++) {
+      const element: unknown = obj[i];
+      if (element === undefined || typeof element === 'function' || typeof element === 'symbol') return false;
+      if (!storable(element, depth + 1, ancestors, maxDepth)) return false;
+    }
+  } else {
+    if (!isPlainObjectPrototype(Object.getPrototypeOf(obj))) return false;
+    for (const key in obj) {
+      if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
+      if (!storable((obj as Record<string, unknown>)[key], depth + 1, ancestors, maxDepth)) return false;
+    }
+  }
+  ancestors.pop();
+  return true;
 }
 
 function checkValue(value: unknown, path: string, depth: number, ancestors: object[], maxDepth: number): void {
