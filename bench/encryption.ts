@@ -5,6 +5,7 @@
  *
  *   npm run bench:encryption                          # sqlite, postgres; 3 s per side and workload
  *   npm run bench:encryption -- --dialects=postgres --duration=5000
+ *   npm run bench:encryption -- --cacheBytes=0          # every read decrypts (encryption.cacheBytes)
  */
 import { performance } from 'perf_hooks';
 import { SessionItem, SessionMemoryService } from '../lib';
@@ -23,12 +24,12 @@ import { arg, runMain } from './cli';
 type Dialect = 'sqlite' | 'postgres' | 'mariadb';
 type Workload = 'add1' | 'get20' | 'getall_200';
 
-function start(url: string, tables: SessionTables, encrypted: boolean) {
+function start(url: string, tables: SessionTables, encrypted: boolean, cacheBytes?: number) {
   return startApp({
     url,
     createTables: true,
     tables,
-    ...(encrypted ? { encryption: { keys: 'a passphrase for the benchmark' } } : {}),
+    ...(encrypted ? { encryption: { keys: 'a passphrase for the benchmark', cacheBytes } } : {}),
   });
 }
 
@@ -52,6 +53,8 @@ async function slice(memory: SessionMemoryService, tag: string, workload: Worklo
 async function main(): Promise<void> {
   const dialects = arg('dialects', 'sqlite,postgres').split(',') as Dialect[];
   const duration = Number(arg('duration', '3000'));
+  const cache = arg('cacheBytes', '');
+  const cacheBytes = cache === '' ? undefined : Number(cache);
   const items = makeItemPool(500) as SessionItem[];
   console.log('| dialect | workload | plain ops/s | encrypted ops/s | encrypted / plain |');
   console.log('|---|---|---:|---:|---:|');
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
     const url = dialect === 'sqlite' ? `sqlite:${tempSqliteFile('b.db')}` : TEST_URLS[dialect];
     const tables = uniqueTables('enc');
     const plain = await start(url, tables, false);
-    const sealed = await start(url, tables, true);
+    const sealed = await start(url, tables, true, cacheBytes);
     try {
       for (const [side, tag] of [
         [plain, 'plain'],

@@ -39,6 +39,16 @@ describe('the cache of opened envelopes', () => {
     expect(codec.keyIndex('c2', stored)).toBeUndefined();
   });
 
+  it('never serves a cached plaintext for an altered envelope that ends like a cached one', () => {
+    const codec = new EncryptingCodec(KEYS);
+    const [stored] = codec.seal('c1', [text(6)]);
+    const at = stored.indexOf('payload') + 30; // inside the token, far from its MAC at the end
+    const altered = stored.slice(0, at) + (stored[at] === 'A' ? 'B' : 'A') + stored.slice(at + 1);
+    expect(codec.open('c1', stored)).toBe(text(6));
+    expect(codec.open('c1', altered)).toBeUndefined();
+    expect(codec.mustKeep('c1', altered)).toBe(true);
+  });
+
   it('still applies the ttl on a hit', () => {
     const now = Date.now();
     const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
