@@ -75,3 +75,29 @@ export function sizeRange(items: Record<string, unknown>[]): { min: number; max:
     mean: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length),
   };
 }
+
+/**
+ * `itemTemplates()` grown to about `bytes` bytes of JSON each (the text of a message, a tool call's
+ * arguments, a tool's output made longer), like the long tool outputs of a coding or support agent.
+ */
+export function sizedItemTemplates(bytes: number): string[] {
+  return itemTemplates().map((template) => {
+    let room = Math.max(0, bytes - template.length);
+    const grow = (value: unknown): unknown => {
+      if (typeof value === 'string') {
+        if (room > 0 && value.startsWith('#N#: ')) {
+          const added = ' ' + LOREM.repeat(Math.ceil(room / LOREM.length)).slice(0, room - 1);
+          room = 0;
+          return value + added;
+        }
+        if (value.startsWith('{')) return JSON.stringify(grow(JSON.parse(value)));
+        return value;
+      }
+      if (Array.isArray(value)) return value.map(grow);
+      if (value && typeof value === 'object')
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, grow(v)]));
+      return value;
+    };
+    return JSON.stringify(grow(JSON.parse(template)));
+  });
+}

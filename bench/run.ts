@@ -6,7 +6,7 @@
  *
  * Options (`--name=value`, or the environment variable BENCH_<NAME>):
  *   dialects     postgres,sqlite,mariadb            which databases; also citus (a Citus coordinator, see docs/citus.md)
- *   workloads    add1,add10,get20_10k,get20_1m,getall_200,pop
+ *   workloads    add1,add10,get20_10k,get20_1m,getall_200,getall_2000,pop   (getall_2000: 2,000 items of 1 KB)
  *                also pop_correct: popItem against the floor with its guarantee (pop: the single-statement floor)
  *   concurrency  1,16                               callers in flight at once
  *   duration     4000                               ms measured per side, per workload and concurrency
@@ -26,7 +26,7 @@
 import { writeFileSync } from 'fs';
 import { loadavg } from 'os';
 import { performance } from 'perf_hooks';
-import { makeItemPool, sizeRange } from './items';
+import { makeItemPool, sizeRange, sizedItemTemplates } from './items';
 import { LatencyRecorder, mergedPercentiles } from './stats';
 import {
   Impl,
@@ -48,7 +48,7 @@ const list = (s: string) =>
 
 const config = {
   dialects: list(arg('dialects', 'postgres,sqlite,mariadb')) as TestDialect[],
-  workloads: list(arg('workloads', 'add1,add10,get20_10k,get20_1m,getall_200,pop')),
+  workloads: list(arg('workloads', 'add1,add10,get20_10k,get20_1m,getall_200,getall_2000,pop')),
   concurrency: list(arg('concurrency', '1,16')).map(Number),
   duration: Number(arg('duration', '4000')),
   warmup: Number(arg('warmup', '600')),
@@ -87,6 +87,12 @@ const WORKLOADS: Workload[] = [
   { name: 'get20_10k', title: 'getItems(20) of 10,000', op: (impl) => impl.get('r10k_0', 20), expect: countIs(20) },
   { name: 'get20_1m', title: 'getItems(20) of BIG', op: (impl) => impl.get('rbig_0', 20), expect: countIs(20) },
   { name: 'getall_200', title: 'getItems() of 200', op: (impl) => impl.get('r200_0'), expect: countIs(200) },
+  {
+    name: 'getall_2000',
+    title: 'getItems() of 2,000 (1 KB each)',
+    op: (impl) => impl.get('r2000_0'),
+    expect: countIs(2000),
+  },
   {
     name: 'pop',
     title: 'popItem()',
@@ -246,6 +252,7 @@ async function benchDialect(
     if (config.workloads.includes('get20_10k')) await target.bulkLoad('r10k', 1, 10_000);
     if (config.workloads.includes('get20_1m')) await target.bulkLoad('rbig', 1, config.big);
     if (config.workloads.includes('getall_200')) await target.bulkLoad('r200', 1, 200);
+    if (config.workloads.includes('getall_2000')) await target.bulkLoad('r2000', 1, 2000, sizedItemTemplates(1024));
     await target.analyze();
     log(`loaded fixtures in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const feeder = new PopFeeder(target);

@@ -24,8 +24,11 @@ export interface Target {
   readonly dialect: TestDialect;
   readonly ours: Impl;
   readonly floor: Impl;
-  /** Inserts `perConv` items into each of the conversations `${prefix}_0` .. `${prefix}_${convs-1}`, in bulk SQL. */
-  bulkLoad(prefix: string, convs: number, perConv: number): Promise<void>;
+  /**
+   * Inserts `perConv` items into each of the conversations `${prefix}_0` .. `${prefix}_${convs-1}`, in bulk SQL,
+   * from five JSON templates (`#N#` stands for the row number; default: `itemTemplates()`, 200-500 bytes).
+   */
+  bulkLoad(prefix: string, convs: number, perConv: number, templates?: readonly string[]): Promise<void>;
   /** Refreshes planner statistics after a bulk load. */
   analyze(): Promise<void>;
   /** Server / library version. */
@@ -89,6 +92,13 @@ function parseAll(rows: { message_data: string }[], reverse: boolean): unknown[]
   const out = new Array(rows.length);
   const n = rows.length;
   for (let i = 0; i < n; i++) out[reverse ? n - 1 - i : i] = JSON.parse(rows[i].message_data);
+  return out;
+}
+
+function parseFirsts(rows: unknown[][], reverse: boolean): unknown[] {
+  const out = new Array(rows.length);
+  const n = rows.length;
+  for (let i = 0; i < n; i++) out[reverse ? n - 1 - i : i] = JSON.parse(rows[i][0] as string);
   return out;
 }
 
@@ -158,10 +168,17 @@ function pgFloorParts(
     floor: {
       tag: 'floor',
       add,
+      // Named statements (parsed and planned once per connection), one column, rows as arrays.
       get: async (c, limit) =>
         limit === undefined
-          ? parseAll((await pool.query(sql.all, [c])).rows, false)
-          : parseAll((await pool.query(sql.newest, [c, limit])).rows, true),
+          ? parseFirsts(
+              (await pool.query({ name: 'floor_all', text: sql.all, values: [c], rowMode: 'array' })).rows,
+              false,
+            )
+          : parseFirsts(
+              (await pool.query({ name: 'floor_newest', text: sql.newest, values: [c, limit], rowMode: 'array' })).rows,
+              true,
+            ),
       pop: async (c) => {
         const { rows } = await pool.query(sql.pop, [c]);
         return rows.length ? JSON.parse(rows[0].message_data) : undefined;
@@ -175,7 +192,7 @@ function pgFloorParts(
           return rows.length ? JSON.parse(rows[0].message_data) : undefined;
         }),
     },
-    async bulkLoad(prefix, convs, perConv) {
+    async bulkLoad(prefix, convs, perConv, templates = TEMPLATES) {
       await pool.query(
         `INSERT INTO ${S} (session_id) SELECT $1 || '_' || g FROM generate_series(0, $2::int - 1) g ON CONFLICT DO NOTHING`,
         [prefix, convs],
@@ -183,7 +200,7 @@ function pgFloorParts(
       await pool.query(
         `INSERT INTO ${M} (session_id, message_data) ` +
           `SELECT $1 || '_' || (g % $2::int), replace(($3::text[])[1 + g % 5], '#N#', g::text) FROM generate_series(0, $4::int - 1) g`,
-        [prefix, convs, TEMPLATES, convs * perConv],
+        [prefix, convs, templates, convs * perConv],
       );
     },
     async analyze() {
@@ -298,16 +315,16 @@ export async function sqliteTarget(): Promise<Target> {
     dialect: 'sqlite',
     ours: oursImpl(memory),
     floor,
-    async bulkLoad(prefix, convs, perConv) {
+    async bulkLoad(prefix, convs, perConv, templates = TEMPLATES) {
       const params = {
         prefix,
         convs,
         total: convs * perConv,
-        t0: TEMPLATES[0],
-        t1: TEMPLATES[1],
-        t2: TEMPLATES[2],
-        t3: TEMPLATES[3],
-        t4: TEMPLATES[4],
+        t0: templates[0],
+        t1: templates[1],
+        t2: templates[2],
+        t3: templates[3],
+        t4: templates[4],
       };
       db.prepare(
         `WITH RECURSIVE c(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM c WHERE g < @convs - 1) ` +
@@ -432,12 +449,12 @@ export async function mariadbTarget(url: string, poolSize: number): Promise<Targ
     dialect: 'mariadb',
     ours: oursImpl(memory),
     floor,
-    async bulkLoad(prefix, convs, perConv) {
+    async bulkLoad(prefix, convs, perConv, templates = TEMPLATES) {
       await q(`INSERT IGNORE INTO ${S} (session_id) SELECT CONCAT(?, '_', seq) FROM seq_0_to_${convs - 1}`, [prefix]);
       await q(
         `INSERT INTO ${M} (session_id, message_data) ` +
           `SELECT CONCAT(?, '_', seq % ?), REPLACE(ELT(1 + seq % 5, ?, ?, ?, ?, ?), '#N#', seq) FROM seq_0_to_${convs * perConv - 1}`,
-        [prefix, convs, ...TEMPLATES],
+        [prefix, convs, ...templates],
       );
     },
     async analyze() {

@@ -4,6 +4,7 @@ import type {
   OwnerFilter,
   SessionStore,
   SkippedRows,
+  StoredColumns,
   StoredRow,
 } from '../storage/session-store';
 import type { ItemCodec } from './item-codec';
@@ -17,6 +18,16 @@ import type { ItemCodec } from './item-codec';
 export interface PlainRow {
   readonly id: number | string;
   readonly message_data: string | undefined;
+}
+
+/**
+ * A whole read in plaintext, as columns in the same order: `texts[i]`, the plaintext of the row
+ * `ids[i]`, is `undefined` when that row does not open (see `PlainRow`).
+ * @internal
+ */
+export interface PlainColumns {
+  readonly ids: readonly (number | string)[];
+  readonly texts: readonly (string | undefined)[];
 }
 
 /**
@@ -96,10 +107,10 @@ export class SealingStore {
     return this.codec.sealing;
   }
 
-  /** All rows of a conversation, oldest first, in plaintext. */
-  readAll(conversationId: string, filter?: OwnerFilter): Promise<PlainRow[]> {
-    const rows = this.store.readAll(conversationId, filter);
-    return this.codec.sealing ? rows.then((r) => this.openRows(conversationId, r)) : rows;
+  /** All rows of a conversation, oldest first, in plaintext, as columns (without encryption: the store's, unchanged). */
+  readAll(conversationId: string, filter?: OwnerFilter): Promise<PlainColumns> {
+    const columns = this.store.readAll(conversationId, filter);
+    return this.codec.sealing ? columns.then((c) => this.openColumns(conversationId, c)) : columns;
   }
 
   /** The newest `limit` rows (older than `beforeId` when given), newest first, in plaintext. */
@@ -221,6 +232,10 @@ export class SealingStore {
   /** Rows opened on first use: a caller that needs only ids (the change hub's checks) decrypts nothing. */
   private openRows(conversationId: string, rows: StoredRow[]): LockedRow[] {
     return rows.map((row) => new OpeningRow(row.id, row.message_data, conversationId, this.codec));
+  }
+
+  private openColumns(conversationId: string, columns: StoredColumns): PlainColumns {
+    return { ids: columns.ids, texts: this.openTexts(conversationId, columns.texts) };
   }
 
   private openTexts(conversationId: string, texts: string[]): (string | undefined)[] {

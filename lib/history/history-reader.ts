@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { PlainRow, SealingStore } from '../encryption/sealing-store';
 import type { SessionItem } from '../interfaces';
 import type { OwnerFilter, SkippedRows } from '../storage/session-store';
-import { parseJsonObject } from '../validation';
+import { parseJsonObject } from '../validation/json-object';
 
 /**
  * What a history read needs: the items in plaintext (the sealing layer) and where to warn. @internal
@@ -41,17 +41,22 @@ export async function readWholeHistory(
   filter: OwnerFilter | undefined,
   readIds: (number | string)[],
 ): Promise<SessionItem[]> {
-  const rows = await context.items.readAll(conversationId, filter);
-  const items: SessionItem[] = [];
+  const { ids, texts } = await context.items.readAll(conversationId, filter);
+  const n = texts.length;
+  const items = new Array<SessionItem>(n);
+  let count = 0;
   let skipped: SkippedRowsCounter | undefined;
-  for (const row of rows) {
-    const item = itemOf(row.message_data);
+  for (let i = 0; i < n; i++) {
+    const item = itemOf(texts[i]);
     if (item) {
-      items.push(item);
-      readIds.push(row.id);
-    } else (skipped ??= new SkippedRowsCounter()).add(row);
+      items[count++] = item;
+      readIds.push(ids[i]);
+    } else (skipped ??= new SkippedRowsCounter()).add({ id: ids[i], message_data: texts[i] });
   }
-  if (skipped) warnSkipped(context, conversationId, skipped.result);
+  if (skipped) {
+    items.length = count;
+    warnSkipped(context, conversationId, skipped.result);
+  }
   return items;
 }
 

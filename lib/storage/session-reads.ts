@@ -1,4 +1,5 @@
 import type { DialectSyntax } from './dialect-syntax';
+import type { StoredColumns } from './session-store';
 import type { TableNames } from './table-names';
 
 /**
@@ -20,7 +21,7 @@ export const NEWEST_FIRST = 'ORDER BY session_id DESC, id DESC';
 /** Oldest first, in the order of the (session_id, id) index (see `sessionIdRange`). @internal */
 export const OLDEST_FIRST = 'ORDER BY session_id, id';
 
-/** The five reads of one conversation's rows, as SQL. @internal */
+/** The six reads of one conversation's rows, as SQL. @internal */
 export interface ReadSql {
   /** Every row, oldest first. */
   all: string;
@@ -30,6 +31,8 @@ export interface ReadSql {
   newestBefore: string;
   /** `all`, `message_data` only. */
   allData: string;
+  /** `all`, `id` only (with `allData` in one read transaction: the columns of `all` without a row object each; SQLite). */
+  allIds: string;
   /** `newest`, `message_data` only. */
   newestData: string;
 }
@@ -56,7 +59,7 @@ export class SessionReads {
     this.sql = this.readsWhere(this.where, this.params);
   }
 
-  /** The five reads with `where` (taking the first `taken` placeholders), limits numbered after them. */
+  /** The six reads with `where` (taking the first `taken` placeholders), limits numbered after them. */
   readsWhere(where: string, taken: number): ReadSql {
     const param = this.syntax.placeholder;
     const { messages } = this.names;
@@ -65,6 +68,7 @@ export class SessionReads {
       newest: `SELECT id, message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(taken + 1)}`,
       newestBefore: `SELECT id, message_data FROM ${messages} WHERE ${where} AND id < ${param(taken + 1)} ${NEWEST_FIRST} LIMIT ${param(taken + 2)}`,
       allData: `SELECT message_data FROM ${messages} WHERE ${where} ${OLDEST_FIRST}`,
+      allIds: `SELECT id FROM ${messages} WHERE ${where} ${OLDEST_FIRST}`,
       newestData: `SELECT message_data FROM ${messages} WHERE ${where} ${NEWEST_FIRST} LIMIT ${param(taken + 1)}`,
     };
   }
@@ -73,4 +77,29 @@ export class SessionReads {
   args(sessionId: string, ...rest: unknown[]): unknown[] {
     return this.params === 1 ? [sessionId, ...rest] : [sessionId, sessionId, ...rest];
   }
+}
+
+/** Rows `{ id, message_data }` as columns. @internal */
+export function rowsToColumns(rows: readonly { id: number | string; message_data: string }[]): StoredColumns {
+  const n = rows.length;
+  const ids = new Array<number | string>(n);
+  const texts = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    ids[i] = rows[i].id;
+    texts[i] = rows[i].message_data;
+  }
+  return { ids, texts };
+}
+
+/** Rows as arrays `[id, message_data]` (pg `rowMode: 'array'`, mysql2 `rowsAsArray`) as columns. @internal */
+export function arraysToColumns(rows: readonly (readonly unknown[])[]): StoredColumns {
+  const n = rows.length;
+  const ids = new Array<number | string>(n);
+  const texts = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const row = rows[i];
+    ids[i] = row[0] as number | string;
+    texts[i] = row[1] as string;
+  }
+  return { ids, texts };
 }

@@ -16,6 +16,17 @@ export interface StoredRow {
   message_data: string;
 }
 
+/**
+ * The rows of a whole read as two columns, in the same order: `ids[i]` is the id of the row whose
+ * `message_data` is `texts[i]` (a number or, for 64-bit ids, a decimal string, as the driver gives it).
+ * Two arrays rather than a row object per row: the whole read is the hot path of every agent turn.
+ * @internal
+ */
+export interface StoredColumns {
+  ids: (number | string)[];
+  texts: string[];
+}
+
 /** Which of the optional tables exist (made by `createTables`, or by the migration). @internal */
 export interface OptionalTables {
   /** `<sessions>_metadata`: one JSON object per conversation. */
@@ -175,8 +186,8 @@ export interface SessionStore {
   // ---- items
   // The reads take an optional `OwnerFilter`: the same statement then returns no rows unless its
   // caller may read the conversation (the check and the read are one atomic step).
-  /** All rows of a conversation, oldest first. */
-  readAll(sessionId: string, filter?: OwnerFilter): Promise<StoredRow[]>;
+  /** All rows of a conversation, oldest first, as columns (one consistent read). */
+  readAll(sessionId: string, filter?: OwnerFilter): Promise<StoredColumns>;
   /** The newest `limit` rows (older than `beforeId` when given), newest first. */
   readNewest(sessionId: string, limit: number, beforeId?: number | string, filter?: OwnerFilter): Promise<StoredRow[]>;
   /** `message_data` of all rows, oldest first: `readAll` without the ids, the cheap read when no row is corrupt. */

@@ -27,9 +27,10 @@ import type {
   SessionListQuery,
   SessionStore,
   SessionStoreDialect,
+  StoredColumns,
   StoredRow,
 } from './session-store';
-import { SessionReads } from './session-reads';
+import { ReadSql, SessionReads, rowsToColumns } from './session-reads';
 import { TableNames, tableNames } from './table-names';
 
 /**
@@ -100,9 +101,17 @@ export abstract class SqlSessionStore implements SessionStore {
     return this.queryData(this.reads.sql.newestData, this.reads.args(sessionId, limit));
   }
 
-  readAll(sessionId: string, filter?: OwnerFilter): Promise<StoredRow[]> {
-    if (filter) return this.query<StoredRow>(this.ownership.reads(filter).all, this.ownership.args(sessionId, filter));
-    return this.query<StoredRow>(this.reads.sql.all, this.reads.args(sessionId));
+  readAll(sessionId: string, filter?: OwnerFilter): Promise<StoredColumns> {
+    if (filter) return this.queryColumns(this.ownership.reads(filter), this.ownership.args(sessionId, filter));
+    return this.queryColumns(this.reads.sql, this.reads.args(sessionId));
+  }
+
+  /**
+   * Runs `sql.all` and returns its rows as columns. A dialect overrides it with a cheaper form of the
+   * same read (rows as arrays; on SQLite `allData` and `allIds` in one read transaction).
+   */
+  protected async queryColumns(sql: ReadSql, params: unknown[]): Promise<StoredColumns> {
+    return rowsToColumns(await this.query<StoredRow>(sql.all, params));
   }
 
   readNewest(sessionId: string, limit: number, beforeId?: number | string, filter?: OwnerFilter): Promise<StoredRow[]> {

@@ -1,7 +1,15 @@
 import { KeyedMutex } from '../keyed-mutex';
 import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
-import { NEWEST_FIRST } from '../session-reads';
-import type { OptionalTables, PopDecision, PopOptions, PopOutcome, ResolvedTables, StoredRow } from '../session-store';
+import { NEWEST_FIRST, ReadSql, arraysToColumns } from '../session-reads';
+import type {
+  OptionalTables,
+  PopDecision,
+  PopOptions,
+  PopOutcome,
+  ResolvedTables,
+  StoredColumns,
+  StoredRow,
+} from '../session-store';
 import { SqlSessionStore } from '../sql-session.store';
 import { MYSQL_ERRNO, MysqlConnection, MysqlTransaction } from './mysql.connection';
 import { mysqlSchemaDdl } from './mysql.ddl';
@@ -88,6 +96,11 @@ export class MysqlSessionStore extends SqlSessionStore {
 
   protected query<T>(sql: string, params: unknown[]): Promise<T[]> {
     return this.connection.query<T[]>(sql, params);
+  }
+
+  /** The whole read with rows as arrays (`rowsAsArray`): no object per row. */
+  protected async queryColumns(sql: ReadSql, params: unknown[]): Promise<StoredColumns> {
+    return arraysToColumns(await this.connection.queryArrays(sql.all, params));
   }
 
   async createTables(): Promise<void> {

@@ -14,6 +14,8 @@ interface MysqlQueryOptions {
   sql: string;
   values: unknown[];
   timeout?: number;
+  /** Each row an array of its columns' values, in the order selected. */
+  rowsAsArray?: boolean;
 }
 /** mysql2's query command; its timer is not cleared when the connection breaks under it. */
 interface MysqlQueryCommand {
@@ -113,6 +115,11 @@ export class MysqlConnection {
    */
   query<T = any>(sql: string, values: unknown[]): Promise<T> {
     return this.acquire().then((conn) => conn.query<T>(sql, values).finally(() => conn.release()));
+  }
+
+  /** `query` of a SELECT, each row an array of its columns' values in the order selected (no object per row). */
+  queryArrays(sql: string, values: unknown[]): Promise<unknown[][]> {
+    return this.acquire().then((conn) => conn.query<unknown[][]>(sql, values, true).finally(() => conn.release()));
   }
 
   /**
@@ -232,13 +239,13 @@ class BoundedConnection {
     private readonly onDone: (conn: BoundedConnection) => void = () => undefined,
   ) {}
 
-  query<T = any>(sql: string, values: unknown[]): Promise<T> {
+  query<T = any>(sql: string, values: unknown[], rowsAsArray?: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let answered = false;
       // `command` is still unset when a closed connection fails the query at once, inside query().
       const sent: { command?: MysqlQueryCommand } = {};
       sent.command = this.conn.query(
-        { sql, values, timeout: this.timeoutMs > 0 ? this.timeoutMs : undefined },
+        { sql, values, timeout: this.timeoutMs > 0 ? this.timeoutMs : undefined, rowsAsArray },
         (err, result) => {
           if (answered) return; // a timed-out query is failed a second time when discard() destroys its socket
           answered = true;

@@ -1,8 +1,8 @@
 import { inlinePostgresParameters } from '../citus/postgres.literals';
 import type { DialectSyntax } from '../dialect-syntax';
 import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
-import { NEWEST_FIRST } from '../session-reads';
-import type { PopDecision, PopOptions, PopOutcome, ResolvedTables, StoredRow } from '../session-store';
+import { NEWEST_FIRST, ReadSql, arraysToColumns } from '../session-reads';
+import type { PopDecision, PopOptions, PopOutcome, ResolvedTables, StoredColumns, StoredRow } from '../session-store';
 import { SqlSessionStore } from '../sql-session.store';
 import { PostgresConnection } from './postgres.connection';
 import { postgresSchemaDdl } from './postgres.ddl';
@@ -94,6 +94,11 @@ export class PostgresSessionStore extends SqlSessionStore {
 
   protected query<T>(text: string, values: unknown[]): Promise<T[]> {
     return this.connection.query<T>(text, values);
+  }
+
+  /** The whole read with rows as arrays (`rowMode: 'array'`): no object per row; ids as pg gives them. */
+  protected async queryColumns(sql: ReadSql, params: unknown[]): Promise<StoredColumns> {
+    return arraysToColumns(await this.connection.queryArrays(sql.all, params));
   }
 
   /** A pool's end waits for its checked-out connections: an abandoned ping gives its own up at once. */

@@ -15,7 +15,7 @@ export interface PgResult {
 
 /** A `pg` client, pooled or dedicated, as used here. @internal */
 export interface PgClient {
-  query(config: { text: string; values?: unknown[]; name?: string }): Promise<PgResult>;
+  query(config: { text: string; values?: unknown[]; name?: string; rowMode?: 'array' }): Promise<PgResult>;
   query(text: string, values?: unknown[]): Promise<PgResult>;
 }
 
@@ -71,6 +71,11 @@ export class PostgresConnection implements NotificationChannel {
   /** `execute`, returning the rows. */
   async query<T>(text: string, values: unknown[]): Promise<T[]> {
     return (await this.execute(text, values)).rows as T[];
+  }
+
+  /** `query` with each row an array of its columns' values, in the order selected (no object per row). */
+  async queryArrays(text: string, values: unknown[]): Promise<unknown[][]> {
+    return (await this.pool.query({ text, values, name: this.statementName(text), rowMode: 'array' })).rows;
   }
 
   /**

@@ -33,9 +33,13 @@ export class SqliteConnection {
 
   /** One `BEGIN IMMEDIATE` wrapper, built once (building it per call costs more than a small write). */
   private readonly immediate: (work: () => unknown) => unknown;
+  /** One deferred `BEGIN` wrapper, for reads that must see one snapshot. */
+  private readonly deferred: (work: () => unknown) => unknown;
 
   constructor(private readonly db: SqliteDatabase) {
-    this.immediate = db.transaction((work: () => unknown) => work()).immediate;
+    const run = db.transaction((work: () => unknown) => work());
+    this.immediate = run.immediate;
+    this.deferred = run;
   }
 
   /** The prepared statement of `sql`. */
@@ -56,6 +60,15 @@ export class SqliteConnection {
       this.pluckedStatements.set(sql, s);
     }
     return s;
+  }
+
+  /**
+   * Runs `reads` in one deferred transaction, so that its statements see the same database: from the
+   * first read on, no other connection's write shows (WAL: one snapshot; rollback journal: the shared
+   * lock, held to the end, keeps writers out).
+   */
+  snapshot<T>(reads: () => T): T {
+    return this.deferred(reads) as T;
   }
 
   /** Runs a script of several statements. */
