@@ -132,9 +132,14 @@ async function* serverSentEvents(body) {
 
 // ------------------------------------------------------------------------------------- conversation list
 
+/** Refreshes may overlap (a debounced one, one after a delete): only the latest asked for is shown. */
+let listRequest = 0;
+
 async function refreshList() {
+  const mine = ++listRequest;
   try {
     const page = await (await api('/conversations')).json();
+    if (mine !== listRequest) return; // an older answer landing late: a newer refresh is on its way
     state.listCursor = page.nextCursor;
     renderList(page.conversations, false);
   } catch (err) {
@@ -498,8 +503,8 @@ async function deleteConversation() {
     await api(conversationPath(id), { method: 'DELETE' });
     history.pushState(null, '', location.pathname + location.search);
     openConversation(null);
-    setStatus('Conversation deleted.');
     await refreshList();
+    setStatus('Conversation deleted.'); // once the list no longer shows it
     ui.newConversation.focus();
   } catch (err) {
     showError(`Could not delete the conversation: ${err.message}`);

@@ -403,6 +403,11 @@ function suite(): void {
     tabA.once('dialog', (dialog) => void dialog.accept());
     await tabA.getByRole('button', { name: 'Delete conversation' }).click();
     await tabA.locator('#status').getByText('Conversation deleted.').waitFor();
+    // A list refresh another event scheduled earlier may still land: wait for the list to settle.
+    await tabA.waitForFunction(
+      () =>
+        [...document.querySelectorAll('#conversations a')].map((a) => a.textContent).join('|') === 'My name is Ada.',
+    );
     expect(await listTitles(tabA)).toEqual(['My name is Ada.']);
     expect(await tabA.textContent('#conversation-title')).toBe('New conversation');
     expect(await tabA.locator('#messages li').count()).toBe(0);
