@@ -1,4 +1,4 @@
-import { conversationKey, masterKeyBytes } from './key-derivation';
+import { conversationKey, masterKeyCandidates } from './key-derivation';
 import { type FernetKey, fresh } from './fernet';
 import { DEFAULT_OPENED_CACHE_BYTES, OpenedEnvelope, OpenedEnvelopeCache } from './opened-cache';
 
@@ -84,7 +84,7 @@ export class EncryptingCodec implements ItemCodec {
     /** Bound of the cache of opened envelopes (see `OpenedEnvelopeCache`); 0 turns it off. */
     cacheBytes = DEFAULT_OPENED_CACHE_BYTES,
   ) {
-    this.masters = masterKeys.map(masterKeyBytes);
+    this.masters = masterKeyCandidates(masterKeys);
     if (cacheBytes > 0) this.opened = new OpenedEnvelopeCache(cacheBytes);
   }
 

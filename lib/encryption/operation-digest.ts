@@ -1,6 +1,6 @@
 import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'crypto';
 import type { SessionMemoryModuleOptions } from '../interfaces';
-import { masterKeyBytes } from './key-derivation';
+import { masterKeyCandidates } from './key-derivation';
 
 /**
  * HKDF `info` of the operation-log keys: distinct from the item keys' (`agents.session-store.hkdf.v1`),
@@ -57,7 +57,7 @@ export class KeyedOperationDigest implements OperationDigest {
   private readonly masters: Buffer[];
 
   constructor(masterKeys: readonly string[]) {
-    this.masters = masterKeys.map(masterKeyBytes);
+    this.masters = masterKeyCandidates(masterKeys);
   }
 
   of(conversationId: string, canonical: string): TransactionDigest {

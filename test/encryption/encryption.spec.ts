@@ -1,4 +1,3 @@
-import { spawnSync } from 'child_process';
 import { copyFileSync, mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -12,6 +11,7 @@ import {
 } from '../../lib';
 import { FernetKey } from '../../lib/encryption/fernet';
 import { conversationKey, masterKeyBytes } from '../../lib/encryption/key-derivation';
+import { havePython, pythonReads } from '../support/python-reader';
 import { describeEachDialect } from '../support/databases';
 import { startMemory } from '../support/memory';
 import { user, functionCall } from '../support/items';
@@ -32,20 +32,6 @@ const CONVERSATIONS: Record<string, FixtureConversation> = expected.sqlite.conve
 
 const isEnvelope = (text: string) =>
   /^\{"__enc__":1,"v":1,"kid":"hkdf-v1","payload":"gAAAAA[A-Za-z0-9_=-]+"\}$/.test(text);
-
-/** Whether python3 with the `cryptography` package is here, to read our rows as Python would. */
-const python = spawnSync('python3', ['-c', 'import cryptography'], { encoding: 'utf8' });
-const havePython = python.status === 0;
-
-/** What Python's EncryptedSession reads from these rows (test/support/python-encrypted-read.py). */
-function pythonReads(key: string, conversationId: string, rows: string[]): SessionItem[] {
-  const run = spawnSync('python3', [join(__dirname, '..', 'support', 'python-encrypted-read.py')], {
-    input: JSON.stringify({ key, conversation_id: conversationId, rows }),
-    encoding: 'utf8',
-  });
-  if (run.status !== 0) throw new Error(`python reader failed: ${run.stderr}`);
-  return JSON.parse(run.stdout);
-}
 
 describe('Python EncryptedSession fixture file (SQLite), read as it is', () => {
   it.each(Object.entries(CONVERSATIONS))(
