@@ -17,26 +17,24 @@ export function masterKeyBytes(key: string): Buffer {
   return bytes !== undefined && bytes.length === 32 ? bytes : Buffer.from(key, 'utf8');
 }
 
-/**
- * The bytes releases before 2026-12-07 took for a master key (exactly 43 url-safe base64 characters
- * and an optional `=` decoded, anything else as UTF-8), where they differ from Python's: rows sealed
- * under them stay readable (they open as an older key, and `reencrypt()` moves them to the first).
- */
+/** The bytes releases before 2026-12-07 took for a master key: exactly 43 url-safe base64 characters and an optional `=` decoded. */
 function earlierMasterKeyBytes(key: string): Buffer | undefined {
   if (!/^[A-Za-z0-9_-]{43}=?$/.test(key)) return undefined;
   const bytes = Buffer.from(key, 'base64url');
-  return bytes.length === 32 && !bytes.equals(masterKeyBytes(key)) ? bytes : undefined;
+  return bytes.length === 32 ? bytes : undefined;
 }
 
 /**
  * The master keys' bytes, in order: each key as Python takes it, followed, where a key meant other
- * bytes in earlier releases, by those (opening only: the first entry seals).
+ * bytes in earlier releases, by those (opening only: the first entry seals), so rows sealed under them
+ * stay readable (they open as an older key, and `reencrypt()` moves them to the first).
  * @internal
  */
 export function masterKeyCandidates(keys: readonly string[]): Buffer[] {
   return keys.flatMap((key) => {
+    const bytes = masterKeyBytes(key);
     const earlier = earlierMasterKeyBytes(key);
-    return earlier ? [masterKeyBytes(key), earlier] : [masterKeyBytes(key)];
+    return earlier && !earlier.equals(bytes) ? [bytes, earlier] : [bytes];
   });
 }
 

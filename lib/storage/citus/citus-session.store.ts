@@ -108,7 +108,8 @@ export class CitusSessionStore extends PostgresSessionStore {
   async purgeIdle(idleForMs: number, batchSize: number): Promise<string[]> {
     const deleted: string[] = [];
     // Candidates another purge holds are skipped, not waited for: read again past them (a few rounds at
-    // most), so that a full batch still means "there may be more" to the caller, as on one node.
+    // most), so that an empty batch means, as on one node, that none is left this purger could take
+    // (purgeExpired stops on an empty batch).
     const tried: string[] = [];
     for (let round = 0; round < PURGE_ROUNDS && deleted.length < batchSize; round++) {
       const candidates = await this.connection.query<{ session_id: string; shard: string | number }>(
