@@ -7,6 +7,7 @@ import {
   getSessionMemoryToken,
 } from './session-memory.constants';
 import type { SessionMemoryService } from './session-memory.service';
+import { fromExecutionContext } from './transport/transport-request';
 
 /**
  * Injects the `SessionMemoryService` of a module instance (the default one when `name` is left out;
@@ -47,12 +48,16 @@ function conversationSessionPipe(name?: string): Type<PipeTransform> {
   return pipe;
 }
 
-const currentRequest = createParamDecorator((_data: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest());
+/** What the call's transport gives to read the conversation id from (HTTP, WebSocket, GraphQL or RPC). */
+const currentRequest = createParamDecorator((_data: unknown, ctx: ExecutionContext) => fromExecutionContext(ctx));
 
 /**
- * Controller parameter decorator giving the `ConversationSession` of the current HTTP request, read as
- * the module's `conversationId` option says. Unlike `@InjectConversationSession()` it makes nothing
- * request-scoped: it costs one object per call.
+ * Handler parameter decorator giving the `ConversationSession` of the current call, read as the
+ * module's `conversationId` option says. Unlike `@InjectConversationSession()` it makes nothing
+ * request-scoped: it costs one object per call. It works in HTTP controllers (Express, Fastify),
+ * WebSocket gateways' `@SubscribeMessage()` handlers (socket.io and ws: header and query from the
+ * connection's handshake), GraphQL resolvers (the request in the GraphQL context) and microservice
+ * handlers (through a resolver): docs/transports.md.
  *
  * ```ts
  * @Post('messages') reply(@Conversation() session: ConversationSession, @Body() body: { text: string }) { ... }
