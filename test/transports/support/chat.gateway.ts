@@ -97,7 +97,7 @@ export class ChatGateway implements OnGatewayConnection, OnGatewayDisconnect, On
   @SubscribeMessage('watch')
   watch(@Conversation() session: ConversationSession, @ConnectedSocket() client: AnySocket): void {
     const subscription = this.memory
-      .changes$(session.conversationId, { owner: client.data?.caller })
+      .changes$(session.conversationId, { owner: session.owner })
       .subscribe((change) => push(client, 'change', { conversationId: session.conversationId, change }));
     this.watches.set(client, [...(this.watches.get(client) ?? []), subscription]);
     push(client, 'watching', { conversationId: session.conversationId });
