@@ -1,0 +1,103 @@
+import { SessionMemoryConfigurationError } from '../exceptions';
+import type { SessionStore } from '../storage/session-store';
+import type { SearchIndex } from './search-index';
+
+/** Most row ids of a re-encryption scan remembered (their conversation, for `swapRowText`). */
+const MAX_REMEMBERED_ROWS = 100_000;
+
+/**
+ * The search layer around a store (composed by the factory when the `search` option is on, below the
+ * sealing layer, so it sees stored texts: sealed envelopes are never indexed). Every call goes to the
+ * store unchanged; after each write of items it tells the search index which conversation changed
+ * and how (`SearchIndex.touched`), which brings that conversation's entries in step in the background.
+ * `createTables` also creates the search tables; `verifyTables` also checks them. Built as a proxy
+ * that overrides only these methods, so every other member of the store (present or added later)
+ * reaches the store itself.
+ * @internal
+ */
+export function withSearchIndex(store: SessionStore, search: SearchIndex): SessionStore {
+  const scanned = new Map<string, string>();
+  const overrides: Partial<SessionStore> = {
+    async createTables() {
+      await store.createTables();
+      await search.storage.createTables();
+    },
+    async verifyTables() {
+      await store.verifyTables();
+      const probe = search.storage.statements.probe();
+      try {
+        await search.storage.query(probe.sql, probe.params);
+      } catch (err) {
+        throw new SessionMemoryConfigurationError(
+          `the search option is on but the search table ${search.storage.dialect.names.search} is not usable ` +
+            `(${(err as Error).message}). Run createSessionMemorySearchMigration(), or start once with createTables: true.`,
+          { cause: err },
+        );
+      }
+    },
+    async append(sessionId, data) {
+      await store.append(sessionId, data);
+      if (data.length > 0) search.touched(sessionId, 'added');
+    },
+    async writeMetadata(sessionId, json, items) {
+      await store.writeMetadata(sessionId, json, items);
+      if (items.length > 0) search.touched(sessionId, 'added');
+    },
+    async popNewest(sessionId, decode, options) {
+      const outcome = await store.popNewest(sessionId, decode, options);
+      search.touched(sessionId, 'removed');
+      return outcome;
+    },
+    async clearItems(sessionId) {
+      await store.clearItems(sessionId);
+      search.touched(sessionId, 'removed');
+    },
+    async deleteConversation(sessionId) {
+      const existed = await store.deleteConversation(sessionId);
+      search.touched(sessionId, 'removed');
+      return existed;
+    },
+    async purgeIdle(idleForMs, batchSize, tables) {
+      const purged = await store.purgeIdle(idleForMs, batchSize, tables);
+      for (const id of purged) search.touched(id, 'removed');
+      return purged;
+    },
+    async replaceItems(sessionId, data, keep) {
+      const outcome = await store.replaceItems(sessionId, data, keep);
+      search.touched(sessionId, 'changed');
+      return outcome;
+    },
+    async applyHistory(sessionId, plan) {
+      const outcome = await store.applyHistory(sessionId, plan);
+      search.touched(sessionId, 'changed');
+      return outcome;
+    },
+    async rewriteItems(sessionId, rewrite) {
+      const changed = await store.rewriteItems(sessionId, rewrite);
+      search.touched(sessionId, 'changed', changed?.updates.map((u) => String(u.id)) ?? []);
+      return changed;
+    },
+    async scanRows(afterId, limit) {
+      const rows = await store.scanRows(afterId, limit);
+      if (scanned.size + rows.length > MAX_REMEMBERED_ROWS) scanned.clear();
+      for (const row of rows) scanned.set(String(row.id), row.session_id);
+      return rows;
+    },
+    async swapRowText(id, expected, next) {
+      const swapped = await store.swapRowText(id, expected, next);
+      const conversationId = scanned.get(String(id));
+      // A row swapped without a scan first: its entry no longer matches the row's byte length (never
+      // returned), and `reindex` removes it.
+      if (swapped && conversationId !== undefined) search.touched(conversationId, 'changed', [String(id)]);
+      return swapped;
+    },
+  };
+  return new Proxy(store, {
+    get(target, property) {
+      if (typeof property === 'string' && Object.prototype.hasOwnProperty.call(overrides, property))
+        return overrides[property as keyof SessionStore];
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

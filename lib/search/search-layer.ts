@@ -1,0 +1,25 @@
+import type { Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { CitusSessionStore } from '../storage/citus/citus-session.store';
+import type { ResolvedTables, SessionStore } from '../storage/session-store';
+import { SearchDialectName, SearchQuery, createSearchStorage } from '../storage/search/search-storage';
+import { SearchIndex } from './search-index';
+import type { ResolvedSearch } from './search-options';
+
+/**
+ * The search index of a module started with the `search` option, on its DataSource: the dialect of
+ * `store` (Citus told apart from PostgreSQL by its store), statements run through the DataSource
+ * (one statement each, outside the store's transactions). @internal
+ */
+export async function createSearchIndex(
+  search: ResolvedSearch,
+  store: SessionStore,
+  dataSource: DataSource,
+  tables: ResolvedTables,
+  logger: Logger,
+): Promise<SearchIndex> {
+  const name: SearchDialectName =
+    store.dialect === 'postgres' ? (store instanceof CitusSessionStore ? 'citus' : 'postgres') : store.dialect;
+  const query: SearchQuery = (sql, params = []) => dataSource.query(sql, params);
+  return new SearchIndex(await createSearchStorage(name, query, tables, search.language), search, logger);
+}
