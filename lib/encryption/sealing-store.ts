@@ -1,8 +1,8 @@
+import type { ItemStore } from '../storage/branches/branch-line.store';
 import type {
   HistoryPlan,
   ItemRewrite,
   OwnerFilter,
-  SessionStore,
   SkippedRows,
   StoredColumns,
   StoredRow,
@@ -94,8 +94,8 @@ export class SealingStore {
   private readonly popOptions: { mayKeep: boolean };
 
   constructor(
-    /** The store underneath (stored texts). */
-    readonly store: SessionStore,
+    /** The store underneath (stored texts): the main line's, or one branch's (`BranchStore.line`). */
+    readonly store: ItemStore,
     /** How texts are sealed and opened. */
     readonly codec: ItemCodec,
   ) {

@@ -6,3 +6,4 @@ export * from './session-memory-configuration.error';
 export * from './history-transaction-rejected.errors';
 export * from './conversation-access-denied.error';
 export * from './unreadable-items.error';
+export * from './branch.errors';

@@ -5,6 +5,7 @@ const PURPOSE: Record<keyof OptionalTables, string> = {
   metadata: 'conversation metadata',
   operations: 'history transactions (applyHistoryTransaction)',
   owners: 'conversation ownership (the owner option)',
+  branches: 'branches (createBranchFromTurn, switchToBranch, onBranch)',
 };
 
 /**
@@ -13,7 +14,7 @@ const PURPOSE: Record<keyof OptionalTables, string> = {
  * @internal
  */
 export class OptionalTablesProbe {
-  private found: OptionalTables = { metadata: false, operations: false, owners: false };
+  private found: OptionalTables = { metadata: false, operations: false, owners: false, branches: false };
 
   constructor(private readonly store: SessionStore) {}
 

@@ -1,3 +1,4 @@
+import { branchTablesDdl } from './branches/branch.ddl';
 import type { ResolvedTables } from './session-store';
 import { QuoteIdentifier, tableNames } from './table-names';
 
@@ -15,7 +16,10 @@ export interface SchemaDdl {
   addIdIndex: string[];
   /** Removes that index again. */
   dropIdIndex: string[];
-  /** Creates the optional metadata, operations and owners tables (idempotent); their foreign keys cascade from the sessions table. */
+  /**
+   * Creates the optional metadata, operations, owners and branch tables (idempotent); their foreign keys
+   * cascade from the sessions table.
+   */
   createOptionalTables: string[];
   /** Drops the optional tables: before the core tables, whose sessions table they reference. */
   dropOptionalTables: string[];
@@ -56,6 +60,18 @@ export function portableSchemaDdl(
 ): SchemaDdl {
   const names = tableNames(tables, quote);
   const { sessions, messages, metadata, operations, owners, index } = names;
+  const branchTables = branchTablesDdl(names, quote, tables.messages, {
+    sessionId: 'VARCHAR NOT NULL',
+    shortText: 'VARCHAR(64) NOT NULL',
+    name: 'VARCHAR(255)',
+    idColumn: types.idColumn,
+    itemsKey: types.messagesKey,
+    json: 'TEXT NOT NULL',
+    timestamp: 'TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP',
+    tableSuffix: '',
+    separateIndex: true,
+    cascade: () => `FOREIGN KEY (session_id) REFERENCES ${sessions} (session_id) ON DELETE CASCADE`,
+  });
   const addIdIndex = `CREATE INDEX IF NOT EXISTS ${quote(index.sessionId)} ON ${messages} (session_id, id)`;
   return {
     createCoreTables: [
@@ -92,8 +108,10 @@ export function portableSchemaDdl(
         `owner VARCHAR(255) NOT NULL, ` +
         `created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
       `CREATE INDEX IF NOT EXISTS ${quote(index.owner)} ON ${owners} (owner, session_id)`,
+      ...branchTables.create,
     ],
     dropOptionalTables: [
+      ...branchTables.drop,
       `DROP TABLE IF EXISTS ${owners}`,
       `DROP TABLE IF EXISTS ${operations}`,
       `DROP TABLE IF EXISTS ${metadata}`,

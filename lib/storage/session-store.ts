@@ -1,4 +1,6 @@
 import type { SessionStoreDialect } from '../interfaces/session-memory-options.interface';
+import type { BranchStore } from './branches/branch.store';
+import type { UsageStore } from './usage/usage.store'; // ---- usage
 
 /** Which SQL family a store speaks (declared with the public types). */
 export type { SessionStoreDialect } from '../interfaces/session-memory-options.interface';
@@ -35,6 +37,8 @@ export interface OptionalTables {
   operations: boolean;
   /** `<sessions>_owners`: who owns each conversation. */
   owners: boolean;
+  /** The three branch tables (`<sessions>_branches`, `<sessions>_branch_segments`, `<messages>_branch_items`). */
+  branches: boolean;
 }
 
 /** A `listSessions` query, validated. @internal */
@@ -175,6 +179,11 @@ export interface SessionStore {
   /** Present where the database can relay changes between instances (PostgreSQL). */
   readonly notifications?: NotificationChannel;
 
+  /** The branches of conversations (docs/conversation-structure.md). */
+  readonly branches: BranchStore;
+  /** Tells the store whether the branch tables exist: then writers that change main rows keep branches true. */
+  useBranches(inUse: boolean): void;
+
   // ---- schema
   /** Creates every table and index if missing, the optional ones too (idempotent, safe from several processes). */
   createTables(): Promise<void>;
@@ -270,4 +279,8 @@ export interface SessionStore {
    * not hold a connection any longer (PostgreSQL: its connection is destroyed).
    */
   ping(signal?: AbortSignal): Promise<void>;
+
+  // ---- usage
+  /** The usage table's operations (lib/storage/usage/usage.store.ts). */
+  readonly usage: UsageStore;
 }

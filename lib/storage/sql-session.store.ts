@@ -1,4 +1,7 @@
 import { SessionMemoryConfigurationError } from '../exceptions';
+import { BranchStatements } from './branches/branch.statements';
+import { BranchStore } from './branches/branch.store';
+import { BranchViewSql } from './branches/branch-view.sql';
 import type { DialectSyntax } from './dialect-syntax';
 import { listingQuery } from './listing-query';
 import { OwnershipSql } from './ownership.sql';
@@ -9,7 +12,7 @@ import { popProgram } from './program/pop.program';
 import { ProgramStatements } from './program/program-statements';
 import { replaceProgram } from './program/replace.program';
 import { rewriteProgram } from './program/rewrite.program';
-import { LockedOptions, LockedProgram, isApplied, popCommits } from './program/statement-program';
+import { LockedOptions, LockedProgram, StatementProgram, isApplied, popCommits } from './program/statement-program';
 import type {
   HistoryOutcome,
   HistoryPlan,
@@ -32,6 +35,7 @@ import type {
 } from './session-store';
 import { ReadSql, SessionReads, rowsToColumns } from './session-reads';
 import { TableNames, tableNames } from './table-names';
+import { UsageStore } from './usage/usage.store'; // ---- usage
 
 /**
  * What the dialect stores share, all of it SQL built from the dialect's `DialectSyntax`: the reads
@@ -50,6 +54,13 @@ export abstract class SqlSessionStore implements SessionStore {
   protected readonly ownership: OwnershipSql;
   /** The statements of the locked programs. */
   protected readonly statements: ProgramStatements;
+  /** The branches of conversations (their tables are optional: see `useBranches`). */
+  readonly branches: BranchStore;
+  /**
+   * Whether the branch tables exist: then every operation that deletes or changes main rows first gives
+   * the branches inheriting them their own copy (`BranchStore.freezeMain`), and pops take the locked path.
+   */
+  protected branchesInUse = false;
 
   protected constructor(
     protected readonly tables: ResolvedTables,
@@ -59,6 +70,30 @@ export abstract class SqlSessionStore implements SessionStore {
     this.reads = new SessionReads(this.names, syntax);
     this.ownership = new OwnershipSql(this.names, syntax, this.reads);
     this.statements = new ProgramStatements(this.names, syntax, this.reads);
+    this.branches = new BranchStore({
+      query: (sql, params) => this.query(sql, params),
+      runLocked: (sessionId, program, options) => this.runLocked(sessionId, program, options),
+      writeMetadata: (sessionId, json, items) => this.writeMetadata(sessionId, json, items),
+      statements: this.statements,
+      branch: new BranchStatements(this.names, syntax),
+      view: new BranchViewSql(this.names, syntax),
+      ownerCondition: (filter, bindId, bindOwner) => this.ownership.ownerCondition(filter.unowned, bindId, bindOwner),
+    });
+  }
+
+  /** Tells the store that the branch tables exist (found at startup): main's writers then keep branches true. */
+  useBranches(inUse: boolean): void {
+    this.branchesInUse = inUse;
+  }
+
+  /** `program`, after freezing the branches that inherit main rows when branches are in use. */
+  private protectingBranches<T>(sessionId: string, program: LockedProgram<T>): LockedProgram<T> {
+    if (!this.branchesInUse) return program;
+    const branches = this.branches;
+    return function* (): StatementProgram<T> {
+      yield* branches.freezeMain(sessionId);
+      return yield* program();
+    };
   }
 
   // ---- the dialect's connection ------------------------------------------------------------------
@@ -186,11 +221,15 @@ export abstract class SqlSessionStore implements SessionStore {
         () => true,
         () => false,
       );
-    const { metadata, operations, owners } = this.names;
+    const { metadata, operations, owners, branches, branchSegments, branchItems } = this.names;
     return {
       metadata: await exists(`SELECT session_id, metadata FROM ${metadata} WHERE 1 = 0`),
       operations: await exists(`SELECT session_id, operation_id, transaction_hash FROM ${operations} WHERE 1 = 0`),
       owners: await exists(`SELECT session_id, owner FROM ${owners} WHERE 1 = 0`),
+      branches:
+        (await exists(`SELECT session_id, branch_id, is_current, deleted FROM ${branches} WHERE 1 = 0`)) &&
+        (await exists(`SELECT session_id, branch_id, position, source_id, up_to FROM ${branchSegments} WHERE 1 = 0`)) &&
+        (await exists(`SELECT id, session_id, branch_id, message_data FROM ${branchItems} WHERE 1 = 0`)),
     };
   }
 
@@ -202,26 +241,37 @@ export abstract class SqlSessionStore implements SessionStore {
 
   applyHistory(sessionId: string, plan: HistoryPlan): Promise<HistoryOutcome> {
     const inserts = plan.append.length > 0 ? this.statements.insert(sessionId, plan.append) : []; // refused here, before any I/O
-    return this.runLocked(sessionId, () => historyProgram(this.statements, sessionId, plan, inserts), {
-      keep: isApplied,
-      // No session row: nothing to replay or to replace (an append creates it).
-      ifMissing: plan.replace && plan.replace.count > 0 ? () => ({ status: 'mismatch' }) : undefined,
-    });
+    return this.runLocked(
+      sessionId,
+      this.protectingBranches(sessionId, () => historyProgram(this.statements, sessionId, plan, inserts)),
+      {
+        keep: isApplied,
+        // No session row: nothing to replay or to replace (an append creates it).
+        ifMissing: plan.replace && plan.replace.count > 0 ? () => ({ status: 'mismatch' }) : undefined,
+      },
+    );
   }
 
   replaceItems(sessionId: string, data: string[], keep: (rows: StoredRow[]) => string[]): Promise<ReplaceOutcome> {
     const inserts = data.length > 0 ? this.statements.insert(sessionId, data) : []; // refused here, before any I/O
-    return this.runLocked(sessionId, () => replaceProgram(this.statements, sessionId, data, inserts, keep));
+    return this.runLocked(
+      sessionId,
+      this.protectingBranches(sessionId, () => replaceProgram(this.statements, sessionId, data, inserts, keep)),
+    );
   }
 
   rewriteItems(
     sessionId: string,
     rewrite: (rows: StoredRow[]) => ItemRewrite | undefined,
   ): Promise<ItemRewrite | undefined> {
-    return this.runLocked(sessionId, () => rewriteProgram(this.statements, sessionId, rewrite), {
-      ifMissing: () => undefined,
-      keep: (change) => change !== undefined,
-    });
+    return this.runLocked(
+      sessionId,
+      this.protectingBranches(sessionId, () => rewriteProgram(this.statements, sessionId, rewrite)),
+      {
+        ifMissing: () => undefined,
+        keep: (change) => change !== undefined,
+      },
+    );
   }
 
   popNewest<T>(
@@ -229,10 +279,14 @@ export abstract class SqlSessionStore implements SessionStore {
     decode: (text: string) => PopDecision<T>,
     _options?: PopOptions,
   ): Promise<PopOutcome<T>> {
-    return this.runLocked(sessionId, () => popProgram(this.statements, sessionId, decode), {
-      ifMissing: () => ({ skipped: { count: 0 } }),
-      keep: popCommits,
-    });
+    return this.runLocked(
+      sessionId,
+      this.protectingBranches(sessionId, () => popProgram(this.statements, sessionId, decode)),
+      {
+        ifMissing: () => ({ skipped: { count: 0 } }),
+        keep: popCommits,
+      },
+    );
   }
 
   /**
@@ -255,7 +309,11 @@ export abstract class SqlSessionStore implements SessionStore {
   }
 
   clearItems(sessionId: string): Promise<void> {
-    return this.runLocked(sessionId, () => clearProgram(this.statements, sessionId), { ifMissing: () => undefined });
+    return this.runLocked(
+      sessionId,
+      this.protectingBranches(sessionId, () => clearProgram(this.statements, sessionId)),
+      { ifMissing: () => undefined },
+    );
   }
 
   claimOwner(sessionId: string, owner: string, create: boolean): Promise<string | undefined> {
@@ -270,5 +328,15 @@ export abstract class SqlSessionStore implements SessionStore {
     return this.runLocked(sessionId, () => assignProgram(this.ownership, sessionId, owner), {
       ifMissing: () => false,
     });
+  }
+
+  // ---- usage (lib/storage/usage/): the usage table's statements, on this store's connection
+  private usageStore?: UsageStore;
+
+  /** The operations of the usage table `<sessions>_usage` (made on first use). */
+  get usage(): UsageStore {
+    return (this.usageStore ??= new UsageStore(this.tables, this.syntax, this.dialect, (sql, params) =>
+      this.query(sql, params),
+    ));
   }
 }

@@ -18,6 +18,12 @@ export interface TableNames {
   operations: string;
   /** `<sessions>_owners`: optional, who owns each conversation (the `owner` option). */
   owners: string;
+  /** `<sessions>_branches`: optional, one row per branch of a conversation that has any (docs/conversation-structure.md). */
+  branches: string;
+  /** `<sessions>_branch_segments`: optional, which rows of other lines each branch inherits. */
+  branchSegments: string;
+  /** `<messages>_branch_items`: optional, the rows written on branches other than main. */
+  branchItems: string;
   /** Index names, unquoted and unqualified (an index lives in its table's schema). */
   index: {
     /** `idx_<messages>_session_time` on (session_id, created_at), as in the Python reference. */
@@ -28,6 +34,8 @@ export interface TableNames {
     updated: string;
     /** `idx_<sessions>_owner` on the owners table's (owner, session_id): listing by owner. */
     owner: string;
+    /** `idx_<messages>_branch_line` on the branch items' (session_id, branch_id, id): reads of one branch. */
+    branchLine: string;
   };
   /** Quotes a name and qualifies it with the schema, like the tables. */
   qualify(name: string): string;
@@ -44,11 +52,15 @@ export function tableNames(tables: ResolvedTables, quote: QuoteIdentifier): Tabl
     metadata: qualify(`${tables.sessions}_metadata`),
     operations: qualify(`${tables.messages}_operations`),
     owners: qualify(`${tables.sessions}_owners`),
+    branches: qualify(`${tables.sessions}_branches`),
+    branchSegments: qualify(`${tables.sessions}_branch_segments`),
+    branchItems: qualify(`${tables.messages}_branch_items`),
     index: {
       sessionTime: `idx_${tables.messages}_session_time`,
       sessionId: `idx_${tables.messages}_session_id`,
       updated: `idx_${tables.sessions}_updated`,
       owner: `idx_${tables.sessions}_owner`,
+      branchLine: `idx_${tables.messages}_branch_line`,
     },
     qualify,
     quote,

@@ -29,7 +29,16 @@ export function uniqueTables(prefix = 'mod'): SessionTables {
  * log and metadata tables reference the sessions table, the messages table references it too.
  */
 export function sessionTablesDependantsFirst(t: SessionTables): string[] {
-  return [`${t.sessions}_owners`, `${t.messages}_operations`, `${t.sessions}_metadata`, t.messages, t.sessions];
+  return [
+    `${t.messages}_branch_items`,
+    `${t.sessions}_branch_segments`,
+    `${t.sessions}_branches`,
+    `${t.sessions}_owners`,
+    `${t.messages}_operations`,
+    `${t.sessions}_metadata`,
+    t.messages,
+    t.sessions,
+  ];
 }
 
 /**

@@ -18,11 +18,16 @@ export function citusSchemaDdl(tables: ResolvedTables): SchemaDdl {
     messagesKey: 'PRIMARY KEY (session_id, id)',
     metadata: 'JSONB',
   });
-  const { sessions, messages, metadata, operations, owners } = tableNames(tables, quotePostgres);
+  const { sessions, messages, metadata, operations, owners, branches, branchSegments, branchItems } = tableNames(
+    tables,
+    quotePostgres,
+  );
   return {
     ...ddl,
     distributeCoreTables: [distributeBySessionId(sessions), distributeBySessionId(messages, sessions)],
-    distributeOptionalTables: [metadata, operations, owners].map((table) => distributeBySessionId(table, sessions)),
+    distributeOptionalTables: [metadata, operations, owners, branches, branchSegments, branchItems].map((table) =>
+      distributeBySessionId(table, sessions),
+    ),
   };
 }
 

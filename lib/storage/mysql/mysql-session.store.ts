@@ -78,7 +78,8 @@ export class MysqlSessionStore extends SqlSessionStore {
     decode: (text: string) => PopDecision<T>,
     options: PopOptions = {},
   ): Promise<PopOutcome<T>> {
-    if (options.mayKeep || !this.deleteReturning) return super.popNewest(sessionId, decode, options);
+    if (options.mayKeep || this.branchesInUse || !this.deleteReturning)
+      return super.popNewest(sessionId, decode, options);
     let row: StoredRow | undefined;
     try {
       row = await this.withSessionLock(

@@ -1,3 +1,4 @@
+import { branchTablesDdl } from '../branches/branch.ddl';
 import type { SchemaDdl } from '../portable.ddl';
 import type { ResolvedTables } from '../session-store';
 import { tableNames } from '../table-names';
@@ -11,13 +12,25 @@ import { quoteMysql } from './mysql.connection';
  * @internal
  */
 export function mysqlSchemaDdl(tables: ResolvedTables, idCollation: string): SchemaDdl {
-  const { sessions, messages, metadata, operations, owners, index } = tableNames(tables, quoteMysql);
+  const names = tableNames(tables, quoteMysql);
+  const { sessions, messages, metadata, operations, owners, index } = names;
   const exactText = `VARCHAR(255) CHARACTER SET utf8mb4 COLLATE ${idCollation} NOT NULL`;
   const json = 'LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL';
   const timestamp = 'DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)';
   const innodb = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4';
   const cascade = (name: string) =>
     `CONSTRAINT ${quoteMysql(name)} FOREIGN KEY (session_id) REFERENCES ${sessions} (session_id) ON DELETE CASCADE`;
+  const branchTables = branchTablesDdl(names, quoteMysql, tables.messages, {
+    sessionId: exactText,
+    shortText: `VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL`,
+    name: 'VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin',
+    idColumn: 'id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY',
+    json,
+    timestamp,
+    tableSuffix: ` ${innodb}`,
+    separateIndex: false,
+    cascade,
+  });
   return {
     createCoreTables: [
       `CREATE TABLE IF NOT EXISTS ${sessions} (` +
@@ -44,8 +57,10 @@ export function mysqlSchemaDdl(tables: ResolvedTables, idCollation: string): Sch
       `CREATE TABLE IF NOT EXISTS ${owners} (` +
         `session_id ${exactText}, owner ${exactText}, created_at ${timestamp}, PRIMARY KEY (session_id), ` +
         `KEY ${quoteMysql(index.owner)} (owner, session_id), ${cascade(`fk_${tables.sessions}_owners`)}) ${innodb}`,
+      ...branchTables.create,
     ],
     dropOptionalTables: [
+      ...branchTables.drop,
       `DROP TABLE IF EXISTS ${owners}`,
       `DROP TABLE IF EXISTS ${operations}`,
       `DROP TABLE IF EXISTS ${metadata}`,

@@ -86,7 +86,7 @@ export class PostgresSessionStore extends SqlSessionStore {
     decode: (text: string) => PopDecision<T>,
     options: PopOptions = {},
   ): Promise<PopOutcome<T>> {
-    if (options.mayKeep) return super.popNewest(sessionId, decode, options);
+    if (options.mayKeep || this.branchesInUse) return super.popNewest(sessionId, decode, options);
     const script = inlinePostgresParameters(this.sql.popScript, this.reads.args(sessionId));
     const [row] = await this.connection.queryScript<StoredRow>(script);
     return this.finishDeleteFirstPop(sessionId, decode, row);

@@ -15,10 +15,8 @@ export function* historyProgram(
   plan: HistoryPlan,
   inserts: SqlStep[],
 ): StatementProgram<HistoryOutcome> {
-  const existing = (yield statements.recordedOperation(sessionId, plan.operationId)) as { transaction_hash: string }[];
-  if (existing.length > 0) {
-    return plan.accepts(String(existing[0].transaction_hash).trim()) ? { status: 'replayed' } : { status: 'conflict' };
-  }
+  const logged = yield* historyOperationLog(statements, sessionId, plan);
+  if (logged) return logged;
   let removed: StoredRow[] = [];
   if (plan.replace && plan.replace.count > 0) {
     const rows = (yield statements.newestRowsLocked(sessionId, plan.replace.count)) as StoredRow[];
@@ -33,4 +31,19 @@ export function* historyProgram(
   yield statements.touch(sessionId);
   yield statements.recordOperation(sessionId, plan.operationId, plan.hash);
   return { status: 'applied', removed };
+}
+
+/**
+ * The operation log's answer for a history transaction: `replayed` or `conflict` when its operation id
+ * was applied before, `undefined` when it is new (shared by the main line and the branches).
+ * @internal
+ */
+export function* historyOperationLog(
+  statements: ProgramStatements,
+  sessionId: string,
+  plan: HistoryPlan,
+): StatementProgram<HistoryOutcome | undefined> {
+  const existing = (yield statements.recordedOperation(sessionId, plan.operationId)) as { transaction_hash: string }[];
+  if (existing.length === 0) return undefined;
+  return plan.accepts(String(existing[0].transaction_hash).trim()) ? { status: 'replayed' } : { status: 'conflict' };
 }

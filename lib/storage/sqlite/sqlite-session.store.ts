@@ -1,5 +1,4 @@
-import { LockedOptions, LockedProgram, SqlStep, driveProgram, popCommits } from '../program/statement-program';
-import { popProgram } from '../program/pop.program';
+import { LockedOptions, LockedProgram, SqlStep, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, sessionIdRange } from '../session-reads';
 import type {
   OptionalTables,
@@ -111,13 +110,8 @@ export class SqliteSessionStore extends SqlSessionStore {
     decode: (text: string) => PopDecision<T>,
     options: PopOptions = {},
   ): Promise<PopOutcome<T>> {
-    if (options.mayKeep) {
-      // Rows may have to be kept (encryption): decide before deleting, in the batched pop.
-      return this.runLocked(sessionId, () => popProgram(this.statements, sessionId, decode), {
-        ifMissing: () => ({ skipped: { count: 0 } }),
-        keep: popCommits,
-      });
-    }
+    // Rows may have to be kept (encryption), or branches inherit main's rows: the batched, locked pop.
+    if (options.mayKeep || this.branchesInUse) return super.popNewest(sessionId, decode, options);
     // One statement, so no explicit transaction: it is atomic by itself and, being a write, takes the
     // write lock when it starts, as BEGIN IMMEDIATE would, and much faster (docs/storage.md, "SQLite").
     // Only a corrupt newest row leads on to the batched pop (pop.program.ts).

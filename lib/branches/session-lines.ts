@@ -1,0 +1,89 @@
+import { SealingStore } from '../encryption/sealing-store';
+import type { SessionMemoryContext } from '../session-memory.context';
+import { MAIN_BRANCH } from '../storage/branches/branch-view.sql';
+
+/**
+ * Which branch each call of one `ConversationSession` acts on (docs/conversation-structure.md):
+ * - a session from `onBranch(id)` always acts on that branch;
+ * - otherwise a read follows the conversation's current branch (stored in the database, so every
+ *   process agrees), and a write goes to the branch this session (or, with a run context, that runner
+ *   run) last read, so a run writes to the branch it read even if another tab switched meanwhile; a
+ *   write with no read before it goes to the current branch.
+ * Without the branch tables there is only main and nothing is looked up.
+ * @internal
+ */
+export class SessionLines {
+  private lastRead: string | undefined;
+  private byRun: WeakMap<object, string> | undefined;
+  private readonly contexts = new Map<string, SessionMemoryContext>();
+
+  constructor(
+    private readonly context: SessionMemoryContext,
+    private readonly conversationId: string,
+    /** The branch of a session from `onBranch(id)`. */
+    readonly bound?: string,
+  ) {}
+
+  /** Whether the conversation may have branches here (the branch tables exist, or this session is bound to one). */
+  get active(): boolean {
+    return this.bound !== undefined || this.context.optionalTables.current.branches;
+  }
+
+  /** The module's context with `items` acting on `branch` (main: the context itself). */
+  contextFor(branch: string): SessionMemoryContext {
+    if (branch === MAIN_BRANCH) return this.context;
+    let found = this.contexts.get(branch);
+    if (!found) {
+      const items = new SealingStore(this.context.store.branches.line(branch), this.context.codec);
+      found = { ...this.context, items };
+      this.contexts.set(branch, found);
+    }
+    return found;
+  }
+
+  /** The conversation's current branch, as stored. */
+  current(): Promise<string> {
+    return this.context.store.branches.current(this.conversationId);
+  }
+
+  /** The branch a write (of `run`, if given) acts on. */
+  async forWrite(run?: object): Promise<string> {
+    if (this.bound !== undefined) return this.bound;
+    const known = (run && this.byRun?.get(run)) ?? this.lastRead;
+    if (known !== undefined) return known;
+    return this.active ? this.current() : MAIN_BRANCH;
+  }
+
+  /**
+   * A read of the branch this session reads now: the bound one, or the current one. On a conversation
+   * that may have branches, main is read while the current branch is looked up (in parallel), and the
+   * branch read instead when it is not main.
+   */
+  async read<T>(
+    run: object | undefined,
+    readLine: (context: SessionMemoryContext, branch: string) => Promise<T>,
+  ): Promise<T> {
+    if (this.bound !== undefined) return readLine(this.contextFor(this.bound), this.bound);
+    if (!this.active) return this.remember(run, MAIN_BRANCH, await readLine(this.context, MAIN_BRANCH));
+    const [branch, fromMain] = await Promise.all([this.current(), readLine(this.context, MAIN_BRANCH)]);
+    if (branch === MAIN_BRANCH) return this.remember(run, branch, fromMain);
+    return this.remember(run, branch, await readLine(this.contextFor(branch), branch));
+  }
+
+  /** After a write that chose `branch`: later writes of this session go there too. */
+  wroteTo(branch: string, run?: object): void {
+    this.remember(run, branch, undefined);
+  }
+
+  /** After `branch` was deleted: writes of this session no longer go there (the current branch is looked up). */
+  forget(branch: string): void {
+    if (this.lastRead === branch) this.lastRead = undefined;
+  }
+
+  private remember<T>(run: object | undefined, branch: string, value: T): T {
+    this.lastRead = branch;
+    // A run keeps the branch of its first read.
+    if (run && !this.byRun?.has(run)) (this.byRun ??= new WeakMap()).set(run, branch);
+    return value;
+  }
+}

@@ -1,0 +1,133 @@
+import type { DialectSyntax } from '../dialect-syntax';
+import type { SqlStep } from '../program/statement-program';
+import type { TableNames } from '../table-names';
+
+/** The main branch's id: its rows are the messages table's. @internal */
+export const MAIN_BRANCH = 'main';
+
+/** The position of a branch's own rows in its view, after every inherited segment (positions 0, 1, ...). @internal */
+export const OWN_POSITION = 9000;
+
+/** Row ids of a branch view: `position * VIEW_ID_SCALE + id` (monotone in the view's order). @internal */
+const VIEW_ID_SCALE = 1_000_000_000_000_000n;
+
+/** A row of a branch view as read: its position (segment), its id in its line, its text. @internal */
+export interface ViewRow {
+  pos: number | string;
+  id: number | string;
+  message_data: string;
+}
+
+/** The id a branch view gives a row: one integer, ordered as the view (see `VIEW_ID_SCALE`). @internal */
+export function viewRowId(pos: number | string, id: number | string): string {
+  return (BigInt(pos) * VIEW_ID_SCALE + BigInt(id)).toString();
+}
+
+/** The position and line id of a view row id. @internal */
+export function splitViewRowId(viewId: number | string): { pos: number; id: bigint } {
+  const value = BigInt(viewId);
+  return { pos: Number(value / VIEW_ID_SCALE), id: value % VIEW_ID_SCALE };
+}
+
+/** A read of a branch's view: whole (oldest first) or the newest `limit` (newest first, below `before` when given). @internal */
+export interface ViewReadShape {
+  newest: boolean;
+  /** Only while the branch is the conversation's current one (a read that follows the pointer). */
+  whileCurrent: boolean;
+  /** An owner condition (see `OwnershipSql.ownerCondition`), given how to bind the conversation id and the owner. */
+  filter?: (bindId: () => string, bindOwner: () => string) => string;
+}
+
+/**
+ * The SQL of a branch's view (what its history is: the inherited segments, then its own rows), one
+ * statement however deep the branch: three members (the main prefix; inherited rows of other lines,
+ * joined to the segments; its own rows), each pinned to the conversation id, so Citus routes it to the
+ * conversation's shard. The newest-N form limits the main and own members by their indexes.
+ * @internal
+ */
+export class BranchViewSql {
+  private readonly numbered: boolean;
+
+  constructor(
+    private readonly names: TableNames,
+    private readonly syntax: DialectSyntax,
+  ) {
+    this.numbered = syntax.placeholder(1) !== syntax.placeholder(2);
+  }
+
+  /** The statement reading `branchId`'s view of `sessionId` in `shape`. */
+  read(
+    sessionId: string,
+    branchId: string,
+    shape: ViewReadShape,
+    limit?: number,
+    before?: number | string,
+    owner?: string,
+  ): SqlStep {
+    const params: unknown[] = [];
+    const sql = this.build(shape, this.binder(params), sessionId, branchId, limit, before, owner);
+    return { sql, params, returnsRows: true };
+  }
+
+  /** Binds values in statement order, the conversation id once where placeholders are numbered. */
+  private binder(params: unknown[]) {
+    let sessionPlaceholder: string | undefined;
+    const bind = (value: unknown) => {
+      params.push(value);
+      return this.syntax.placeholder(params.length);
+    };
+    return {
+      value: bind,
+      session: (sessionId: string) => {
+        if (!this.numbered) return bind(sessionId);
+        sessionPlaceholder ??= bind(sessionId);
+        return sessionPlaceholder;
+      },
+    };
+  }
+
+  private build(
+    shape: ViewReadShape,
+    b: { value(v: unknown): string; session(s: string): string },
+    sessionId: string,
+    branchId: string,
+    limit: number | undefined,
+    before: number | string | undefined,
+    owner: string | undefined,
+  ): string {
+    const { messages, branchSegments, branchItems, branches } = this.names;
+    const cut = before === undefined ? undefined : splitViewRowId(before);
+    const beforeCondition = (pos: string, id: string) =>
+      cut === undefined
+        ? ''
+        : ` AND (${pos} < ${b.value(cut.pos)} OR (${pos} = ${b.value(cut.pos)} AND ${id} < ${b.value(cut.id.toString())}))`;
+    const inner = (column: string) => (shape.newest ? ` ORDER BY ${column} DESC LIMIT ${b.value(limit)}` : '');
+    const s = () => b.session(sessionId);
+    const main =
+      `SELECT 0 AS pos, m.id AS id, m.message_data AS message_data FROM ${branchSegments} g ` +
+      `JOIN ${messages} m ON m.session_id = g.session_id AND m.id <= g.up_to ` +
+      `WHERE g.session_id = ${s()} AND g.branch_id = ${b.value(branchId)} AND g.position = 0 ` +
+      `AND g.source_id = '${MAIN_BRANCH}' AND m.session_id = ${s()}${beforeCondition('0', 'm.id')}${inner('m.id')}`;
+    const inherited =
+      `SELECT g.position AS pos, i.id AS id, i.message_data AS message_data FROM ${branchSegments} g ` +
+      `JOIN ${branchItems} i ON i.session_id = g.session_id AND i.branch_id = g.source_id AND i.id <= g.up_to ` +
+      `WHERE g.session_id = ${s()} AND g.branch_id = ${b.value(branchId)} AND g.source_id <> '${MAIN_BRANCH}' ` +
+      `AND i.session_id = ${s()}${beforeCondition('g.position', 'i.id')}` +
+      (shape.newest ? ` ORDER BY g.position DESC, i.id DESC LIMIT ${b.value(limit)}` : '');
+    const own =
+      `SELECT ${OWN_POSITION} AS pos, o.id AS id, o.message_data AS message_data FROM ${branchItems} o ` +
+      `WHERE o.session_id = ${s()} AND o.branch_id = ${b.value(branchId)}${beforeCondition(String(OWN_POSITION), 'o.id')}` +
+      inner('o.id');
+    const union = `SELECT * FROM (${main}) v0 UNION ALL SELECT * FROM (${inherited}) v1 UNION ALL SELECT * FROM (${own}) v2`;
+    const conditions: string[] = [];
+    if (shape.whileCurrent) {
+      conditions.push(
+        `EXISTS (SELECT 1 FROM ${branches} c WHERE c.session_id = ${s()} AND c.branch_id = ${b.value(branchId)} AND c.is_current = 1)`,
+      );
+    }
+    if (shape.filter) conditions.push(shape.filter(s, () => b.value(owner)));
+    const guard = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+    const order = shape.newest ? ` ORDER BY pos DESC, id DESC LIMIT ${b.value(limit)}` : ' ORDER BY pos, id';
+    return `SELECT pos, id, message_data FROM (${union}) v${guard}${order}`;
+  }
+}
