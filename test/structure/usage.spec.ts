@@ -1,6 +1,7 @@
 import { Agent, RunContext, Usage, run, tool } from '@openai/agents-core';
 import { z } from 'zod';
 import {
+  ConversationAccessDeniedError,
   InvalidManagementOptionsError,
   InvalidOwnerError,
   InvalidSessionInputError,
@@ -217,6 +218,22 @@ describeEachDialect(
       const all = await a.memory.getUsage();
       expect(all.totalTokens).toBeGreaterThanOrEqual(add(...spent.alice, ...spent.bob).totalTokens);
       expect(all.conversations).toBeGreaterThanOrEqual(4);
+    });
+
+    it('keeps usage through clearSession, removes it with the conversation, and checks the owner', async () => {
+      const conversation = id('lifecycle');
+      const owner = `owner-${Date.now()}`;
+      const session = a.memory.session(conversation, { owner });
+      const result = await run(agent, 'hello', { session });
+      const recorded = { ...totalsOf(result.runContext.usage), totalTurns: 1 };
+      await expect(
+        a.memory.session(conversation, { owner: `${owner}-other` }).getSessionUsage(),
+      ).rejects.toBeInstanceOf(ConversationAccessDeniedError);
+      await session.clearSession();
+      expect(await session.getSessionUsage()).toEqual(recorded);
+      expect(await a.memory.deleteSession(conversation)).toBe(true);
+      expect(await b.memory.session(conversation).getSessionUsage()).toEqual({ ...add(), totalTurns: 0 });
+      expect(await a.memory.getUsage({ owner })).toEqual({ ...add(), conversations: 0, runs: 0 });
     });
 
     it('refuses bad input with a typed error before any I/O', async () => {
