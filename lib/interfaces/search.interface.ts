@@ -90,3 +90,21 @@ export interface ReindexResult {
   /** Pass to the next call; undefined once every row has been examined. */
   nextCursor?: string;
 }
+
+/**
+ * Options of `createSessionMemorySearchMigration()`: the table names, schema and distribution of the
+ * tables the search index sits beside (as for `createSessionMemoryMigration`), and the PostgreSQL
+ * text search configuration (`language`, default `'simple'`; informational: the configuration is
+ * applied when rows are written, by the module's `search.language`).
+ */
+export interface SessionMemorySearchMigrationOptions {
+  tables?: import('./session-memory-options.interface').SessionMemoryTablesOptions;
+  /** PostgreSQL only: the schema of the tables (same as `tables.schema`). */
+  schema?: string;
+  /** 13-digit JavaScript timestamp ordering the migration. Default 1796083200000 (2026-12-01). */
+  timestamp?: number;
+  /** The migration's name; must end with a 13-digit timestamp. Default `SessionMemorySearch[_<messages>]<timestamp>`. */
+  name?: string;
+  /** PostgreSQL: on a Citus coordinator the search table is distributed by `session_id` (as the module option). */
+  distribution?: import('./session-memory-options.interface').SessionMemoryDistribution;
+}

@@ -1,5 +1,5 @@
 import { SessionMemoryConfigurationError } from '../exceptions';
-import type { SessionStore } from '../storage/session-store';
+import type { PopDecision, PopOptions, SessionStore } from '../storage/session-store';
 import type { SearchIndex } from './search-index';
 
 /** Most row ids of a re-encryption scan remembered (their conversation, for `swapRowText`). */
@@ -35,46 +35,50 @@ export function withSearchIndex(store: SessionStore, search: SearchIndex): Sessi
         );
       }
     },
-    async append(sessionId, data) {
-      await store.append(sessionId, data);
-      if (data.length > 0) search.touched(sessionId, 'added');
+    // Arguments and results pass through unchanged (whatever the store's signatures grow to).
+    async append(...args: Parameters<SessionStore['append']>) {
+      const result = await store.append(...args);
+      if (args[1].length > 0) search.touched(args[0], 'added');
+      return result;
     },
-    async writeMetadata(sessionId, json, items) {
-      await store.writeMetadata(sessionId, json, items);
-      if (items.length > 0) search.touched(sessionId, 'added');
+    async writeMetadata(...args: Parameters<SessionStore['writeMetadata']>) {
+      const result = await store.writeMetadata(...args);
+      if (args[2].length > 0) search.touched(args[0], 'added');
+      return result;
     },
-    async popNewest(sessionId, decode, options) {
-      const outcome = await store.popNewest(sessionId, decode, options);
-      search.touched(sessionId, 'removed');
-      return outcome;
+    async popNewest<T>(...args: [string, (text: string) => PopDecision<T>, PopOptions?]) {
+      const result = await store.popNewest<T>(...args);
+      search.touched(args[0], 'removed');
+      return result;
     },
-    async clearItems(sessionId) {
-      await store.clearItems(sessionId);
-      search.touched(sessionId, 'removed');
+    async clearItems(...args: Parameters<SessionStore['clearItems']>) {
+      const result = await store.clearItems(...args);
+      search.touched(args[0], 'removed');
+      return result;
     },
-    async deleteConversation(sessionId) {
-      const existed = await store.deleteConversation(sessionId);
-      search.touched(sessionId, 'removed');
-      return existed;
+    async deleteConversation(...args: Parameters<SessionStore['deleteConversation']>) {
+      const result = await store.deleteConversation(...args);
+      search.touched(args[0], 'removed');
+      return result;
     },
-    async purgeIdle(idleForMs, batchSize, tables) {
-      const purged = await store.purgeIdle(idleForMs, batchSize, tables);
+    async purgeIdle(...args: Parameters<SessionStore['purgeIdle']>) {
+      const purged = await store.purgeIdle(...args);
       for (const id of purged) search.touched(id, 'removed');
       return purged;
     },
-    async replaceItems(sessionId, data, keep) {
-      const outcome = await store.replaceItems(sessionId, data, keep);
-      search.touched(sessionId, 'changed');
-      return outcome;
+    async replaceItems(...args: Parameters<SessionStore['replaceItems']>) {
+      const result = await store.replaceItems(...args);
+      search.touched(args[0], 'changed');
+      return result;
     },
-    async applyHistory(sessionId, plan) {
-      const outcome = await store.applyHistory(sessionId, plan);
-      search.touched(sessionId, 'changed');
-      return outcome;
+    async applyHistory(...args: Parameters<SessionStore['applyHistory']>) {
+      const result = await store.applyHistory(...args);
+      search.touched(args[0], 'changed');
+      return result;
     },
-    async rewriteItems(sessionId, rewrite) {
-      const changed = await store.rewriteItems(sessionId, rewrite);
-      search.touched(sessionId, 'changed', changed?.updates.map((u) => String(u.id)) ?? []);
+    async rewriteItems(...args: Parameters<SessionStore['rewriteItems']>) {
+      const changed = await store.rewriteItems(...args);
+      search.touched(args[0], 'changed', changed?.updates.map((u) => String(u.id)) ?? []);
       return changed;
     },
     async scanRows(afterId, limit) {
