@@ -48,10 +48,35 @@ export class SessionLines {
 
   /** The branch a write (of `run`, if given) acts on. */
   async forWrite(run?: object): Promise<string> {
+    return this.known(run) ?? (this.active ? this.current() : MAIN_BRANCH);
+  }
+
+  /** The branch a write of `run` goes to when this session knows it (bound, or read before); else undefined. */
+  known(run?: object): string | undefined {
     if (this.bound !== undefined) return this.bound;
-    const known = (run && this.byRun?.get(run)) ?? this.lastRead;
-    if (known !== undefined) return known;
-    return this.active ? this.current() : MAIN_BRANCH;
+    if (!this.active) return MAIN_BRANCH;
+    return (run && this.byRun?.get(run)) ?? this.lastRead;
+  }
+
+  /**
+   * Appends to the branch this session writes to: when it does not know it, to main if main is current
+   * (checked in the append's own statement), else to the current branch. Returns the branch.
+   */
+  async append(
+    json: string[],
+    run: object | undefined,
+    guard: <T>(write: () => Promise<T>) => Promise<T>,
+  ): Promise<string> {
+    const known = this.known(run);
+    if (known !== undefined) {
+      await guard(() => this.contextFor(known).items.append(this.conversationId, json));
+      return known;
+    }
+    const onMain = await guard(() => this.context.items.append(this.conversationId, json, { ifMainIsCurrent: true }));
+    if (onMain) return MAIN_BRANCH;
+    const branch = await this.current();
+    await guard(() => this.contextFor(branch).items.append(this.conversationId, json));
+    return branch;
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { ItemStore } from '../storage/branches/branch-line.store';
 import type {
+  AppendOptions,
   HistoryPlan,
   ItemRewrite,
   OwnerFilter,
@@ -136,9 +137,13 @@ export class SealingStore {
     return this.codec.sealing ? texts.then((t) => this.openTexts(conversationId, t)) : texts;
   }
 
-  /** Appends items (plaintext JSON), sealed; all or nothing. */
-  append(conversationId: string, json: string[]): Promise<void> {
-    return this.store.append(conversationId, this.codec.sealing ? this.codec.seal(conversationId, json) : json);
+  /** Appends items (plaintext JSON), sealed; all or nothing. False: refused (see `SessionStore.append`). */
+  append(conversationId: string, json: string[], options?: AppendOptions): Promise<boolean> {
+    return this.store.append(
+      conversationId,
+      this.codec.sealing ? this.codec.seal(conversationId, json) : json,
+      options,
+    );
   }
 
   /** Replaces or removes the metadata and appends items (plaintext JSON, sealed) in one transaction. */

@@ -112,6 +112,12 @@ export type HistoryOutcome =
  */
 export type PopDecision<T> = { value: T } | 'skip' | 'keep';
 
+/** How `append` may run. @internal */
+export interface AppendOptions {
+  /** Append only while main is the current branch (a write that follows the current branch). */
+  ifMainIsCurrent?: boolean;
+}
+
 /** How `popNewest` may run. @internal */
 export interface PopOptions {
   /** `decode` may keep rows (encryption): decide before deleting anything (no delete-first fast path). */
@@ -203,8 +209,12 @@ export interface SessionStore {
   readAllData(sessionId: string, filter?: OwnerFilter): Promise<string[]>;
   /** `message_data` of the newest `limit` rows, newest first: `readNewest` without the ids. */
   readNewestData(sessionId: string, limit: number, filter?: OwnerFilter): Promise<string[]>;
-  /** Appends the JSON texts in order, creating the session row if needed; all or nothing. */
-  append(sessionId: string, data: string[]): Promise<void>;
+  /**
+   * Appends the JSON texts in order, creating the session row if needed; all or nothing. With
+   * `ifMainIsCurrent` (and the branch tables in use), appends nothing and returns false when another
+   * branch than main is the conversation's current one (checked in the same transaction).
+   */
+  append(sessionId: string, data: string[], options?: AppendOptions): Promise<boolean>;
   /**
    * Deletes the newest row that `decode` gives a value for and returns it with that value, deleting
    * the rows above it that `decode` skips (corrupt ones) in the same transaction, in batches. When a

@@ -14,6 +14,7 @@ import { replaceProgram } from './program/replace.program';
 import { rewriteProgram } from './program/rewrite.program';
 import { LockedOptions, LockedProgram, StatementProgram, isApplied, popCommits } from './program/statement-program';
 import type {
+  AppendOptions,
   HistoryOutcome,
   HistoryPlan,
   ItemRewrite,
@@ -110,7 +111,7 @@ export abstract class SqlSessionStore implements SessionStore {
   protected abstract runLocked<T>(sessionId: string, program: LockedProgram<T>, options?: LockedOptions<T>): Promise<T>;
 
   abstract createTables(): Promise<void>;
-  abstract append(sessionId: string, data: string[]): Promise<void>;
+  abstract append(sessionId: string, data: string[], options?: AppendOptions): Promise<boolean>;
   abstract deleteConversation(sessionId: string): Promise<boolean>;
   abstract purgeIdle(idleForMs: number, batchSize: number, tables: OptionalTables): Promise<string[]>;
   abstract writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void>;

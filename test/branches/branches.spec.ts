@@ -39,8 +39,14 @@ describeEachDialect('branches: edit a turn and regenerate', (dialect, baseUrl) =
       [s.conversationId],
     );
     expect(said(rows.map((r) => JSON.parse(r.message_data)))).toEqual(said(pairs(4)));
+    // a write from a session that has not read goes to the current branch (checked in the append itself)
+    await m.memory.session(s.conversationId).addItems([user('direct')]);
+    expect(said(await other.getItems(2))).toEqual(['a3 again', 'direct']);
     await s.switchToBranch('main');
     expect(said(await m.memory.session(s.conversationId).getItems())).toEqual(said(pairs(4)));
+    await m.memory.session(s.conversationId).addItems([user('on main')]);
+    expect(said(await s.onBranch('main').getItems(1))).toEqual(['on main']);
+    expect(said(await s.onBranch('branch-1').getItems(1))).toEqual(['direct']);
   });
 
   it('branches of branches, three levels deep, read and page as one line', async () => {

@@ -133,13 +133,14 @@ export class BranchLineStore implements ItemStore {
       });
   }
 
-  append(sessionId: string, data: string[]): Promise<void> {
-    if (data.length === 0) return Promise.resolve();
+  append(sessionId: string, data: string[]): Promise<boolean> {
+    if (data.length === 0) return Promise.resolve(true);
     const { branch } = this.access;
     const branchId = this.branchId;
     return this.locked(sessionId, function* () {
       yield* branch.insertRows(sessionId, branchId, data);
       yield branch.touch(sessionId);
+      return true;
     });
   }
 

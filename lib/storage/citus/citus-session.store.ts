@@ -1,7 +1,8 @@
 import type { SqlStep } from '../program/statement-program';
 import { PostgresConnection } from '../postgres/postgres.connection';
 import { PostgresSessionStore } from '../postgres/postgres-session.store';
-import type { ResolvedTables } from '../session-store';
+import { MAIN_BRANCH } from '../branches/branch-view.sql';
+import type { AppendOptions, ResolvedTables } from '../session-store';
 import { citusDistributionError } from './citus';
 import { citusSchemaDdl } from './citus.ddl';
 import { citusSyntax } from './citus.syntax';
@@ -76,9 +77,14 @@ export class CitusSessionStore extends PostgresSessionStore {
     }
   }
 
-  async append(sessionId: string, data: string[]): Promise<void> {
-    if (data.length === 0) return;
+  /** Following the current branch, a look at it first (one round trip more: the script cannot branch). */
+  async append(sessionId: string, data: string[], options?: AppendOptions): Promise<boolean> {
+    if (data.length === 0) return true;
+    if (options?.ifMainIsCurrent && this.branchesInUse && (await this.branches.current(sessionId)) !== MAIN_BRANCH) {
+      return false;
+    }
     await this.script(sessionId, data);
+    return true;
   }
 
   async writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void> {

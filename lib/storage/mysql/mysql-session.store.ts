@@ -1,7 +1,9 @@
+import { mainIsCurrent } from '../branches/branch.statements';
 import { KeyedMutex } from '../keyed-mutex';
 import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, arraysToColumns } from '../session-reads';
 import type {
+  AppendOptions,
   OptionalTables,
   PopDecision,
   PopOptions,
@@ -119,14 +121,28 @@ export class MysqlSessionStore extends SqlSessionStore {
     });
   }
 
-  append(sessionId: string, data: string[]): Promise<void> {
-    if (data.length === 0) return Promise.resolve();
+  append(sessionId: string, data: string[], options?: AppendOptions): Promise<boolean> {
+    if (data.length === 0) return Promise.resolve(true);
     const inserts = this.statements.insert(sessionId, data); // refused here, before any I/O
+    const following = options?.ifMainIsCurrent === true && this.branchesInUse;
     return this.withSessionLock(sessionId, async (tx) => {
-      const touch = this.statements.touch(sessionId);
-      await tx(touch.sql, touch.params);
+      // Following the current branch, the touch is also the check (no round trip more): it matches the
+      // (locked, existing) session row only while main is current.
+      const touch = following ? this.touchIfMainIsCurrent(sessionId) : this.statements.touch(sessionId);
+      const touched = await tx<{ affectedRows: number }>(touch.sql, touch.params);
+      if (following && touched.affectedRows === 0) return false;
       for (const insert of inserts) await tx(insert.sql, insert.params);
+      return true;
     });
+  }
+
+  private touchIfMainIsCurrent(sessionId: string): { sql: string; params: unknown[] } {
+    return {
+      sql:
+        `UPDATE ${this.names.sessions} SET updated_at = CURRENT_TIMESTAMP(6) WHERE session_id = ? ` +
+        `AND ${mainIsCurrent(this.names, '?')}`,
+      params: [sessionId, sessionId],
+    };
   }
 
   protected async swapRow(sql: string, params: unknown[]): Promise<boolean> {

@@ -1,8 +1,17 @@
 import { inlinePostgresParameters } from '../citus/postgres.literals';
+import { mainIsCurrent } from '../branches/branch.statements';
 import type { DialectSyntax } from '../dialect-syntax';
 import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, arraysToColumns } from '../session-reads';
-import type { PopDecision, PopOptions, PopOutcome, ResolvedTables, StoredColumns, StoredRow } from '../session-store';
+import type {
+  AppendOptions,
+  PopDecision,
+  PopOptions,
+  PopOutcome,
+  ResolvedTables,
+  StoredColumns,
+  StoredRow,
+} from '../session-store';
 import { SqlSessionStore } from '../sql-session.store';
 import { PostgresConnection } from './postgres.connection';
 import { postgresSchemaDdl } from './postgres.ddl';
@@ -32,6 +41,8 @@ export class PostgresSessionStore extends SqlSessionStore {
     insertFromUpsert: string;
     /** The delete-first pop, a script: the session row locked, then the newest row deleted (placeholders to inline). */
     popScript: string;
+    /** `append`, inserting only while main is the current branch. */
+    appendIfMainIsCurrent: string;
   };
 
   /** @param syntax the dialect's part of the shared SQL (Citus passes its own). */
@@ -52,6 +63,9 @@ export class PostgresSessionStore extends SqlSessionStore {
       `SELECT s.session_id, d.data FROM s CROSS JOIN unnest($2::text[]) WITH ORDINALITY AS d(data, n) ORDER BY d.n`;
     this.sql = {
       append: `WITH ${upsertSession} ${insertFromUpsert}`,
+      appendIfMainIsCurrent:
+        `WITH ${upsertSession} ${insertFromUpsert.replace(' ORDER BY d.n', '')} ` +
+        `WHERE ${mainIsCurrent(this.names, '$1')} ORDER BY d.n`,
       // The optional tables go by their foreign keys' ON DELETE CASCADE.
       deleteConversation: `WITH m AS (DELETE FROM ${messages} WHERE session_id = $1) DELETE FROM ${sessions} WHERE session_id = $1`,
       // SKIP LOCKED: a conversation being written right now is left for the next run; the row lock and
@@ -111,9 +125,14 @@ export class PostgresSessionStore extends SqlSessionStore {
     await this.connection.runDdl([...ddl.createCoreTables, ...ddl.createOptionalTables, ddl.createUpdatedIndex]);
   }
 
-  async append(sessionId: string, data: string[]): Promise<void> {
-    if (data.length === 0) return;
+  async append(sessionId: string, data: string[], options?: AppendOptions): Promise<boolean> {
+    if (data.length === 0) return true;
+    if (options?.ifMainIsCurrent && this.branchesInUse) {
+      const result = await this.connection.execute(this.sql.appendIfMainIsCurrent, [sessionId, data]);
+      return (result.rowCount ?? 0) > 0;
+    }
     await this.connection.execute(this.sql.append, [sessionId, data]);
+    return true;
   }
 
   protected async swapRow(sql: string, params: unknown[]): Promise<boolean> {

@@ -1,6 +1,8 @@
+import { mainIsCurrent } from '../branches/branch.statements';
 import { LockedOptions, LockedProgram, SqlStep, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, sessionIdRange } from '../session-reads';
 import type {
+  AppendOptions,
   OptionalTables,
   PopDecision,
   PopOptions,
@@ -27,6 +29,8 @@ export class SqliteSessionStore extends SqlSessionStore {
     upsertSession: string;
     ensureSession: string;
     sessionExists: string;
+    /** A row when a branch other than main is current. */
+    anotherBranchIsCurrent: string;
     insertMessage: string;
     pop: string;
     deleteMessages: string;
@@ -46,6 +50,7 @@ export class SqliteSessionStore extends SqlSessionStore {
       upsertSession: `INSERT INTO ${sessions} (session_id) VALUES (?) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`,
       ensureSession: `INSERT INTO ${sessions} (session_id) VALUES (?) ON CONFLICT (session_id) DO NOTHING`,
       sessionExists: `SELECT 1 FROM ${sessions} WHERE session_id = ?`,
+      anotherBranchIsCurrent: `SELECT 1 WHERE NOT ${mainIsCurrent(this.names, '?')}`,
       insertMessage: `INSERT INTO ${messages} (session_id, message_data) VALUES (?, ?)`,
       pop:
         `DELETE FROM ${messages} WHERE id = (SELECT id FROM ${messages} WHERE ${sessionIdRange(SQLITE_SESSION_PARAM, SQLITE_SESSION_PARAM)} ` +
@@ -96,12 +101,15 @@ export class SqliteSessionStore extends SqlSessionStore {
     this.connection.exec(statements.map((statement) => `${statement};`).join('\n'));
   }
 
-  async append(sessionId: string, data: string[]): Promise<void> {
-    if (data.length === 0) return;
-    this.connection.transaction(() => {
+  async append(sessionId: string, data: string[], options?: AppendOptions): Promise<boolean> {
+    if (data.length === 0) return true;
+    const following = options?.ifMainIsCurrent === true && this.branchesInUse;
+    return this.connection.transaction(() => {
+      if (following && this.connection.statement(this.sql.anotherBranchIsCurrent).get(sessionId)) return false;
       this.connection.statement(this.sql.upsertSession).run(sessionId);
       const insert = this.connection.statement(this.sql.insertMessage);
       for (const d of data) insert.run(sessionId, d);
+      return true;
     });
   }
 
