@@ -5,6 +5,7 @@ import { SessionMemoryModule } from '../../lib';
 import { assistantModelProvider } from './assistant-model.provider';
 import { AssistantService } from './assistant.service';
 import { AuthModule } from './auth/auth.module';
+import { BranchesController } from './branches.controller'; // ---- edits, versions, turns, tokens
 import type { AuthenticatedRequest } from './auth/caller';
 import { CallerAuthentication } from './auth/caller-authentication.service';
 import { CallerGuard } from './auth/caller.guard';
@@ -14,7 +15,9 @@ import { ConversationsController } from './conversations.controller';
 import { HistoryController } from './history.controller';
 import { PageController } from './page.controller';
 import { readSampleConfig } from './sample.config';
+import { SearchController } from './search.controller'; // ---- the search box
 import { SessionMemoryExceptionFilter } from './session-memory-exception.filter';
+import { ChatGateway } from './socket/chat.gateway';
 import { streamSlotsProvider } from './streams/stream-slots.provider';
 
 /**
@@ -22,7 +25,8 @@ import { streamSlotsProvider } from './streams/stream-slots.provider';
  * configured from the environment (SESSION_MEMORY_URL, PORT, OPENAI_API_KEY, OPENAI_MODEL, SAMPLE_DEMO_AUTH,
  * SAMPLE_MAX_STREAMS_PER_CALLER, SAMPLE_MAX_STREAMS). It serves a chat page at `/` (sample/public) and the
  * JSON and Server-Sent Events API the page and curl use. Every API request needs a caller: `CallerGuard`
- * (for every route) asks the `CallerAuthenticator` of `AuthModule` and answers 401 without one.
+ * (for every route) asks the `CallerAuthenticator` of `AuthModule` and answers 401 without one. The same
+ * chat runs over a WebSocket too (`ChatGateway`, page `/socket.html`).
  */
 @Module({
   imports: [
@@ -35,6 +39,8 @@ import { streamSlotsProvider } from './streams/stream-slots.provider';
         url: readSampleConfig(config).databaseUrl,
         // The sample creates its tables on first start. In production, create them with migrations.
         createTables: true,
+        // Full-text search over the conversations (GET /search, SearchController).
+        search: true,
         // Both @Conversation() and the request-scoped session read the id from the route's :id.
         conversationId: { param: 'id' },
         // Who is calling: the caller the CallerAuthenticator established (the one CallerGuard sets on
@@ -44,7 +50,7 @@ import { streamSlotsProvider } from './streams/stream-slots.provider';
       }),
     }),
   ],
-  controllers: [ChatController, ConversationsController, HistoryController, PageController],
+  controllers: [ChatController, ConversationsController, HistoryController, PageController, BranchesController, SearchController],
   providers: [
     assistantModelProvider,
     AssistantService,
@@ -52,6 +58,8 @@ import { streamSlotsProvider } from './streams/stream-slots.provider';
     streamSlotsProvider,
     { provide: APP_GUARD, useClass: CallerGuard },
     { provide: APP_FILTER, useClass: SessionMemoryExceptionFilter },
+    // The same chat over a WebSocket (sample/public/socket.html); the ws adapter is set in platform.ts.
+    ChatGateway,
   ],
 })
 export class AppModule {}

@@ -41,6 +41,7 @@ import type { Caller } from './auth/caller';
 import { CurrentCaller } from './auth/current-caller.decorator';
 import { titleFor, titleOf } from './conversation-title';
 import { SendMessageBody, readMessageText } from './conversations.controller';
+import { nodeResponse } from './streams/node-response';
 import { StreamSlots } from './streams/stream-slots';
 
 /** Conversations in one page of `GET /conversations`. */
@@ -174,11 +175,12 @@ export class ChatController implements BeforeApplicationShutdown {
     }
   }
 
-  private async streamReply(session: ConversationSession, text: string, response: Response): Promise<void> {
+  private async streamReply(session: ConversationSession, text: string, reply: Response): Promise<void> {
     const metadata = await session.getMetadata();
     if (typeof metadata?.title !== 'string') await session.setMetadata({ ...metadata, title: titleFor(text) });
 
-    response.status(200);
+    const response = nodeResponse(reply, true); // Express's response, or Fastify's under its reply
+    response.statusCode = 200;
     response.setHeader('content-type', 'text/event-stream; charset=utf-8');
     response.setHeader('cache-control', 'no-cache, no-transform');
     response.setHeader('x-accel-buffering', 'no'); // nginx: do not buffer the stream
@@ -216,16 +218,19 @@ export class ChatController implements BeforeApplicationShutdown {
     @Conversation() session: ConversationSession,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
+    @Res({ passthrough: true }) reply?: Response,
   ): Observable<MessageEvent> {
+    // Express's response (also request.res), or Fastify's under its reply (SAMPLE_PLATFORM=fastify).
+    const response = reply ? nodeResponse(reply) : request.res;
     // At shutdown the stream ends, and so must its connection: the browser reconnects on the same
     // kept-alive connection, and the HTTP server waits for its connections before it closes.
-    request.res?.once('finish', () => {
-      if (this.closing) request.socket.end();
+    response?.once('finish', () => {
+      if (this.closing) response.socket?.end();
     });
     if (this.closing) return EMPTY;
     const release = this.slots.acquire(caller.id); // 429 before the stream starts
     // Whichever comes first: the connection closes (client gone, or the stream ended), or Nest unsubscribes.
-    request.res?.once('close', release);
+    response?.once('close', release);
     const { conversationId } = session;
     const owner = caller.id;
     // @Conversation() has checked the caller before this runs (403 otherwise). A conversation nobody

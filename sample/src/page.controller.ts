@@ -1,6 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { join } from 'path';
+import { readFileSync } from 'fs';
+import { extname, join } from 'path';
 import { PublicRoute } from './auth/public-route.decorator';
 
 /** Where the chat page's files are: plain HTML, CSS and JavaScript, no build step. */
@@ -32,15 +33,42 @@ export class PageController {
   style(@Res() response: Response): void {
     send(response, 'style.css');
   }
+
+  /** The WebSocket version of the chat (sample/src/socket/chat.gateway.ts). */
+  @Get('socket.html')
+  socketPage(@Res() response: Response): void {
+    send(response, 'socket.html');
+  }
+
+  /** Its script. */
+  @Get('socket.js')
+  socketScript(@Res() response: Response): void {
+    send(response, 'socket.js');
+  }
 }
 
+const HEADERS = {
+  'cache-control': 'no-cache',
+  'x-content-type-options': 'nosniff',
+  // Only this origin's script, style and WebSocket; the icon is a data: URL.
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'",
+};
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
+
 function send(response: Response, file: string): void {
-  response.sendFile(join(PUBLIC_DIR, file), {
-    headers: {
-      'cache-control': 'no-cache',
-      'x-content-type-options': 'nosniff',
-      // Only this origin's script and style; the icon is a data: URL.
-      'content-security-policy': "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'",
-    },
-  });
+  if (typeof response.sendFile === 'function') {
+    response.sendFile(join(PUBLIC_DIR, file), { headers: HEADERS });
+    return;
+  }
+  // Fastify (SAMPLE_PLATFORM=fastify): its reply has no sendFile; the files are small.
+  const reply = response as unknown as { headers(h: object): { type(t: string): { send(b: Buffer): void } } };
+  reply
+    .headers(HEADERS)
+    .type(TYPES[extname(file)])
+    .send(readFileSync(join(PUBLIC_DIR, file)));
 }

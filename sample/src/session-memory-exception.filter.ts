@@ -22,6 +22,9 @@ export class SessionMemoryExceptionFilter implements ExceptionFilter {
     else if (error instanceof SessionNotFoundError) status = HttpStatus.NOT_FOUND;
     else if (error instanceof SessionStorageUnavailableError) status = HttpStatus.SERVICE_UNAVAILABLE;
     if (status >= 500) this.logger.error(error.message, error.stack);
-    response.status(status).json({ statusCode: status, code: error.code, message: error.message });
+    const body = { statusCode: status, code: error.code, message: error.message };
+    // Express has json(); a Fastify reply (SAMPLE_PLATFORM=fastify) sends an object as JSON.
+    if (typeof response.json === 'function') response.status(status).json(body);
+    else (response as unknown as { status(s: number): { send(b: object): void } }).status(status).send(body);
   }
 }

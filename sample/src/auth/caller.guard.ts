@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { AuthenticatedRequest } from './caller';
 import { CallerAuthentication } from './caller-authentication.service';
 import { PUBLIC_ROUTE } from './public-route.decorator';
+import { socketCaller } from '../socket/socket-caller';
 
 /**
  * The sample's authentication guard, installed for every route (`APP_GUARD` in AppModule): it sets
@@ -23,6 +24,8 @@ export class CallerGuard implements CanActivate {
       context.getClass(),
     ]);
     if (isPublic) return true;
+    // A WebSocket message: its connection was authenticated when it opened (socket/socket-caller.ts).
+    if (context.getType() === 'ws') return (await socketCaller(context.switchToWs().getClient())) !== undefined;
     await this.authentication.callerOf(context.switchToHttp().getRequest<AuthenticatedRequest>());
     return true;
   }
