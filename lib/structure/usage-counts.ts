@@ -23,9 +23,8 @@ function addDetails(into: Record<string, number>, details: unknown): Record<stri
   for (const record of Array.isArray(details) ? details : [details]) {
     if (!isObject(record)) continue;
     for (const [key, value] of Object.entries(record)) {
-      if (key === '__proto__') continue;
-      const n = count(value);
-      if (n > 0 || key in into) into[key] = (into[key] ?? 0) + n;
+      if (key === '__proto__' || typeof value !== 'number' || !Number.isFinite(value)) continue;
+      into[key] = (Object.prototype.hasOwnProperty.call(into, key) ? into[key] : 0) + count(value);
     }
   }
   return into;
