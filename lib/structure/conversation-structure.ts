@@ -31,6 +31,11 @@ export interface StructureHost {
   readonly owner: string | undefined;
   /** The history of `branchId` (the current branch when left out), owner-checked. */
   history(branchId?: string): Promise<SessionItem[]>;
+  /**
+   * The same history with when each item was stored (its row's `created_at`, by index), where the
+   * session can read it: fills the turns' `timestamp`. Without it, turns have no timestamp.
+   */
+  timedHistory?(branchId?: string): Promise<{ items: SessionItem[]; timestamps: readonly (Date | undefined)[] }>;
   /** `branchId`, or the current branch when left out. */
   branchId(branchId?: string): Promise<string>;
   /** The branch a run writes to (the one it read). */
@@ -54,8 +59,15 @@ export class ConversationStructure {
     return this.host.history(assertBranchOption(options, method).branchId);
   }
 
+  /** The history of a branch with its timestamps where the host has them. */
+  private async timed(branchId: string | undefined) {
+    if (this.host.timedHistory) return this.host.timedHistory(branchId);
+    return { items: await this.host.history(branchId), timestamps: undefined };
+  }
+
   async turns(options: BranchReadOptions | undefined): Promise<ConversationTurn[]> {
-    return conversationTurns(await this.history(options, 'getConversationTurns'));
+    const { items, timestamps } = await this.timed(assertBranchOption(options, 'getConversationTurns').branchId);
+    return conversationTurns(items, timestamps);
   }
 
   async byTurns(options: BranchReadOptions | undefined): Promise<TurnItems[]> {
@@ -69,7 +81,8 @@ export class ConversationStructure {
   async find(searchTerm: unknown, options: BranchReadOptions | undefined): Promise<ConversationTurn[]> {
     assertSearchTerm(searchTerm, 'findTurnsByContent');
     const branch = assertBranchOption(options, 'findTurnsByContent');
-    return findTurnsByContent(await this.host.history(branch.branchId), searchTerm);
+    const { items, timestamps } = await this.timed(branch.branchId);
+    return findTurnsByContent(items, searchTerm, timestamps);
   }
 
   async storeRunUsage(result: unknown): Promise<void> {
