@@ -225,7 +225,7 @@ export class ChatController implements BeforeApplicationShutdown {
     // At shutdown the stream ends, and so must its connection: the browser reconnects on the same
     // kept-alive connection, and the HTTP server waits for its connections before it closes.
     response?.once('finish', () => {
-      if (this.closing) response.socket?.end();
+      if (this.closing) request.socket.end(); // Fastify's request has the socket too
     });
     if (this.closing) return EMPTY;
     const release = this.slots.acquire(caller.id); // 429 before the stream starts
