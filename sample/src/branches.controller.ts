@@ -8,7 +8,13 @@ import {
   Post,
   Put,
 } from '@nestjs/common';
-import { BranchNotFoundError, Conversation, ConversationSession, UsageTotals } from '../../lib';
+import {
+  BranchNotFoundError,
+  Conversation,
+  ConversationSession,
+  SessionMemoryConfigurationError,
+  UsageTotals,
+} from '../../lib';
 import { turnVersions } from './structure/turn-versions';
 
 /** Requests and tokens of a reply or a conversation, as the page shows them. */
@@ -35,8 +41,8 @@ export interface ConversationTurns {
   /** The branch the conversation shows now (the stored current branch: the same in every tab). */
   branchId: string;
   turns: TurnEntry[];
-  /** What the whole conversation used, every branch included, and the turns with usage. */
-  usage: TokenCounts & { totalTurns: number };
+  /** What the whole conversation used, every branch included, and the turns with usage (null: no usage table). */
+  usage: (TokenCounts & { totalTurns: number }) | null;
 }
 
 const tokensOf = (u: UsageTotals): TokenCounts => ({
@@ -45,6 +51,16 @@ const tokensOf = (u: UsageTotals): TokenCounts => ({
   outputTokens: u.outputTokens,
   totalTokens: u.totalTokens,
 });
+
+/** Usage is read from an optional table: without it (tables made by an older migration), no tokens are shown. */
+async function withoutUsageTable<T>(read: Promise<T>): Promise<T | null> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof SessionMemoryConfigurationError) return null;
+    throw err;
+  }
+}
 
 /**
  * Edit a message, switch between its versions, the turn list and the tokens used (the chat page's
@@ -67,12 +83,12 @@ export class BranchesController {
     const branch = session.onBranch(branchId);
     const [turns, turnUsage, branches, usage] = await Promise.all([
       branch.getConversationTurns(),
-      branch.getTurnUsage(),
+      withoutUsageTable(branch.getTurnUsage()),
       session.listBranches(),
-      session.getSessionUsage(),
+      withoutUsageTable(session.getSessionUsage()),
     ]);
     const versions = turnVersions(branches, branchId, turns.length);
-    const usageByTurn = new Map(turnUsage.map((u) => [u.turn, u]));
+    const usageByTurn = new Map((turnUsage ?? []).map((u) => [u.turn, u]));
     return {
       conversationId: session.conversationId,
       branchId,
@@ -88,7 +104,7 @@ export class BranchesController {
           usage: u ? tokensOf(u) : null,
         };
       }),
-      usage: { ...tokensOf(usage), totalTurns: usage.totalTurns },
+      usage: usage ? { ...tokensOf(usage), totalTurns: usage.totalTurns } : null,
     };
   }
 
