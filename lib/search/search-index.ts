@@ -1,40 +1,47 @@
 import type { Logger } from '@nestjs/common';
 import type { OperationGate } from '../storage/operation-gate';
 import type { SearchRowWrite } from '../storage/search/search-statements';
-import type { SearchStorage } from '../storage/search/search-storage';
+import type { SearchQuery, SearchStorage } from '../storage/search/search-storage';
 import { indexedTextOf } from './item-text';
 import type { ResolvedSearch } from './search-options';
 
 /** What a write may have done to a conversation's rows. @internal */
 export type WriteEffect = 'added' | 'removed' | 'changed';
 
-/** Rows read per step of a conversation's sync. */
-const SYNC_BATCH = 500;
+/** Conversations brought in step per pass, and rows read per pass. */
+const CONVERSATIONS_PER_PASS = 64;
+const ROWS_PER_PASS = 1000;
 
 /** A message row as the sync and the reindex read it. @internal */
 export interface RowToIndex {
   id: number | string;
-  session_id?: string;
+  session_id: string;
   data: string;
   data_length: number | string;
 }
 
+/** What is pending for one conversation. */
+interface Dirty {
+  effect: WriteEffect;
+  /** Rows rewritten in place: their entries are dropped first (they may not look stale by byte length). */
+  rewritten: Set<string>;
+}
+
 /**
- * Keeps the search table in step with the messages table, one conversation at a time: after each
- * write through this module (`IndexingStore` calls `touched`), a sync of that conversation runs in
- * the background (coalesced: one at a time per conversation, once more if written meanwhile), writing
- * entries for rows that have none or a stale one and removing entries whose row is gone or changed.
- * Searches of this process wait for the syncs already scheduled (`settled`), so they see this
- * process's writes; a removed row is never returned at any time, because every hit is joined back to
- * its live row. Rows written by others (Python) are indexed by `reindex`. A failed sync is logged and
- * left to the next write or `reindex` (the write itself has succeeded).
+ * Keeps the search table in step with the messages table: after each write through this module
+ * (the index layer calls `touched`), the conversation is marked, and one background worker brings the
+ * marked conversations in step, many at a time (one read of the rows that have no entry or a stale one,
+ * one multi-row upsert; the removal of entries whose row is gone or changed after removing writes).
+ * On Citus every statement names one conversation (routed to its shard). Searches of this process
+ * wait for the work already marked (`settled`), so they see this process's writes; a removed row is
+ * never returned at any time, because every hit is joined back to its live row. Rows written by others
+ * (Python) are indexed by `reindex`, or by the next write of their conversation through this module.
+ * A failed pass is logged; its conversations are left to their next write or to `reindex`.
  * @internal
  */
 export class SearchIndex {
-  private readonly running = new Map<string, Promise<void>>();
-  private readonly again = new Map<string, WriteEffect>();
-  /** Rows rewritten in place, per conversation: their entries are dropped before the next sync. */
-  private readonly rewritten = new Map<string, Set<string>>();
+  private readonly dirty = new Map<string, Dirty>();
+  private worker?: Promise<void>;
   private gate?: OperationGate;
 
   constructor(
@@ -43,79 +50,87 @@ export class SearchIndex {
     private readonly logger: Logger,
   ) {}
 
-  /** Counts the background syncs as operations in flight (shutdown waits for them). */
+  /** Counts the background passes as operations in flight (shutdown waits for them). */
   useGate(gate: OperationGate): void {
     this.gate = gate;
   }
 
-  /**
-   * Schedules a sync of `conversationId` after a write that `effect`s its rows; `rewrittenIds`: rows
-   * whose text was replaced in place (their entry may not look stale by its byte length).
-   */
+  /** Marks `conversationId` after a write that `effect`s its rows (`rewrittenIds`: rows replaced in place). */
   touched(conversationId: string, effect: WriteEffect, rewrittenIds: readonly string[] = []): void {
     if (this.gate?.isClosing) return;
-    if (rewrittenIds.length > 0) {
-      const ids = this.rewritten.get(conversationId) ?? new Set<string>();
-      for (const id of rewrittenIds) ids.add(id);
-      this.rewritten.set(conversationId, ids);
+    const found = this.dirty.get(conversationId);
+    if (found) {
+      if (found.effect !== effect) found.effect = 'changed';
+      for (const id of rewrittenIds) found.rewritten.add(id);
+    } else {
+      this.dirty.set(conversationId, { effect, rewritten: new Set(rewrittenIds) });
     }
-    if (this.running.has(conversationId)) {
-      const pending = this.again.get(conversationId);
-      this.again.set(conversationId, pending && pending !== effect ? 'changed' : effect);
-      return;
-    }
-    const run = this.runSync(conversationId, effect).finally(() => {
-      this.running.delete(conversationId);
-      const next = this.again.get(conversationId);
-      if (next) {
-        this.again.delete(conversationId);
-        this.touched(conversationId, next);
-      }
-    });
-    this.running.set(conversationId, run);
+    // Started after the current job, so that a burst of writes is handled in one pass.
+    this.worker ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.work());
   }
 
-  /** Resolves once every sync scheduled so far (and the reruns they scheduled) has finished. */
+  /** Resolves once every conversation marked so far has been brought in step (or its pass failed). */
   async settled(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running.values()]);
+    while (this.worker) await this.worker;
   }
 
-  private async runSync(conversationId: string, effect: WriteEffect): Promise<void> {
+  private async work(): Promise<void> {
     try {
-      const work = () => this.sync(conversationId, effect);
-      await (this.gate ? this.gate.guard('search index', work) : work());
-    } catch (err) {
-      this.logger.warn(
-        `search: indexing conversation ${JSON.stringify(conversationId)} failed (${(err as Error).message}); ` +
-          'its newest items may be missing from search results until the next write or SessionMemoryService.reindex().',
-      );
+      while (this.dirty.size > 0 && !this.gate?.isClosing) {
+        const batch = [...this.dirty.entries()].slice(0, CONVERSATIONS_PER_PASS);
+        for (const [id] of batch) this.dirty.delete(id);
+        try {
+          const pass = () => this.pass(batch);
+          await (this.gate ? this.gate.guard('search index', pass) : pass());
+        } catch (err) {
+          this.logger.warn(
+            `search: indexing ${batch.length} conversation(s) failed (${(err as Error).message}); their newest items ` +
+              'may be missing from search results until their next write or SessionMemoryService.reindex().',
+          );
+        }
+      }
+    } finally {
+      this.worker = undefined;
+      if (this.dirty.size > 0 && !this.gate?.isClosing) this.worker = this.work();
     }
   }
 
-  /** Brings one conversation's entries in step with its rows. */
-  async sync(conversationId: string, effect: WriteEffect): Promise<void> {
-    const { statements, query } = this.storage;
-    const rewritten = this.rewritten.get(conversationId);
-    if (rewritten) {
-      this.rewritten.delete(conversationId);
-      const del = statements.deleteItems(conversationId, [...rewritten]);
-      await query(del.sql, del.params);
+  /** One pass over some marked conversations. */
+  private pass(batch: [string, Dirty][]): Promise<void> {
+    return this.storage.inPass((query) => this.passIn(batch, query));
+  }
+
+  private async passIn(batch: [string, Dirty][], query: SearchQuery): Promise<void> {
+    const { statements } = this.storage;
+    for (const [id, dirty] of batch) {
+      if (dirty.rewritten.size > 0) {
+        const del = statements.deleteItems(id, [...dirty.rewritten]);
+        await query(del.sql, del.params);
+      }
+      if (dirty.effect !== 'added') {
+        const del = statements.deleteStale(id);
+        await query(del.sql, del.params);
+      }
     }
-    if (effect !== 'added') {
-      const del = statements.deleteStale(conversationId);
-      await query(del.sql, del.params);
-    }
-    if (effect === 'removed' || this.options.sealed) return;
-    for (;;) {
-      const read = statements.missingRows(conversationId, SYNC_BATCH);
+    if (this.options.sealed) return;
+    const adding = batch.filter(([, d]) => d.effect !== 'removed').map(([id]) => id);
+    if (adding.length === 0) return;
+    const reads = statements.pinned
+      ? adding.map((id) => statements.missingRows(id, ROWS_PER_PASS))
+      : [statements.missingRowsOf(adding, ROWS_PER_PASS)];
+    for (const read of reads) {
       const rows = await query<RowToIndex>(read.sql, read.params);
-      await this.write(rows.map((r) => this.entryOf(conversationId, r)));
-      if (rows.length < SYNC_BATCH) return;
+      await this.write(
+        rows.map((r) => this.entryOf(r.session_id, r)),
+        query,
+      );
+      // More rows than one pass reads: mark those conversations again.
+      if (rows.length === ROWS_PER_PASS) for (const r of rows) this.touched(r.session_id, 'added');
     }
   }
 
   /** The entry of one row: its text, or an empty entry (known, nothing to find) for a row nothing of which is indexed. */
-  entryOf(sessionId: string, row: RowToIndex): SearchRowWrite {
+  entryOf(sessionId: string, row: Pick<RowToIndex, 'id' | 'data' | 'data_length'>): SearchRowWrite {
     const text = indexedTextOf(String(row.data), this.options.include);
     return {
       sessionId,
@@ -127,9 +142,8 @@ export class SearchIndex {
   }
 
   /** Writes entries (inserted, or replacing stale ones). */
-  async write(rows: SearchRowWrite[]): Promise<void> {
+  async write(rows: SearchRowWrite[], query: SearchQuery = this.storage.query): Promise<void> {
     if (rows.length === 0) return;
-    for (const statement of this.storage.statements.upsert(rows))
-      await this.storage.query(statement.sql, statement.params);
+    for (const statement of this.storage.statements.upsert(rows)) await query(statement.sql, statement.params);
   }
 }

@@ -21,5 +21,17 @@ export async function createSearchIndex(
   const name: SearchDialectName =
     store.dialect === 'postgres' ? (store instanceof CitusSessionStore ? 'citus' : 'postgres') : store.dialect;
   const query: SearchQuery = (sql, params = []) => dataSource.query(sql, params);
-  return new SearchIndex(await createSearchStorage(name, query, tables, search.language), search, logger);
+  // One transaction per pass of index writes, on a pooled connection of its own (not on SQLite, whose one
+  // connection the store's transactions use, nor on Citus: no transaction spans conversations). On single-node PostgreSQL without waiting for the WAL
+  // flush: the index is derived data, and an entry lost in a crash is written again by the next write of
+  // its conversation (which indexes every row of it lacking an entry) or by reindex().
+  const transaction =
+    name === 'sqlite' || name === 'citus'
+      ? undefined
+      : (work: (q: SearchQuery) => Promise<void>) =>
+          dataSource.transaction(async (manager) => {
+            if (name === 'postgres') await manager.query('SET LOCAL synchronous_commit TO off');
+            await work((sql, params = []) => manager.query(sql, params));
+          });
+  return new SearchIndex(await createSearchStorage(name, query, tables, search.language, transaction), search, logger);
 }

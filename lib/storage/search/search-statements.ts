@@ -58,17 +58,35 @@ export class SearchStatements {
     return { sql: `SELECT item_id FROM ${this.s} WHERE 1 = 0`, params: [] };
   }
 
-  /** Up to `limit` rows of the conversation with no entry, or a stale one, oldest first. */
+  /** Up to `limit` rows of the conversation with no entry, or a stale one, oldest first (pinned to it). */
   missingRows(sessionId: string, limit: number): SearchSql {
     const b = new Binder(this.d.syntax);
     const len = this.d.byteLength('m.message_data');
     const sql =
-      `SELECT m.id AS id, m.message_data AS data, ${len} AS data_length FROM ${this.m} m ` +
+      `SELECT m.session_id AS session_id, m.id AS id, m.message_data AS data, ${len} AS data_length FROM ${this.m} m ` +
       `LEFT JOIN ${this.s} s ON s.session_id = m.session_id AND s.session_id = ${b.bind(sessionId)} ` +
       `AND s.branch_id = '${MAIN_BRANCH}' AND s.item_id = m.id ` +
       `WHERE m.session_id = ${b.bind(sessionId)} AND (s.item_id IS NULL OR s.data_length <> ${len}) ` +
       `ORDER BY m.id LIMIT ${b.bind(limit)}`;
     return { sql, params: b.params };
+  }
+
+  /** `missingRows` of several conversations in one statement (where statements need not be pinned to one). */
+  missingRowsOf(sessionIds: string[], limit: number): SearchSql {
+    const b = new Binder(this.d.syntax);
+    const len = this.d.byteLength('m.message_data');
+    const ids = sessionIds.map((id) => b.bind(id)).join(', ');
+    const sql =
+      `SELECT m.session_id AS session_id, m.id AS id, m.message_data AS data, ${len} AS data_length FROM ${this.m} m ` +
+      `LEFT JOIN ${this.s} s ON s.session_id = m.session_id AND s.branch_id = '${MAIN_BRANCH}' AND s.item_id = m.id ` +
+      `WHERE m.session_id IN (${ids}) AND (s.item_id IS NULL OR s.data_length <> ${len}) ` +
+      `ORDER BY m.id LIMIT ${b.bind(limit)}`;
+    return { sql, params: b.params };
+  }
+
+  /** Whether each statement must name one conversation only (Citus). */
+  get pinned(): boolean {
+    return this.d.syntax.pinSessionId;
   }
 
   /** Up to `limit` message rows of every conversation after `afterId`, with their entry's byte length. */

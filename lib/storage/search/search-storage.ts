@@ -14,6 +14,11 @@ export interface SearchStorage {
   readonly dialect: SearchDialect;
   readonly statements: SearchStatements;
   readonly query: SearchQuery;
+  /**
+   * Runs one pass of index writes: in one transaction where the caller gave a way to open one (then
+   * one commit per pass), else statement by statement.
+   */
+  inPass(work: (query: SearchQuery) => Promise<void>): Promise<void>;
   /** Creates the search tables if missing (idempotent). */
   createTables(): Promise<void>;
 }
@@ -31,6 +36,7 @@ export async function createSearchStorage(
   query: SearchQuery,
   tables: ResolvedTables,
   language: string,
+  transaction?: (work: (query: SearchQuery) => Promise<void>) => Promise<void>,
 ): Promise<SearchStorage> {
   let dialect: SearchDialect;
   if (name === 'mysql') {
@@ -45,6 +51,7 @@ export async function createSearchStorage(
     dialect,
     statements: new SearchStatements(dialect),
     query,
+    inPass: (work) => (transaction ? transaction(work) : work(query)),
     async createTables() {
       for (const statement of dialect.createTables()) {
         // MySQL has no CREATE INDEX IF NOT EXISTS for FULLTEXT; the table statement carries every index.
