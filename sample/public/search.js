@@ -26,10 +26,9 @@ const state = { query: '', cursor: null, request: 0 };
 
 async function search(query, append) {
   const mine = ++state.request;
-  const params = new URLSearchParams({ q: query });
-  if (append && state.cursor) params.set('cursor', state.cursor);
+  const more = append && state.cursor ? `&cursor=${encodeURIComponent(state.cursor)}` : '';
   try {
-    const page = await (await chat.api(`/search?${params}`)).json();
+    const page = await (await chat.api(`/search?q=${encodeURIComponent(query)}${more}`)).json();
     if (mine !== state.request) return; // a newer search is on its way
     state.query = query;
     state.cursor = page.nextCursor;
@@ -98,7 +97,9 @@ function messageOf(hit) {
   const core = squeeze(hit.snippet.replace(/^…/, '').replace(/…$/, ''));
   const role = hit.role === 'user' || hit.role === 'assistant' ? hit.role : 'other';
   const stored = [...ui.messages.querySelectorAll(':scope > li:not([data-draft])')].reverse();
-  return stored.find((li) => li.dataset.role === role && squeeze(li.querySelector(':scope > .text')?.textContent ?? '').includes(core));
+  return stored.find(
+    (li) => li.dataset.role === role && squeeze(li.querySelector(':scope > .text')?.textContent ?? '').includes(core),
+  );
 }
 
 /** Pages back through the open conversation (20 items a page, as "Load older messages") until the message is shown. */

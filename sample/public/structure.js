@@ -333,6 +333,6 @@ async function sendEdit(turn, text) {
 // --------------------------------------------------------------------------------------------- wire
 
 // Stored messages are added, replaced and removed by app.js: each change brings the decorations up to date.
-new MutationObserver(refreshSoon).observe(ui.messages, { childList: true });
+new window.MutationObserver(refreshSoon).observe(ui.messages, { childList: true });
 window.addEventListener('hashchange', refreshSoon);
 refreshSoon();

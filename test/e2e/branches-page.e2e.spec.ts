@@ -66,8 +66,8 @@ describeInChromium('the chat page: edit a message, its versions, the turn list, 
   async function waitForVersions(page: Page, turn: number, text: string | null): Promise<void> {
     await page.waitForFunction(
       ([t, expected]) =>
-        (document.querySelector(`#messages > li[data-turn="${t}"] .version-count`)?.textContent ?? null) ===
-          expected && document.querySelector(`#messages > li[data-turn="${t}"] .message-tools`) !== null,
+        (document.querySelector(`#messages > li[data-turn="${t}"] .version-count`)?.textContent ?? null) === expected &&
+        document.querySelector(`#messages > li[data-turn="${t}"] .message-tools`) !== null,
       [turn, text] as const,
     );
   }
@@ -225,7 +225,7 @@ describeInChromium('the chat page: edit a message, its versions, the turn list, 
           type: 'message' as const,
           role: 'assistant' as const,
           status: 'completed' as const,
-          content: [{ type: 'output_text' as const, text: `Answer ${i + 1}`, annotations: [] }],
+          content: [{ type: 'output_text' as const, text: `Answer ${i + 1}` }],
         },
       ]).flat(),
     );
@@ -241,11 +241,15 @@ describeInChromium('the chat page: edit a message, its versions, the turn list, 
     ]);
     // Turn 16 is on the page (the newest 20 items are turns 16 to 25).
     await tab.getByRole('link', { name: 'Question 16', exact: true }).click();
-    await tab.waitForFunction(() => document.activeElement?.querySelector(':scope > .text')?.textContent === 'Question 16');
+    await tab.waitForFunction(
+      () => document.activeElement?.querySelector(':scope > .text')?.textContent === 'Question 16',
+    );
     await waitForStored(tab, 20);
     // Turn 2 is two pages back.
     await tab.getByRole('link', { name: 'Question 2', exact: true }).click();
-    await tab.waitForFunction(() => document.activeElement?.querySelector(':scope > .text')?.textContent === 'Question 2');
+    await tab.waitForFunction(
+      () => document.activeElement?.querySelector(':scope > .text')?.textContent === 'Question 2',
+    );
     expect(await tab.locator('#messages > li:not([data-draft])').count()).toBe(50);
     expect(await tab.textContent('#status')).toBe('Turn 2.');
     // The messages loaded meanwhile are decorated too: the focused one is turn 2's.
@@ -294,15 +298,24 @@ describeInChromium('the chat page: edit a message, its versions, the turn list, 
 
   it('takes the screenshot for the READMEs: a message with < 2 / 2 >, tokens, the search box', async () => {
     await tab.goto(`${base}/#/c/${encodeURIComponent(conversationId)}`);
+    await tab.reload(); // the turn list closed
     await tab.locator('#live[data-live="on"]').waitFor();
     await tab.locator('#messages > li[data-turn="2"] .versions').waitFor();
     if ((await versionsAt(tab, 2)) === '1 / 2') await tab.getByRole('button', { name: 'Next version' }).first().click();
     await waitForStored(tab, 6);
     await waitForVersions(tab, 2, '2 / 2');
-    await tab.waitForFunction(() => document.querySelectorAll('#messages > li .tokens').length === 3);
-    await tab.getByLabel('Search your conversations').fill('coffee');
+    // The tokens, when the usage is recorded (checked after the picture, so that the picture is written).
+    await tab
+      .waitForFunction(() => document.querySelectorAll('#messages > li .tokens').length === 3, undefined, {
+        timeout: 5000,
+      })
+      .catch(() => undefined);
+    await tab.getByLabel('Search your conversations').fill('tea');
     await tab.getByRole('button', { name: 'Search', exact: true }).click();
     await tab.locator('#search-results mark').first().waitFor();
+    await tab.evaluate(() =>
+      document.querySelector('#messages > li[data-turn="2"]').scrollIntoView({ block: 'start' }),
+    );
     await tab.locator('#message').fill('');
     await tab.evaluate(() => (document.activeElement as { blur(): void } | null)?.blur());
     await tab.mouse.move(999, 719);
@@ -311,5 +324,7 @@ describeInChromium('the chat page: edit a message, its versions, the turn list, 
     const png = readFileSync(SCREENSHOT);
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1000, 720]);
+    expect(await tab.locator('#messages > li .tokens').count()).toBe(3);
+    expect(await tab.locator('#usage').isVisible()).toBe(true);
   });
 });

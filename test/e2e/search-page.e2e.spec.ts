@@ -36,7 +36,7 @@ function notes(n: number, at: number, special: string): SessionItem[] {
           type: 'message',
           role: 'assistant',
           status: 'completed',
-          content: [{ type: 'output_text', text, annotations: [] }],
+          content: [{ type: 'output_text', text }],
         };
   });
 }
