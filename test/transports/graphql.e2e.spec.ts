@@ -229,6 +229,67 @@ describeEachDialect(
         ]);
       });
     });
+
+    describe("the Apollo driver's default context (no context option)", () => {
+      let app: TransportApp;
+      let client: Client | undefined;
+      beforeAll(async () => {
+        app = await startTransportApp({
+          dialect,
+          url,
+          memory: { conversationId: { header: 'x-conversation-id' } },
+          imports: [
+            GraphQLModule.forRoot<ApolloDriverConfig>({
+              driver: ApolloDriver,
+              autoSchemaFile: true,
+              subscriptions: { 'graphql-ws': true },
+            }),
+          ],
+          providers: [ConversationResolver, { provide: GRAPHQL_CHAT_MODEL, useValue: new LocalModel() }],
+        });
+      });
+      afterAll(async () => {
+        await client?.dispose();
+        await app?.close();
+      });
+
+      it("a query reads the header of { req }, a subscription the upgrade request's (ctx.extra.request)", async () => {
+        const id = `gql-default-${uid()}`;
+        await app.memory.session(id).addItems([{ role: 'user', content: 'first' }]);
+        const read = await gql(app, '{ history { text } }', {}, { 'x-conversation-id': id });
+        expect(read).toEqual({ data: { history: [{ text: 'first' }] } });
+
+        class WebSocketWithHeaders extends WebSocket {
+          constructor(address: string, protocols?: string | string[]) {
+            super(address, protocols, { headers: { 'x-conversation-id': id } });
+          }
+        }
+        client = createClient({
+          url: `ws://127.0.0.1:${app.port}/graphql`,
+          webSocketImpl: WebSocketWithHeaders,
+          retryAttempts: 0,
+        });
+        const events: any[] = [];
+        const errors: unknown[] = [];
+        client.subscribe(
+          { query: 'subscription { changes { type items { text } } }' },
+          {
+            next: (value) => events.push(value),
+            error: (error) => errors.push(error),
+            complete: () => undefined,
+          },
+        );
+        for (let n = 0; events.length === 0 && errors.length === 0 && n < 50; n++) {
+          await app.memory.session(id).addItems([{ role: 'user', content: `more ${n}` }]);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(errors).toEqual([]);
+        expect(events[0].data.changes).toEqual({
+          type: 'added',
+          items: [{ text: expect.stringMatching(/^more \d+$/) }],
+        });
+      });
+    });
   },
   ['sqlite', 'postgres'],
 );

@@ -185,6 +185,36 @@ describeEachDialect(
       });
     });
 
+    describe('socket.io adapter, a module reading the id from a route parameter', () => {
+      let app: TransportApp;
+      let socket: TestSocket | undefined;
+      beforeAll(async () => {
+        app = await startTransportApp({
+          dialect,
+          url,
+          memory: { conversationId: { param: 'id' } },
+          providers: [BareGateway],
+          configure: (nest) => nest.useWebSocketAdapter(new IoAdapter(nest)),
+        });
+      });
+      afterAll(async () => {
+        socket?.close();
+        await app?.close();
+      });
+
+      it('is told which sources a WebSocket message has', async () => {
+        socket = await connect('socket.io', app.baseUrl, '/bare');
+        socket.send('say', { text: 'hi' });
+        expect(await socket.next('error')).toEqual({
+          status: 400,
+          code: 'SESSION_MEMORY_INVALID_CONVERSATION_ID',
+          message:
+            'nestjs-session-memory: Cannot read the conversation id from route parameter :id in a WebSocket message (it has no route): ' +
+            'set the conversationId option to { header }, { query } (both read from the handshake) or a resolver (it gets the socket and the message payload).',
+        });
+      });
+    });
+
     describe('ws adapter, a gateway that does not keep the upgrade request', () => {
       let app: TransportApp;
       let socket: TestSocket | undefined;
