@@ -1,5 +1,6 @@
 import type { ModuleMetadata, Provider, Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import type { SessionMemorySearchOptions } from './search.interface';
 
 /**
  * What owner-scoped callers may do with a conversation that exists but has no recorded owner (made
@@ -41,14 +42,33 @@ export interface SessionMemoryTablesOptions {
 export type SessionMemoryDistribution = 'auto' | 'citus' | 'none';
 
 /**
- * Reads the conversation id from an incoming request (HTTP: an Express or Fastify request).
+ * Reads the conversation id of a call. Its arguments depend on the transport (`transport.type`,
+ * docs/transports.md):
+ * - `'http'`: the Express or Fastify request;
+ * - `'ws'` (a `@SubscribeMessage()` handler): the socket (socket.io or ws) and the message payload;
+ * - `'graphql'`: the HTTP request found in the GraphQL context (`req`; for a graphql-ws subscription,
+ *   the upgrade request) and the field's arguments; `transport.context` is the GraphQL context;
+ * - `'rpc'`: the microservice's context and the message data.
+ *
  * May be async and may throw (for example a `ForbiddenException` for a conversation the caller may not see).
- * Returning `undefined` or an empty string answers 400.
+ * Returning `undefined` or an empty string refuses the call (400).
  */
-export type ConversationIdResolver = (request: any) => string | undefined | null | Promise<string | undefined | null>;
+export type ConversationIdResolver = (
+  request: any,
+  message?: any,
+  transport?: { type: 'http' | 'ws' | 'graphql' | 'rpc'; context?: unknown },
+) => string | undefined | null | Promise<string | undefined | null>;
 
-/** Reads who the caller of a request is (may be async, may throw, e.g. an `UnauthorizedException`). */
-export type CallerIdResolver = (request: any) => string | undefined | null | Promise<string | undefined | null>;
+/**
+ * Reads who the caller of a call is (may be async, may throw, e.g. an `UnauthorizedException`). Given
+ * the same arguments as a `ConversationIdResolver`: over WebSockets the socket, where the
+ * application's connection handling put the authenticated caller.
+ */
+export type CallerIdResolver = (
+  request: any,
+  message?: any,
+  transport?: { type: 'http' | 'ws' | 'graphql' | 'rpc'; context?: unknown },
+) => string | undefined | null | Promise<string | undefined | null>;
 
 /** Where the request-scoped session and `@Conversation()` find the conversation id. */
 export type ConversationIdSource = { header: string } | { param: string } | { query: string } | ConversationIdResolver;
@@ -206,6 +226,14 @@ export interface SessionMemoryModuleOptions {
    * verify is refused with `InvalidManagementOptionsError`.
    */
   cursorSecret?: string;
+  // ---- search
+  /**
+   * Full-text search over the stored conversations (`SessionMemoryService.searchConversations`), with
+   * each database's own full-text index: `true`, or `{ language?, include? }` (see
+   * `SessionMemorySearchOptions`, docs/search.md). Default: off, and then no search table is created,
+   * read or written. Items of encrypted conversations are never indexed.
+   */
+  search?: boolean | SessionMemorySearchOptions;
 }
 
 /**
