@@ -39,6 +39,21 @@ export interface SchemaDdl {
   distributeOptionalTables?: string[];
 }
 
+/** `ddl` with the usage table (lib/storage/usage/usage.ddl.ts) among its optional tables. @internal */
+export function withUsageTable(
+  ddl: SchemaDdl,
+  usage: { create: string[]; drop: string[]; distribute?: string[] },
+): SchemaDdl {
+  return {
+    ...ddl,
+    createOptionalTables: [...ddl.createOptionalTables, ...usage.create],
+    dropOptionalTables: [...usage.drop, ...ddl.dropOptionalTables],
+    ...(ddl.distributeOptionalTables
+      ? { distributeOptionalTables: [...ddl.distributeOptionalTables, ...(usage.distribute ?? [])] }
+      : {}),
+  };
+}
+
 /**
  * The DDL where PostgreSQL and SQLite agree, all but the id column and the metadata column's type:
  * the Python SQLAlchemySession layout, the `(session_id, id)` index, the optional tables and the

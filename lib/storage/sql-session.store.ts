@@ -303,10 +303,14 @@ export abstract class SqlSessionStore implements SessionStore {
     if (!row) return { skipped: { count: 0 } };
     const decision = decode(row.message_data);
     if (decision !== 'skip' && decision !== 'keep') return { row, value: decision.value, skipped: { count: 0 } };
-    return this.runLocked(sessionId, () => popProgram(this.statements, sessionId, decode, [row]), {
-      ifMissing: () => ({ skipped: { count: 1, newestId: row.id, oldestId: row.id } }),
-      keep: popCommits,
-    });
+    return this.runLocked<PopOutcome<T>>(
+      sessionId,
+      this.protectingBranches(sessionId, () => popProgram(this.statements, sessionId, decode, [row])),
+      {
+        ifMissing: () => ({ skipped: { count: 1, newestId: row.id, oldestId: row.id } }),
+        keep: popCommits,
+      },
+    );
   }
 
   clearItems(sessionId: string): Promise<void> {

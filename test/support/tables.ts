@@ -30,6 +30,7 @@ export function uniqueTables(prefix = 'mod'): SessionTables {
  */
 export function sessionTablesDependantsFirst(t: SessionTables): string[] {
   return [
+    `${t.sessions}_usage`,
     `${t.messages}_branch_items`,
     `${t.sessions}_branch_segments`,
     `${t.sessions}_branches`,

@@ -23,6 +23,18 @@ export function mainIsCurrent(names: TableNames, sessionPlaceholder: string): st
   );
 }
 
+/**
+ * The condition that no branch of the conversation inherits rows of main (main's rows may then be
+ * deleted in place): what the one-statement pops check when the branch tables are in use.
+ * @internal
+ */
+export function noBranchInheritsMain(names: TableNames, sessionPlaceholder: string): string {
+  return (
+    `NOT EXISTS (SELECT 1 FROM ${names.branchSegments} g WHERE g.session_id = ${sessionPlaceholder} ` +
+    `AND g.source_id = '${MAIN_BRANCH}')`
+  );
+}
+
 /** A branch row as read (`created_ms`: epoch milliseconds by the database clock). @internal */
 export interface BranchRow {
   branch_id: string;

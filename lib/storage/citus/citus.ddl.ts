@@ -1,4 +1,5 @@
-import { SchemaDdl, portableSchemaDdl } from '../portable.ddl';
+import { SchemaDdl, portableSchemaDdl, withUsageTable } from '../portable.ddl';
+import { citusUsageDdl } from '../usage/usage.ddl';
 import { quotePostgres } from '../postgres/postgres.connection';
 import type { ResolvedTables } from '../session-store';
 import { tableNames } from '../table-names';
@@ -22,13 +23,16 @@ export function citusSchemaDdl(tables: ResolvedTables): SchemaDdl {
     tables,
     quotePostgres,
   );
-  return {
-    ...ddl,
-    distributeCoreTables: [distributeBySessionId(sessions), distributeBySessionId(messages, sessions)],
-    distributeOptionalTables: [metadata, operations, owners, branches, branchSegments, branchItems].map((table) =>
-      distributeBySessionId(table, sessions),
-    ),
-  };
+  return withUsageTable(
+    {
+      ...ddl,
+      distributeCoreTables: [distributeBySessionId(sessions), distributeBySessionId(messages, sessions)],
+      distributeOptionalTables: [metadata, operations, owners, branches, branchSegments, branchItems].map((table) =>
+        distributeBySessionId(table, sessions),
+      ),
+    },
+    citusUsageDdl(tables),
+  );
 }
 
 /**

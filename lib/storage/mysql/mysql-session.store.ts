@@ -1,4 +1,4 @@
-import { mainIsCurrent } from '../branches/branch.statements';
+import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch.statements';
 import { KeyedMutex } from '../keyed-mutex';
 import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, arraysToColumns } from '../session-reads';
@@ -42,6 +42,8 @@ export class MysqlSessionStore extends SqlSessionStore {
     deleteMetadata: string;
     upsertMetadata: string;
     popNewest: string;
+    /** `popNewest`, deleting only while no branch inherits main's rows. */
+    popNewestIfNoBranchInheritsMain: string;
   };
 
   /**
@@ -66,6 +68,9 @@ export class MysqlSessionStore extends SqlSessionStore {
         `INSERT INTO ${metadata} (session_id, metadata) VALUES (?, ?) ` +
         `ON DUPLICATE KEY UPDATE metadata = VALUES(metadata), updated_at = CURRENT_TIMESTAMP(6)`,
       popNewest: `DELETE FROM ${messages} WHERE ${this.reads.where} ${NEWEST_FIRST} LIMIT 1 RETURNING id, message_data`,
+      popNewestIfNoBranchInheritsMain:
+        `DELETE FROM ${messages} WHERE ${this.reads.where} AND ${noBranchInheritsMain(this.names, '?')} ` +
+        `${NEWEST_FIRST} LIMIT 1 RETURNING id, message_data`,
     };
   }
 
@@ -80,13 +85,21 @@ export class MysqlSessionStore extends SqlSessionStore {
     decode: (text: string) => PopDecision<T>,
     options: PopOptions = {},
   ): Promise<PopOutcome<T>> {
-    if (options.mayKeep || this.branchesInUse || !this.deleteReturning)
-      return super.popNewest(sessionId, decode, options);
+    if (options.mayKeep || !this.deleteReturning) return super.popNewest(sessionId, decode, options);
+    const guarded = this.branchesInUse;
     let row: StoredRow | undefined;
     try {
       row = await this.withSessionLock(
         sessionId,
-        async (tx) => (await tx<StoredRow[]>(this.sql.popNewest, this.reads.args(sessionId)))[0],
+        async (tx) =>
+          guarded
+            ? (
+                await tx<StoredRow[]>(this.sql.popNewestIfNoBranchInheritsMain, [
+                  ...this.reads.args(sessionId),
+                  sessionId,
+                ])
+              )[0]
+            : (await tx<StoredRow[]>(this.sql.popNewest, this.reads.args(sessionId)))[0],
         () => undefined,
       );
     } catch (err) {
@@ -94,6 +107,8 @@ export class MysqlSessionStore extends SqlSessionStore {
       this.deleteReturning = false; // MySQL: rolled back, nothing deleted
       return super.popNewest(sessionId, decode, options);
     }
+    // Nothing: an empty conversation, or branches inherit main's rows: the locked pop (freezes them first).
+    if (guarded && !row) return super.popNewest(sessionId, decode, options);
     return this.finishDeleteFirstPop(sessionId, decode, row);
   }
 

@@ -1,5 +1,6 @@
 import { branchTablesDdl } from '../branches/branch.ddl';
-import type { SchemaDdl } from '../portable.ddl';
+import { SchemaDdl, withUsageTable } from '../portable.ddl';
+import { mysqlUsageDdl } from '../usage/usage.ddl';
 import type { ResolvedTables } from '../session-store';
 import { tableNames } from '../table-names';
 import { quoteMysql } from './mysql.connection';
@@ -12,6 +13,11 @@ import { quoteMysql } from './mysql.connection';
  * @internal
  */
 export function mysqlSchemaDdl(tables: ResolvedTables, idCollation: string): SchemaDdl {
+  return withUsageTable(mysqlCoreSchemaDdl(tables, idCollation), mysqlUsageDdl(tables, idCollation));
+}
+
+/** The MySQL DDL but the usage table. */
+function mysqlCoreSchemaDdl(tables: ResolvedTables, idCollation: string): SchemaDdl {
   const names = tableNames(tables, quoteMysql);
   const { sessions, messages, metadata, operations, owners, index } = names;
   const exactText = `VARCHAR(255) CHARACTER SET utf8mb4 COLLATE ${idCollation} NOT NULL`;

@@ -1,5 +1,5 @@
 import { inlinePostgresParameters } from '../citus/postgres.literals';
-import { mainIsCurrent } from '../branches/branch.statements';
+import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch.statements';
 import type { DialectSyntax } from '../dialect-syntax';
 import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, arraysToColumns } from '../session-reads';
@@ -43,6 +43,8 @@ export class PostgresSessionStore extends SqlSessionStore {
     popScript: string;
     /** `append`, inserting only while main is the current branch. */
     appendIfMainIsCurrent: string;
+    /** `popScript`, deleting only while no branch inherits main's rows. */
+    popScriptIfNoBranchInheritsMain: string;
   };
 
   /** @param syntax the dialect's part of the shared SQL (Citus passes its own). */
@@ -86,7 +88,12 @@ export class PostgresSessionStore extends SqlSessionStore {
         `SELECT session_id FROM ${sessions} WHERE session_id = $1 FOR UPDATE;\n` +
         `DELETE FROM ${messages} WHERE ${syntax.pinSessionId ? 'session_id = $1 AND ' : ''}id = ` +
         `(SELECT id FROM ${messages} WHERE ${this.reads.where} ${NEWEST_FIRST} LIMIT 1) RETURNING id, message_data`,
+      popScriptIfNoBranchInheritsMain: '',
     };
+    this.sql.popScriptIfNoBranchInheritsMain = this.sql.popScript.replace(
+      ' RETURNING id, message_data',
+      ` AND ${noBranchInheritsMain(this.names, '$1')} RETURNING id, message_data`,
+    );
   }
 
   /**
@@ -100,9 +107,14 @@ export class PostgresSessionStore extends SqlSessionStore {
     decode: (text: string) => PopDecision<T>,
     options: PopOptions = {},
   ): Promise<PopOutcome<T>> {
-    if (options.mayKeep || this.branchesInUse) return super.popNewest(sessionId, decode, options);
-    const script = inlinePostgresParameters(this.sql.popScript, this.reads.args(sessionId));
-    const [row] = await this.connection.queryScript<StoredRow>(script);
+    if (options.mayKeep) return super.popNewest(sessionId, decode, options);
+    const guarded = this.branchesInUse;
+    const sql = guarded ? this.sql.popScriptIfNoBranchInheritsMain : this.sql.popScript;
+    const [row] = await this.connection.queryScript<StoredRow>(
+      inlinePostgresParameters(sql, this.reads.args(sessionId)),
+    );
+    // Nothing: an empty conversation, or branches inherit main's rows: the locked pop (freezes them first).
+    if (guarded && !row) return super.popNewest(sessionId, decode, options);
     return this.finishDeleteFirstPop(sessionId, decode, row);
   }
 

@@ -1,4 +1,5 @@
-import { SchemaDdl, portableSchemaDdl } from '../portable.ddl';
+import { SchemaDdl, portableSchemaDdl, withUsageTable } from '../portable.ddl';
+import { postgresUsageDdl } from '../usage/usage.ddl';
 import type { ResolvedTables } from '../session-store';
 import { quotePostgres } from './postgres.connection';
 
@@ -10,5 +11,8 @@ import { quotePostgres } from './postgres.connection';
  * @internal
  */
 export function postgresSchemaDdl(tables: ResolvedTables): SchemaDdl {
-  return portableSchemaDdl(tables, quotePostgres, { idColumn: 'id BIGSERIAL PRIMARY KEY', metadata: 'JSONB' });
+  return withUsageTable(
+    portableSchemaDdl(tables, quotePostgres, { idColumn: 'id BIGSERIAL PRIMARY KEY', metadata: 'JSONB' }),
+    postgresUsageDdl(tables),
+  );
 }

@@ -1,4 +1,4 @@
-import { mainIsCurrent } from '../branches/branch.statements';
+import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch.statements';
 import { LockedOptions, LockedProgram, SqlStep, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, sessionIdRange } from '../session-reads';
 import type {
@@ -33,6 +33,8 @@ export class SqliteSessionStore extends SqlSessionStore {
     anotherBranchIsCurrent: string;
     insertMessage: string;
     pop: string;
+    /** `pop`, deleting only while no branch inherits main's rows. */
+    popIfNoBranchInheritsMain: string;
     deleteMessages: string;
     deleteSession: string;
     deleteMetadata: string;
@@ -55,6 +57,9 @@ export class SqliteSessionStore extends SqlSessionStore {
       pop:
         `DELETE FROM ${messages} WHERE id = (SELECT id FROM ${messages} WHERE ${sessionIdRange(SQLITE_SESSION_PARAM, SQLITE_SESSION_PARAM)} ` +
         `${NEWEST_FIRST} LIMIT 1) RETURNING id, message_data`,
+      popIfNoBranchInheritsMain:
+        `DELETE FROM ${messages} WHERE id = (SELECT id FROM ${messages} WHERE ${sessionIdRange(SQLITE_SESSION_PARAM, SQLITE_SESSION_PARAM)} ` +
+        `${NEWEST_FIRST} LIMIT 1) AND ${noBranchInheritsMain(this.names, '?')} RETURNING id, message_data`,
       deleteMessages: `DELETE FROM ${messages} WHERE session_id = ?`,
       deleteSession: `DELETE FROM ${sessions} WHERE session_id = ?`,
       deleteMetadata: `DELETE FROM ${metadata} WHERE session_id = ?`,
@@ -118,8 +123,14 @@ export class SqliteSessionStore extends SqlSessionStore {
     decode: (text: string) => PopDecision<T>,
     options: PopOptions = {},
   ): Promise<PopOutcome<T>> {
-    // Rows may have to be kept (encryption), or branches inherit main's rows: the batched, locked pop.
-    if (options.mayKeep || this.branchesInUse) return super.popNewest(sessionId, decode, options);
+    // Rows may have to be kept (encryption): the batched, locked pop.
+    if (options.mayKeep) return super.popNewest(sessionId, decode, options);
+    if (this.branchesInUse) {
+      const row = this.connection.statement(this.sql.popIfNoBranchInheritsMain).get(sessionId, sessionId, sessionId) as
+        StoredRow | undefined;
+      // Nothing: an empty conversation, or branches inherit main's rows: the locked pop (freezes them first).
+      return row ? this.finishDeleteFirstPop(sessionId, decode, row) : super.popNewest(sessionId, decode, options);
+    }
     // One statement, so no explicit transaction: it is atomic by itself and, being a write, takes the
     // write lock when it starts, as BEGIN IMMEDIATE would, and much faster (docs/storage.md, "SQLite").
     // Only a corrupt newest row leads on to the batched pop (pop.program.ts).

@@ -1,4 +1,5 @@
-import { SchemaDdl, portableSchemaDdl } from '../portable.ddl';
+import { SchemaDdl, portableSchemaDdl, withUsageTable } from '../portable.ddl';
+import { sqliteUsageDdl } from '../usage/usage.ddl';
 import type { ResolvedTables } from '../session-store';
 import { quoteSqlite } from './sqlite.connection';
 
@@ -9,8 +10,11 @@ import { quoteSqlite } from './sqlite.connection';
  * @internal
  */
 export function sqliteSchemaDdl(tables: ResolvedTables): SchemaDdl {
-  return portableSchemaDdl(tables, quoteSqlite, {
-    idColumn: 'id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT',
-    metadata: 'TEXT',
-  });
+  return withUsageTable(
+    portableSchemaDdl(tables, quoteSqlite, {
+      idColumn: 'id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT',
+      metadata: 'TEXT',
+    }),
+    sqliteUsageDdl(tables),
+  );
 }
