@@ -82,6 +82,7 @@ function clear() {
   ui.usage.hidden = true;
   ui.turns.hidden = true;
   ui.turnList.replaceChildren();
+  delete ui.turnList.dataset.turns;
 }
 
 /**
@@ -109,23 +110,43 @@ function decorate(data) {
   }
   renderTurnList(data);
 
-  for (const old of ui.messages.querySelectorAll('.message-tools, .tokens')) old.remove();
-  const users = userMessages(data);
-  if (!users) return;
+  const users = userMessages(data) ?? [];
+  // What each message should carry; what it already carries is kept (a focused button stays focused).
+  const tools = new Map();
+  const tokenLines = new Map();
   users.forEach(({ li, turn }, i) => {
-    li.dataset.turn = String(turn.turn);
-    if (state.editing !== turn.turn) li.append(toolsFor(turn));
+    if (state.editing !== turn.turn) tools.set(li, turn);
     // The turn's reply: the last stored item before the next user message.
     const next = users[i + 1]?.li ?? null;
-    let last = next ? next.previousElementSibling : storedMessages().at(-1);
-    if (last === li || !turn.usage) last = null;
-    if (last && last.dataset.role !== 'user') {
-      const p = document.createElement('p');
-      p.className = 'tokens';
-      p.textContent = `${tokens(turn.usage.totalTokens)} (${NUMBER.format(turn.usage.inputTokens)} in, ${NUMBER.format(turn.usage.outputTokens)} out)`;
-      last.append(p);
+    const last = next ? next.previousElementSibling : storedMessages().at(-1);
+    if (turn.usage && last && last !== li && last.dataset.role !== 'user') {
+      const { totalTokens, inputTokens, outputTokens } = turn.usage;
+      tokenLines.set(
+        last,
+        `${tokens(totalTokens)} (${NUMBER.format(inputTokens)} in, ${NUMBER.format(outputTokens)} out)`,
+      );
     }
   });
+  for (const li of storedMessages()) {
+    const turn = tools.get(li);
+    if (turn) li.dataset.turn = String(turn.turn);
+    const signature = turn ? JSON.stringify([turn.turn, turn.versions]) : undefined;
+    const shown = li.querySelector(':scope > .message-tools');
+    if (shown && li.dataset.tools !== signature) shown.remove();
+    if (turn && (!shown || li.dataset.tools !== signature)) li.append(toolsFor(turn));
+    if (signature) li.dataset.tools = signature;
+    else delete li.dataset.tools;
+
+    const line = tokenLines.get(li);
+    const p = li.querySelector(':scope > .tokens');
+    if (p && p.textContent !== line) p.remove();
+    if (line && p?.textContent !== line) {
+      const added = document.createElement('p');
+      added.className = 'tokens';
+      added.textContent = line;
+      li.append(added);
+    }
+  }
   restoreFocus(users);
 }
 
@@ -174,6 +195,9 @@ function versionsControl(turn) {
 
 function renderTurnList(data) {
   ui.turns.hidden = data.turns.length === 0;
+  const signature = JSON.stringify(data.turns.map((t) => t.content));
+  if (ui.turnList.dataset.turns === signature) return; // unchanged: a focused link stays focused
+  ui.turnList.dataset.turns = signature;
   ui.turnList.replaceChildren(
     ...data.turns.map((turn) => {
       const link = document.createElement('a');

@@ -201,6 +201,7 @@ describeInChromium('the chat page: edit a message, its versions, the turn list, 
     await waitForStored(second, 6);
     await waitForVersions(tab, 2, '2 / 2');
 
+    await tab.bringToFront(); // a tab in the background has its animation frames throttled (slow clicks)
     await tab.getByRole('button', { name: 'Previous version' }).click();
     await waitForVersions(tab, 2, '1 / 2');
     // The second tab learns of it with its next change and shows the version now current.
