@@ -24,14 +24,18 @@ import {
   warnSkipped,
 } from './history/history-reader';
 import { RunKnowledge, rowsToKeep } from './history/run-knowledge';
+import { assertBranchId } from './branches/branch-input';
+import { SessionLines } from './branches/session-lines';
+import { StructuredConversation } from './structured-conversation';
+import { planMetadataWrite, writeMetadata } from './management/metadata-operations';
 import type { SessionItem } from './interfaces';
 import { AddItemsOptions, isAddItemsOptions } from './management/add-items.options';
-import { MetadataWrite, getMetadata, planMetadataWrite, writeMetadata } from './management/metadata-operations';
-import type { SessionMetadata } from './management/session-metadata';
 import { OwnerCheck, ownerCheckedRead } from './ownership/owner-check';
 import type { SessionMemoryContext } from './session-memory.context';
 import { guardConversation } from './storage/conversation-limiter';
 import { assertLimit, encodeItems, isRowIdText } from './validation';
+// ---- turns and usage
+import { learnRead } from './structure/run-usage';
 
 /**
  * The stored history of one conversation, implementing the OpenAI Agents SDK `Session` contract:
@@ -42,6 +46,7 @@ import { assertLimit, encodeItems, isRowIdText } from './validation';
  * JSON object is skipped with a warning and does not count towards `limit`.
  */
 export class ConversationSession
+  extends StructuredConversation
   implements Session, RunContextAwareSession, SessionHistoryTransactionAwareSession, SessionHistoryRewriteAwareSession
 {
   /**
@@ -59,30 +64,14 @@ export class ConversationSession
   /** @internal Use `SessionMemoryService.session(id)`. */
   constructor(
     /** The conversation id (validated). */
-    readonly conversationId: string,
-    private readonly context: SessionMemoryContext,
+    conversationId: string,
+    context: SessionMemoryContext,
     /** The caller's ownership check, for a session opened for an owner. */
-    private readonly ownerCheck?: OwnerCheck,
-  ) {}
-
-  /** The caller this session was opened for (`session(id, { owner })`, or the module's `owner` option), if any. */
-  get owner(): string | undefined {
-    return this.ownerCheck?.owner;
-  }
-
-  /**
-   * Checks now that the caller may read this conversation (what `@Conversation()` does before the
-   * handler runs). A no-op for a session opened without an owner.
-   * @throws ConversationAccessDeniedError when another caller owns it.
-   * @internal
-   */
-  async checkAccess(): Promise<void> {
-    await this.ownerCheck?.access();
-  }
-
-  /** Returns the conversation id. */
-  async getSessionId(): Promise<string> {
-    return this.conversationId;
+    ownerCheck?: OwnerCheck,
+    /** The branch of a session from `onBranch(id)` (validated). */
+    branch?: string,
+  ) {
+    super(conversationId, context, ownerCheck, new SessionLines(context, conversationId, branch));
   }
 
   /**
@@ -100,11 +89,17 @@ export class ConversationSession
     const id = this.conversationId;
     const empty = (items: SessionItem[]) => items.length === 0;
     return ownerCheckedRead(this.context, this.ownerCheck, 'getItems', empty, async (filter) => {
-      if (limit !== undefined) return readNewestItems(this.context, id, limit, filter);
+      if (limit !== undefined) {
+        return this.lines.read(runContext, (line) => readNewestItems(line, id, limit, filter));
+      }
       // With the row ids: a compaction computed from this read recognises its rows by them.
-      const readIds: (number | string)[] = [];
-      const items = await readWholeHistory(this.context, id, filter, readIds);
+      let readIds: (number | string)[] = [];
+      const items = await this.lines.read(runContext, (line) => {
+        readIds = [];
+        return readWholeHistory(line, id, filter, readIds);
+      });
       this.knowledge.learn(readIds, runContext);
+      learnRead(runContext, id, items); // ---- usage: the user messages the run read
       return items;
     });
   }
@@ -127,7 +122,7 @@ export class ConversationSession
     }
     const empty = (page: { items: SessionItem[]; before?: string }) => page.items.length === 0 && !page.before;
     return ownerCheckedRead(this.context, this.ownerCheck, 'getItemsPage', empty, (filter) =>
-      readItemsPage(this.context, this.conversationId, limit, before, filter),
+      this.lines.read(undefined, (line) => readItemsPage(line, this.conversationId, limit, before, filter)),
     );
   }
 
@@ -142,21 +137,24 @@ export class ConversationSession
     const decoded = () => encoded.map((json) => JSON.parse(json) as SessionItem);
     if (options !== undefined && isAddItemsOptions(options) && options.metadata !== undefined) {
       // Items and metadata in one transaction (an optional path: plain addItems stays one statement).
-      const write = await planMetadataWrite(this.context, this.conversationId, options.metadata, {
+      const line = this.lines.contextFor(await this.lines.forWrite());
+      const write = await planMetadataWrite(line, this.conversationId, options.metadata, {
         encoded,
         decoded: decoded(),
       });
-      if (await this.mayWrite(write)) await writeMetadata(this.context, write);
+      if (await this.mayWrite(write)) await writeMetadata(line, write);
       this.knowledge.wrote(encoded, undefined);
       return;
     }
     if (encoded.length === 0) return;
     await this.ownerCheck?.write();
-    const { items: sealed, changes } = this.context;
-    await guardConversation(this.context, 'addItems', this.conversationId, () =>
-      sealed.append(this.conversationId, encoded),
+    const { changes } = this.context;
+    const branch = await this.lines.append(encoded, runContext, (write) =>
+      guardConversation(this.context, 'addItems', this.conversationId, write),
     );
+    this.lines.wroteTo(branch, runContext);
     this.knowledge.wrote(encoded, runContext);
+    if (runContext) await this.structure.recordRun(items, runContext, branch); // ---- usage: the run's usage, automatically
     if (changes.wants(this.conversationId)) await changes.itemsAdded(this.conversationId, decoded());
   }
 
@@ -170,8 +168,9 @@ export class ConversationSession
   async popItem(runContext?: RunContext<unknown>): Promise<SessionItem | undefined> {
     if ((await this.ownerCheck?.write('existing')) === 'absent') return undefined; // nothing to pop, nothing claimed
     const id = this.conversationId;
+    const line = this.lines.contextFor(await this.lines.forWrite(runContext));
     const popped = await guardConversation(this.context, 'popItem', id, async () => {
-      const outcome = await this.context.items.popNewest(id, itemOf);
+      const outcome = await line.items.popNewest(id, itemOf);
       if (outcome.unopenable !== undefined) throw new UnreadableItemsError(id, outcome.unopenable);
       warnSkipped(this.context, id, outcome.skipped);
       if (outcome.id !== undefined) this.knowledge.removed(outcome.id, JSON.stringify(outcome.value), runContext);
@@ -190,8 +189,9 @@ export class ConversationSession
   async clearSession(runContext?: RunContext<unknown>): Promise<void> {
     if ((await this.ownerCheck?.write('existing')) === 'absent') return; // nothing to clear, nothing claimed
     this.knowledge.forget();
+    const line = this.lines.contextFor(await this.lines.forWrite(runContext));
     await guardConversation(this.context, 'clearSession', this.conversationId, () =>
-      this.context.items.clearItems(this.conversationId),
+      line.items.clearItems(this.conversationId),
     );
     this.knowledge.learnExact([], runContext);
     await this.context.changes.conversationCleared(this.conversationId);
@@ -219,8 +219,9 @@ export class ConversationSession
     const known = this.knowledge.basis(runContext);
     this.knowledge.forget();
     const id = this.conversationId;
+    const line = this.lines.contextFor(await this.lines.forWrite(runContext));
     const { kept } = await guardConversation(this.context, 'replaceHistoryWithCompaction', id, () =>
-      this.context.items.replaceItems(id, encoded, (rows) => rowsToKeep(rows, known)),
+      line.items.replaceItems(id, encoded, (rows) => rowsToKeep(rows, known)),
     );
     this.knowledge.learnExact([...encoded, ...kept], runContext);
     await this.publishReplaced([...encoded, ...kept]);
@@ -237,7 +238,8 @@ export class ConversationSession
     if (mutations.length === 0) return;
     if ((await this.ownerCheck?.write('existing')) === 'absent') return; // nothing to rewrite, nothing claimed
     this.knowledge.forget();
-    const { items: sealed, changes } = this.context;
+    const { changes } = this.context;
+    const sealed = this.lines.contextFor(await this.lines.forWrite()).items;
     const id = this.conversationId;
     // Matched on plaintext; a row that does not open is left alone.
     const changed = await guardConversation(this.context, 'applyHistoryMutations', id, () =>
@@ -257,30 +259,11 @@ export class ConversationSession
   async applyHistoryTransaction(args: SessionHistoryTransactionArgs, runContext?: RunContext<unknown>): Promise<void> {
     const plan = await planHistory(this.context, this.conversationId, args);
     await this.ownerCheck?.write();
-    const outcome = await runHistoryTransaction(this.context, this.conversationId, plan);
+    const line = this.lines.contextFor(await this.lines.forWrite(runContext));
+    const outcome = await runHistoryTransaction(line, this.conversationId, plan);
     if (outcome.status !== 'applied') return;
     for (const row of outcome.removed) this.knowledge.removed(row.id, row.message_data ?? '', runContext);
     this.knowledge.wrote(outcome.appended, runContext);
-  }
-
-  /** The conversation's metadata (a JSON object), or `undefined` when it has none. */
-  async getMetadata(): Promise<SessionMetadata | undefined> {
-    return getMetadata(this.context, this.conversationId, this.ownerCheck);
-  }
-
-  /**
-   * Replaces the conversation's metadata (a JSON object of at most 64 KiB; `null` removes it),
-   * creating the conversation if needed. Filter on it with `listSessions({ metadata })`.
-   * @throws InvalidSessionMetadataError when it is not a plain JSON object within the limit.
-   */
-  async setMetadata(metadata: SessionMetadata | null): Promise<void> {
-    const write = await planMetadataWrite(this.context, this.conversationId, metadata);
-    if (await this.mayWrite(write)) await writeMetadata(this.context, write);
-  }
-
-  /** The owner check of a metadata write: false when it has nothing to do (removing the metadata of no conversation). */
-  private async mayWrite(write: MetadataWrite): Promise<boolean> {
-    return (await this.ownerCheck?.write(write.kind)) !== 'absent';
   }
 
   /** A whole-history replacement (plaintext), on the change stream: `cleared`, then `added` with the new history. */
@@ -289,5 +272,15 @@ export class ConversationSession
     if (!changes.wants(this.conversationId)) return;
     await changes.conversationCleared(this.conversationId);
     await changes.itemsAdded(this.conversationId, itemsOf(json));
+  }
+
+  /**
+   * A session bound to `branchId` that does not follow the current-branch pointer: reads and writes
+   * act on that branch whatever another tab switches to. No I/O.
+   * @throws InvalidBranchOperationError for a malformed id.
+   */
+  onBranch(branchId: string): ConversationSession {
+    assertBranchId(branchId, 'onBranch');
+    return new ConversationSession(this.conversationId, this.context, this.ownerCheck, branchId);
   }
 }

@@ -17,6 +17,7 @@ export {
 // Tools around it
 export { windowHistory } from './history/window-history';
 export { createSessionMemoryMigration, createSessionMemoryUpgradeMigration } from './migrations';
+export { createSessionMemorySearchMigration } from './search/search.migration'; // ---- search
 export { SessionMemoryHealthIndicator } from './health/session-memory.health';
 
 // Input limits
@@ -26,3 +27,8 @@ export { MAX_METADATA_BYTES } from './management/session-metadata';
 // Every public type (options, items, pages, changes, ...) and every error
 export * from './interfaces';
 export * from './exceptions';
+
+// Turns and usage (docs/conversation-structure.md)
+export type { ConversationTurn, TurnItem, TurnItems, ToolUsage } from './structure/turns';
+export type { BranchReadOptions } from './structure/structure-input';
+export type { SessionUsage, TurnUsage, UsageQuery, UsageSummary, UsageTotals } from './structure/usage.types';

@@ -9,6 +9,7 @@ import type { OptionalTablesProbe } from './storage/optional-tables';
 import type { SessionStore } from './storage/session-store';
 import type { ItemLimits } from './validation';
 import type { UnownedConversations } from './ownership/unowned-conversations';
+import type { SearchIndex } from './search/search-index';
 
 /**
  * What every `ConversationSession` and the `SessionMemoryService` of one module instance share: the
@@ -38,4 +39,6 @@ export interface SessionMemoryContext {
   readonly cursorKey: Buffer;
   /** What owner-scoped callers may do with a conversation nobody owns (the `unownedConversations` option). */
   readonly unownedConversations: UnownedConversations;
+  /** The full-text search index, when the `search` option is on (lib/search). */
+  readonly search?: SearchIndex;
 }

@@ -37,6 +37,10 @@ import { OperationGate } from './storage/operation-gate';
 import { OptionalTablesProbe } from './storage/optional-tables';
 import { findReusedDataSource } from './storage/reused-data-source';
 import { assertSchemaSupported, createSessionStore, dialectOfDataSourceType } from './storage/session-store.factory';
+// ---- search
+import { withSearchIndex } from './search/indexing-store';
+import { createSearchIndex } from './search/search-layer';
+import { resolveSearch } from './search/search-options';
 
 /**
  * Builds the `SessionMemoryService` of one module instance: resolves the options (all of them before
@@ -62,6 +66,7 @@ export async function createSessionMemoryService(
   const cursorKey = resolveCursorKey(options);
   const distribution = resolveDistribution(options);
   const unownedConversations = resolveUnownedConversations(options);
+  const search = resolveSearch(options.search, options.encryption); // ---- search
 
   let dataSource: DataSource;
   let owned = false;
@@ -101,7 +106,10 @@ export async function createSessionMemoryService(
   }
 
   try {
-    const store = await createSessionStore(dataSource, tables, owned ? timeouts : undefined, distribution);
+    const baseStore = await createSessionStore(dataSource, tables, owned ? timeouts : undefined, distribution);
+    // ---- search (lib/search): the index layer around the store when the `search` option is on
+    const searchIndex = search && (await createSearchIndex(search, baseStore, dataSource, tables, logger));
+    const store = searchIndex ? withSearchIndex(baseStore, searchIndex) : baseStore;
     const notify = options.changes?.notify === true;
     if (notify && !store.notifications) {
       throw new SessionMemoryConfigurationError(
@@ -113,6 +121,7 @@ export async function createSessionMemoryService(
     else await store.verifyTables();
     const optionalTables = new OptionalTablesProbe(store);
     await optionalTables.refresh();
+    store.useBranches(optionalTables.current.branches);
     const relay =
       notify && store.notifications
         ? new PostgresChangeRelay(store.notifications, tables, logger, limits.maxItemsPerCall)
@@ -121,6 +130,7 @@ export async function createSessionMemoryService(
     // them, then the context that holds them all.
     const items = new SealingStore(store, codec);
     const gate = new OperationGate();
+    searchIndex?.useGate(gate); // ---- search
     const limiter = new ConversationLimiter(
       concurrency.maxConcurrentPerConversation,
       concurrency.maxQueuedPerConversation,
@@ -150,6 +160,7 @@ export async function createSessionMemoryService(
       changes,
       cursorKey,
       unownedConversations,
+      search: searchIndex, // ---- search
     };
     return new SessionMemoryService(context, dataSource, owned, ttl && new RetentionTimer(context, ttl));
   } catch (err) {

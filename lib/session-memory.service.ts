@@ -8,6 +8,13 @@ import { assertConversationId, assertOwnerId } from './validation';
 import { Observable, concatMap, defer, from } from 'rxjs';
 import { OwnerCheck } from './ownership/owner-check';
 import { ReencryptOptions, ReencryptResult, reencryptStep } from './encryption/reencrypt';
+// ---- usage
+import { readUsage } from './structure/usage-operations';
+import type { UsageQuery, UsageSummary } from './structure/usage.types';
+// ---- search
+import type { ReindexOptions, ReindexResult, SearchConversationsOptions, SearchPage } from './interfaces/search.interface';
+import { searchConversations } from './search/search-conversations';
+import { reindexStep } from './search/reindex';
 import type { SessionAccessOptions } from './ownership/session-access.options';
 import type { ConversationChange } from './changes/conversation-change';
 import { SessionNotFoundError } from './exceptions';
@@ -209,6 +216,42 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
    */
   reencrypt(options: ReencryptOptions = {}): Promise<ReencryptResult> {
     return reencryptStep(this.context, options);
+  }
+
+  // ---- search (lib/search, docs/search.md)
+  /**
+   * Full-text search over the stored conversations (the `search` option), best matches first: words
+   * (all must match), `"exact phrase"`, `-excluded`, `prefix*`. With `owner`, only that caller's
+   * conversations (checked in the search statement itself). A removed item is never returned.
+   * @example
+   *   const { hits, nextCursor } = await memory.searchConversations({ query: 'invoice "march 2026"', owner: userId });
+   * @throws InvalidManagementOptionsError for a bad query or options; SessionMemoryConfigurationError when search is off.
+   */
+  searchConversations(options: SearchConversationsOptions): Promise<SearchPage> {
+    return searchConversations(this.context, options);
+  }
+
+  /**
+   * One bounded, resumable step indexing rows the module did not write itself (Python's
+   * SQLAlchemySession, rows from before search was on) and removing stale index entries. Call it again
+   * with `nextCursor` until that is `undefined`. Never blocks writers.
+   * @throws InvalidManagementOptionsError for bad options; SessionMemoryConfigurationError when search is off.
+   */
+  reindex(options: ReindexOptions = {}): Promise<ReindexResult> {
+    return reindexStep(this.context, options);
+  }
+
+  // ---- usage (lib/structure/usage-operations.ts, docs/conversation-structure.md "Usage")
+  /**
+   * Token usage totals across conversations, recorded automatically per run: of one `owner` (the
+   * conversation's owner when the run was recorded) and within `[since, until)` when given, read from
+   * the usage table's `(owner, created_at)` index, never from the items.
+   * @example
+   *   const month = await memory.getUsage({ owner: userId, since: new Date('2026-12-01') });
+   * @throws InvalidOwnerError / InvalidManagementOptionsError for a bad query (before any I/O).
+   */
+  getUsage(query: UsageQuery = {}): Promise<UsageSummary> {
+    return readUsage(this.context, query);
   }
 
   /**

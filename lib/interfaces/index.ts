@@ -6,3 +6,5 @@ export * from './conversation-change.interface';
 export * from './window-history.interface';
 export * from './health.interface';
 export * from './migration.interface';
+export * from './search.interface';
+export * from './branch.interface';

@@ -26,6 +26,7 @@ import {
   SessionStorageError,
   SessionStorageUnavailableError,
   UnreadableItemsError,
+  BranchNotFoundError,
 } from '../../lib';
 
 const PREFIX = 'nestjs-session-memory: ';
@@ -38,6 +39,7 @@ const errorClasses = Object.entries(api).filter(
 function build(name: string, ErrorClass: new (...args: any[]) => Error): Error {
   if (ErrorClass === SessionNotFoundError || ErrorClass === ConversationAccessDeniedError) return new ErrorClass('c-1');
   if (ErrorClass === UnreadableItemsError) return new ErrorClass('c-1', 2);
+  if (ErrorClass === BranchNotFoundError) return new ErrorClass('c-1', 'branch-1');
   if (ErrorClass === HistoryOperationConflictError) return new ErrorClass('c-1', 'op-1');
   if (ErrorClass === HistorySuffixMismatchError) return new ErrorClass('c-1', 'op-1', 3);
   if (name === 'HistoryTransactionRejectedError') return new ErrorClass('refused.', 'SESSION_MEMORY_X', 'c-1', 'op-1');
@@ -48,10 +50,12 @@ describe('one error style', () => {
   it('exports the errors it documents', () => {
     expect(errorClasses.map(([name]) => name).sort()).toEqual(
       [
+        'BranchNotFoundError',
         'ConversationAccessDeniedError',
         'HistoryOperationConflictError',
         'HistorySuffixMismatchError',
         'HistoryTransactionRejectedError',
+        'InvalidBranchOperationError',
         'InvalidConversationIdError',
         'InvalidHistoryMutationError',
         'InvalidHistoryTransactionError',
