@@ -4,9 +4,10 @@ import {
   Conversation,
   ConversationSession,
   SessionMemoryConfigurationError,
+  TurnUsage,
   UsageTotals,
 } from '../../lib';
-import { turnVersions } from './structure/turn-versions';
+import { branchOfTurn, turnVersions } from './structure/turn-versions';
 
 /** Requests and tokens of a reply or a conversation, as the page shows them. */
 export type TokenCounts = Pick<UsageTotals, 'requests' | 'inputTokens' | 'outputTokens' | 'totalTokens'>;
@@ -64,8 +65,8 @@ async function withoutUsageTable<T>(read: Promise<T>): Promise<T | null> {
 @Controller('conversations')
 export class BranchesController {
   /**
-   * The user turns of the current branch with their versions and the tokens each reply used, and the
-   * conversation's total. Read from one branch (`onBranch`), so a switch by another tab meanwhile does
+   * The user turns of the current branch with their versions and the tokens each reply used (a turn
+   * the branch inherited: as recorded on the branch it came from), and the conversation's total. Read from one branch (`onBranch`), so a switch by another tab meanwhile does
    * not mix two branches in one answer.
    */
   @Get(':id/turns')
@@ -79,7 +80,15 @@ export class BranchesController {
       withoutUsageTable(session.getSessionUsage()),
     ]);
     const versions = turnVersions(branches, branchId, turns.length);
-    const usageByTurn = new Map((turnUsage ?? []).map((u) => [u.turn, u]));
+    // A turn inherited from another branch had its usage recorded there: read it from that branch.
+    const usageOf = new Map<string, Promise<TurnUsage[] | null>>([[branchId, Promise.resolve(turnUsage)]]);
+    const usageByTurn = new Map<number, TurnUsage>();
+    for (const t of turns) {
+      const owner = branchOfTurn(branches, branchId, t.turn);
+      if (!usageOf.has(owner)) usageOf.set(owner, withoutUsageTable(session.onBranch(owner).getTurnUsage()));
+      const found = (await usageOf.get(owner))?.find((u) => u.turn === t.turn);
+      if (found) usageByTurn.set(t.turn, found);
+    }
     return {
       conversationId: session.conversationId,
       branchId,

@@ -1,4 +1,4 @@
-import { BranchLink, turnVersions } from '../src/structure/turn-versions';
+import { BranchLink, branchOfTurn, turnVersions } from '../src/structure/turn-versions';
 
 /**
  * The chat page's `< i / n >` rule (sample/src/structure/turn-versions.ts): which branches are the
@@ -54,5 +54,13 @@ describe('turnVersions (the versions of each turn of the current branch)', () =>
       branchIds: ['main', 'branch-9', 'branch-10'],
       index: 3,
     });
+  });
+
+  it('branchOfTurn: the branch whose own turn a branch shows (where its usage was recorded)', () => {
+    expect([1, 2].map((t) => branchOfTurn(branches, 'branch-1', t))).toEqual(['main', 'branch-1']);
+    expect([1, 2, 3].map((t) => branchOfTurn(branches, 'branch-2', t))).toEqual(['main', 'branch-2', 'branch-2']);
+    expect(branchOfTurn(branches, 'branch-3', 1)).toBe('branch-3');
+    expect([1, 2, 3].map((t) => branchOfTurn(branches, 'main', t))).toEqual(['main', 'main', 'main']);
+    expect(branchOfTurn(branches, 'branch-77', 1)).toBe('branch-77');
   });
 });

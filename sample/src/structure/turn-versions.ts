@@ -26,6 +26,17 @@ function sourceBefore(branch: BranchLink, turn: number, byId: ReadonlyMap<string
   }
 }
 
+/**
+ * The branch whose own turn `turn` the branch `branchId` shows: itself, or the ancestor it inherited
+ * that turn from (a branch holds its parent's turns before the turn it was created from, numbered
+ * the same). Where that turn's usage was recorded. `branchId` itself when it is not listed.
+ */
+export function branchOfTurn(branches: readonly BranchLink[], branchId: string, turn: number): string {
+  const byId = new Map(branches.map((b) => [b.branchId, b]));
+  const branch = byId.get(branchId);
+  return branch ? sourceBefore(branch, turn + 1, byId).branchId : branchId;
+}
+
 /** `'branch-12'` -> 12, so that versions show in the order they were made. */
 function creationOrder(branchId: string): number {
   const match = /^branch-(\d+)$/.exec(branchId);
