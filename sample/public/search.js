@@ -6,7 +6,7 @@
 // offsets: nothing from the server is ever parsed as HTML.
 
 import { chat } from './app.js';
-import { showBranch } from './structure.js';
+import { showBranch, shownBranch } from './structure.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -122,7 +122,7 @@ async function openHit(hit) {
   await chat.ready();
   if (chat.current() !== hit.conversationId) return;
   let li = await findOnPage(hit);
-  if (!li) {
+  if (!li && hit.branchId !== shownBranch()) {
     try {
       await showBranch(hit.branchId);
       li = await findOnPage(hit);

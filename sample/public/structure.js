@@ -247,6 +247,9 @@ async function jumpToTurn(turn) {
   chat.setStatus(`Turn ${turn}.`);
 }
 
+/** The branch (version) the page shows now, as the server last said; null before it said. */
+export const shownBranch = () => (state.conversation === chat.current() ? state.branch : null);
+
 /**
  * Makes `branchId` the conversation's current branch (for every tab) and shows its history. Used by
  * the `< i / n >` control, and by search.js to open a message found on another version.
