@@ -138,6 +138,25 @@ describeInChromium('the chat page: the search box over your conversations (Chrom
     expect(await tab.textContent('#search-heading')).toBe('0 results for “<img src=x onerror=alert(1)>”');
   });
 
+  it('"More results" loads the next page of hits (20 a page)', async () => {
+    const session = app.get(SessionMemoryService).session('pomelos', { owner: 'ada' });
+    await session.setMetadata({ title: 'Pomelos' });
+    await session.addItems(
+      Array.from({ length: 25 }, (_, i): SessionItem => ({ role: 'user', content: `Pomelo ${i}` })),
+    );
+    await search(tab, 'pomelo');
+    expect(await tab.locator('#search-results li').count()).toBe(20);
+    expect(await tab.textContent('#search-heading')).toBe('20+ results for “pomelo”');
+    await tab.getByRole('button', { name: 'More results' }).click();
+    await tab.waitForFunction(() => document.querySelectorAll('#search-results li').length === 25);
+    expect(await tab.textContent('#search-heading')).toBe('25 results for “pomelo”');
+    expect(await tab.locator('#more-results').isHidden()).toBe(true);
+    const snippets = (await resultsOf(tab))
+      .map((r) => r.snippet)
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    expect(snippets).toEqual(Array.from({ length: 25 }, (_, i) => `Pomelo ${i}`));
+  });
+
   it('a message on a version the conversation does not show now opens on that version', async () => {
     const session = app.get(SessionMemoryService).session('versions', { owner: 'ada' });
     await session.setMetadata({ title: 'Fruit' });
