@@ -68,6 +68,7 @@ describeInChromium('the chat page: the search box over your conversations (Chrom
   let browser: Browser;
   let ada: BrowserContext;
   let tab: Page;
+  let edit: string;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
@@ -157,14 +158,37 @@ describeInChromium('the chat page: the search box over your conversations (Chrom
     expect(snippets).toEqual(Array.from({ length: 25 }, (_, i) => `Pomelo ${i}`));
   });
 
-  it('a message on a version the conversation does not show now opens on that version', async () => {
+  it('a message of main that the version shown does not hold opens on main', async () => {
     const session = app.get(SessionMemoryService).session('versions', { owner: 'ada' });
     await session.setMetadata({ title: 'Fruit' });
     await session.addItems(notes(2, 0, 'Tell me about figs.'));
-    const edit = await session.createBranchFromTurn(1);
+    edit = await session.createBranchFromTurn(1); // "figs" edited into "quinces": the branch is current
     await session.addItems(notes(2, 0, 'Tell me about quinces.'));
-    await session.switchToBranch('main');
+    await tab.goto(`${base}/#/c/versions`);
+    await tab.locator('#live[data-live="on"]').waitFor();
+    await tab.waitForFunction(
+      () => document.querySelector('#messages > li[data-turn="1"] .version-count')?.textContent === '2 / 2',
+    );
 
+    await search(tab, 'figs');
+    expect(await resultsOf(tab)).toEqual([
+      { title: 'Fruit', who: 'You', snippet: 'Tell me about figs.', marks: ['figs'] },
+    ]);
+    await tab.locator('#search-results a', { hasText: 'Fruit' }).click();
+    await tab.waitForFunction(() => document.activeElement?.classList.contains('found'));
+    expect(await tab.evaluate(() => document.activeElement.querySelector(':scope > .text').textContent)).toBe(
+      'Tell me about figs.',
+    );
+    // Not on the version shown: shown by switching to main, for every tab, as `< 1 / 2 >` would.
+    expect(await session.getCurrentBranch()).toBe('main');
+    await tab.waitForFunction(
+      () => document.querySelector('#messages > li[data-turn="1"] .version-count')?.textContent === '1 / 2',
+    );
+  });
+
+  it('a message on a branch the conversation does not show now opens on that branch', async () => {
+    const session = app.get(SessionMemoryService).session('versions', { owner: 'ada' });
+    expect(await session.getCurrentBranch()).toBe('main');
     await search(tab, 'quinces');
     expect(await resultsOf(tab)).toEqual([
       { title: 'Fruit', who: 'You', snippet: 'Tell me about quinces.', marks: ['quinces'] },
@@ -175,7 +199,6 @@ describeInChromium('the chat page: the search box over your conversations (Chrom
     expect(await tab.evaluate(() => document.activeElement.querySelector(':scope > .text').textContent)).toBe(
       'Tell me about quinces.',
     );
-    // Shown by switching to it, for every tab, as the `< 2 / 2 >` control would.
     expect(await session.getCurrentBranch()).toBe(edit);
     await tab.waitForFunction(
       () => document.querySelector('#messages > li[data-turn="1"] .version-count')?.textContent === '2 / 2',
