@@ -15,7 +15,6 @@ import { MAIN_BRANCH } from '../storage/branches/branch-view.sql';
 export class SessionLines {
   private lastRead: string | undefined;
   private byRun: WeakMap<object, string> | undefined;
-  private readonly contexts = new Map<string, SessionMemoryContext>();
 
   constructor(
     private readonly context: SessionMemoryContext,
@@ -31,19 +30,19 @@ export class SessionLines {
 
   /** The module's context with `items` acting on `branch` (main: the context itself). */
   contextFor(branch: string): SessionMemoryContext {
-    if (branch === MAIN_BRANCH) return this.context;
-    let found = this.contexts.get(branch);
-    if (!found) {
-      const items = new SealingStore(this.context.store.branches.line(branch), this.context.codec);
-      found = { ...this.context, items };
-      this.contexts.set(branch, found);
-    }
-    return found;
+    return branch === MAIN_BRANCH ? this.context : lineContext(this.context, branch, false);
   }
 
   /** The conversation's current branch, as stored. */
-  current(): Promise<string> {
-    return this.context.store.branches.current(this.conversationId);
+  async current(): Promise<string> {
+    const branch = await this.context.store.branches.current(this.conversationId);
+    this.context.store.branches.seen(this.conversationId, branch);
+    return branch;
+  }
+
+  /** `contextFor(branch)` whose reads return nothing unless `branch` is current (checked in the read's statement). */
+  private whileCurrentFor(branch: string): SessionMemoryContext {
+    return lineContext(this.context, branch, true);
   }
 
   /** The branch a write (of `run`, if given) acts on. */
@@ -81,15 +80,23 @@ export class SessionLines {
 
   /**
    * A read of the branch this session reads now: the bound one, or the current one. On a conversation
-   * that may have branches, main is read while the current branch is looked up (in parallel), and the
-   * branch read instead when it is not main.
+   * that may have branches: when this process saw a branch other than main current, that branch is
+   * read in one statement that answers only while it still is; otherwise (or when that read finds
+   * nothing) main is read while the current branch is looked up (in parallel), and the branch read
+   * instead when it is not main. `isEmpty` tells a read that found nothing.
    */
   async read<T>(
     run: object | undefined,
     readLine: (context: SessionMemoryContext, branch: string) => Promise<T>,
+    isEmpty: (value: T) => boolean = isEmptyRead,
   ): Promise<T> {
     if (this.bound !== undefined) return readLine(this.contextFor(this.bound), this.bound);
     if (!this.active) return this.remember(run, MAIN_BRANCH, await readLine(this.context, MAIN_BRANCH));
+    const hint = this.context.store.branches.hint(this.conversationId);
+    if (hint !== undefined) {
+      const onHint = await readLine(this.whileCurrentFor(hint), hint);
+      if (!isEmpty(onHint)) return this.remember(run, hint, onHint);
+    }
     const [branch, fromMain] = await Promise.all([this.current(), readLine(this.context, MAIN_BRANCH)]);
     if (branch === MAIN_BRANCH) return this.remember(run, branch, fromMain);
     return this.remember(run, branch, await readLine(this.contextFor(branch), branch));
@@ -111,4 +118,28 @@ export class SessionLines {
     if (run && !this.byRun?.has(run)) (this.byRun ??= new WeakMap()).set(run, branch);
     return value;
   }
+}
+
+/** A read that found nothing: an empty list, or a page `{ items: [] }` with no cursor. */
+function isEmptyRead(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length === 0;
+  const page = value as { items?: unknown[]; before?: unknown } | undefined;
+  return page?.items !== undefined && page.items.length === 0 && page.before === undefined;
+}
+
+/** Per module context, the contexts of its branch lines (branch ids repeat across conversations: few of them). */
+const lineContexts = new WeakMap<SessionMemoryContext, Map<string, SessionMemoryContext>>();
+
+/** The module's context with `items` acting on branch `branch` (reads only while it is current, with `whileCurrent`). */
+function lineContext(context: SessionMemoryContext, branch: string, whileCurrent: boolean): SessionMemoryContext {
+  let lines = lineContexts.get(context);
+  if (!lines) lineContexts.set(context, (lines = new Map()));
+  const key = `${whileCurrent ? 'c' : 'b'}:${branch}`;
+  let found = lines.get(key);
+  if (!found) {
+    const items = new SealingStore(context.store.branches.line(branch, whileCurrent), context.codec);
+    found = { ...context, items };
+    lines.set(key, found);
+  }
+  return found;
 }

@@ -74,15 +74,18 @@ export class BranchLineStore implements ItemStore {
     before?: number | string,
     filter?: OwnerFilter,
   ): Promise<ViewRow[]> {
-    const step = this.access.view.read(
-      sessionId,
-      this.branchId,
-      { newest, whileCurrent: this.whileCurrent, filter: filter && this.ownerFilter(filter) },
-      limit,
-      before,
-      filter?.owner,
-    );
-    return this.access.query<ViewRow>(step.sql, step.params);
+    const shape = { newest, whileCurrent: this.whileCurrent, filter: filter && this.ownerFilter(filter) };
+    const query = (ownOnly: boolean) => {
+      const step = this.access.view.read(sessionId, this.branchId, { ...shape, ownOnly }, limit, before, filter?.owner);
+      return this.access.query<ViewRow>(step.sql, step.params);
+    };
+    // The newest N: first the branch's own rows alone (one index range); the whole view only when it has
+    // fewer than N of them below `before`.
+    if (newest && limit !== undefined) {
+      const own = await query(true);
+      if (own.length === limit) return own;
+    }
+    return query(false);
   }
 
   private ownerFilter(filter: OwnerFilter) {

@@ -34,6 +34,8 @@ export interface ViewReadShape {
   newest: boolean;
   /** Only while the branch is the conversation's current one (a read that follows the pointer). */
   whileCurrent: boolean;
+  /** Only the branch's own rows (the newest N of a branch with N own rows are all its own). */
+  ownOnly?: boolean;
   /** An owner condition (see `OwnershipSql.ownerCondition`), given how to bind the conversation id and the owner. */
   filter?: (bindId: () => string, bindOwner: () => string) => string;
 }
@@ -103,30 +105,47 @@ export class BranchViewSql {
         : ` AND (${pos} < ${b.value(cut.pos)} OR (${pos} = ${b.value(cut.pos)} AND ${id} < ${b.value(cut.id.toString())}))`;
     const inner = (column: string) => (shape.newest ? ` ORDER BY ${column} DESC LIMIT ${b.value(limit)}` : '');
     const s = () => b.session(sessionId);
-    const main =
-      `SELECT 0 AS pos, m.id AS id, m.message_data AS message_data FROM ${branchSegments} g ` +
-      `JOIN ${messages} m ON m.session_id = g.session_id AND m.id <= g.up_to ` +
-      `WHERE g.session_id = ${s()} AND g.branch_id = ${b.value(branchId)} AND g.position = 0 ` +
-      `AND g.source_id = '${MAIN_BRANCH}' AND m.session_id = ${s()}${beforeCondition('0', 'm.id')}${inner('m.id')}`;
-    const inherited =
+    // The main prefix's bound as a scalar subquery: the (session_id, id) index then seeks to it.
+    // (Placeholders are bound in the order the text is built: each piece is built where it stands.)
+    const mainBound = () =>
+      `(SELECT g.up_to FROM ${branchSegments} g WHERE g.session_id = ${s()} AND g.branch_id = ${b.value(branchId)} ` +
+      `AND g.position = 0 AND g.source_id = '${MAIN_BRANCH}')`;
+    const main = () =>
+      `SELECT 0 AS pos, m.id AS id, m.message_data AS message_data FROM ${messages} m ` +
+      `WHERE m.session_id = ${s()} AND m.id <= ${mainBound()}${beforeCondition('0', 'm.id')}${inner('m.id')}`;
+    const inherited = () =>
       `SELECT g.position AS pos, i.id AS id, i.message_data AS message_data FROM ${branchSegments} g ` +
       `JOIN ${branchItems} i ON i.session_id = g.session_id AND i.branch_id = g.source_id AND i.id <= g.up_to ` +
       `WHERE g.session_id = ${s()} AND g.branch_id = ${b.value(branchId)} AND g.source_id <> '${MAIN_BRANCH}' ` +
       `AND i.session_id = ${s()}${beforeCondition('g.position', 'i.id')}` +
       (shape.newest ? ` ORDER BY g.position DESC, i.id DESC LIMIT ${b.value(limit)}` : '');
-    const own =
+    const own = () =>
       `SELECT ${OWN_POSITION} AS pos, o.id AS id, o.message_data AS message_data FROM ${branchItems} o ` +
       `WHERE o.session_id = ${s()} AND o.branch_id = ${b.value(branchId)}${beforeCondition(String(OWN_POSITION), 'o.id')}` +
       inner('o.id');
-    const union = `SELECT * FROM (${main}) v0 UNION ALL SELECT * FROM (${inherited}) v1 UNION ALL SELECT * FROM (${own}) v2`;
-    const conditions: string[] = [];
-    if (shape.whileCurrent) {
-      conditions.push(
-        `EXISTS (SELECT 1 FROM ${branches} c WHERE c.session_id = ${s()} AND c.branch_id = ${b.value(branchId)} AND c.is_current = 1)`,
+    const conditions = () => {
+      const all: string[] = [];
+      if (shape.whileCurrent) {
+        all.push(
+          `EXISTS (SELECT 1 FROM ${branches} c WHERE c.session_id = ${s()} AND c.branch_id = ${b.value(branchId)} AND c.is_current = 1)`,
+        );
+      }
+      if (shape.filter) all.push(shape.filter(s, () => b.value(owner)));
+      return all.map((c) => ` AND ${c}`).join('');
+    };
+    if (shape.ownOnly) {
+      // The branch's own rows alone: one flat statement, as cheap as a read of main.
+      return (
+        `SELECT ${OWN_POSITION} AS pos, o.id AS id, o.message_data AS message_data FROM ${branchItems} o ` +
+        `WHERE o.session_id = ${s()} AND o.branch_id = ${b.value(branchId)}` +
+        `${beforeCondition(String(OWN_POSITION), 'o.id')}${conditions()}` +
+        (shape.newest ? ` ORDER BY o.id DESC LIMIT ${b.value(limit)}` : ' ORDER BY o.id')
       );
     }
-    if (shape.filter) conditions.push(shape.filter(s, () => b.value(owner)));
-    const guard = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+    const union = [main(), inherited(), own()]
+      .map((member, i) => `SELECT * FROM (${member}) v${i}`)
+      .join(' UNION ALL ');
+    const guard = conditions().replace(/^ AND /, ' WHERE ');
     const order = shape.newest ? ` ORDER BY pos DESC, id DESC LIMIT ${b.value(limit)}` : ' ORDER BY pos, id';
     return `SELECT pos, id, message_data FROM (${union}) v${guard}${order}`;
   }

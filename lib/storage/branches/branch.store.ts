@@ -6,6 +6,9 @@ import { BranchLineStore, LineAccess } from './branch-line.store';
 import { MAIN_BRANCH, OWN_POSITION, splitViewRowId } from './branch-view.sql';
 import { freezeReferences, storedRowOf, wholeView } from './line.programs';
 
+/** Most conversations whose current branch a store remembers as a hint. */
+const MAX_HINTS = 10_000;
+
 /** What `createBranch` is asked: where from, and where to cut. @internal */
 export interface BranchRequest {
   /** The branch the new one starts from (its history before the cut is inherited). */
@@ -31,7 +34,23 @@ export interface BranchListing {
  * @internal
  */
 export class BranchStore {
+  /** The current branch last seen per conversation (a hint: a read checks it in its own statement). */
+  private readonly hints = new Map<string, string>();
+
   constructor(private readonly access: LineAccess) {}
+
+  /** The current branch last seen for the conversation here, if any (a hint, not the truth). */
+  hint(sessionId: string): string | undefined {
+    return this.hints.get(sessionId);
+  }
+
+  /** Remembers the current branch seen for the conversation (at most `MAX_HINTS`, oldest dropped). */
+  seen(sessionId: string, branchId: string): void {
+    this.hints.delete(sessionId);
+    if (branchId === MAIN_BRANCH) return; // the default: nothing to remember
+    if (this.hints.size >= MAX_HINTS) this.hints.delete(this.hints.keys().next().value as string);
+    this.hints.set(sessionId, branchId);
+  }
 
   /** The item store of `branchId` (not `main`); with `whileCurrent`, reads answer only while it is current. */
   line(branchId: string, whileCurrent = false): BranchLineStore {
