@@ -427,8 +427,9 @@ function scrollToEnd() {
 
 // ------------------------------------------------------------------------------------------------ send
 
-async function send() {
-  const text = ui.input.value;
+/** Sends the message box's text, or `edited` (an edited message: structure.js), and streams the reply. */
+async function send(edited) {
+  const text = edited ?? ui.input.value;
   if (text.trim() === '' || state.sending) return;
   state.sending = true;
   ui.send.setAttribute('aria-disabled', 'true'); // not disabled: that would drop the focus of a pressed button
@@ -440,7 +441,7 @@ async function send() {
   }
   const id = state.current;
   await Promise.race([state.ready, new Promise((resolve) => setTimeout(resolve, READY_WAIT_MS))]);
-  ui.input.value = '';
+  if (edited === undefined) ui.input.value = '';
   const userDraft = addDraft('user', text);
   const reply = addDraft('assistant', '');
   const replyText = reply.li.querySelector('.text');
@@ -542,3 +543,32 @@ window.addEventListener('hashchange', () => {
 
 openConversation(idFromHash());
 refreshList();
+
+// ------------------------------------------------------------------ for structure.js and search.js
+
+/** What the page's other modules use: versions, turns and tokens (structure.js), the search box (search.js). */
+export const chat = {
+  api,
+  conversationPath,
+  /** The open conversation's id (null: a new one). */
+  current: () => state.current,
+  /** Whether a message is being sent (its reply streaming). */
+  sending: () => state.sending,
+  /** Resolves once the open conversation's newest page is shown. */
+  ready: () => state.ready,
+  /** Whether older items can still be loaded, and loads the next older page. */
+  hasOlder: () => !ui.loadOlder.hidden,
+  loadOlder,
+  /** Shows the open conversation's newest page afresh (after a switch to another version). */
+  reload: loadNewest,
+  /** Opens a conversation as choosing it in the list does (its URL becomes #/c/<id>). */
+  open(id) {
+    if (id === state.current) return;
+    history.pushState(null, '', `#/c/${encodeURIComponent(id)}`);
+    openConversation(id);
+  },
+  /** Sends `text` as the next message of the open conversation, the reply streamed as for the message box. */
+  send: (text) => send(text),
+  setStatus,
+  showError,
+};

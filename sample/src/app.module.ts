@@ -50,7 +50,14 @@ import { streamSlotsProvider } from './streams/stream-slots.provider';
       }),
     }),
   ],
-  controllers: [ChatController, ConversationsController, HistoryController, PageController, BranchesController, SearchController],
+  controllers: [
+    ChatController,
+    ConversationsController,
+    HistoryController,
+    PageController,
+    BranchesController,
+    SearchController,
+  ],
   providers: [
     assistantModelProvider,
     AssistantService,

@@ -34,6 +34,19 @@ export class PageController {
     send(response, 'style.css');
   }
 
+  // ---- edits, versions, turns and tokens; the search box (sample/public/structure.js, search.js)
+  /** Versions of a message, the turn list, tokens. */
+  @Get('structure.js')
+  structureScript(@Res() response: Response): void {
+    send(response, 'structure.js');
+  }
+
+  /** The search box. */
+  @Get('search.js')
+  searchScript(@Res() response: Response): void {
+    send(response, 'search.js');
+  }
+
   /** The WebSocket version of the chat (sample/src/socket/chat.gateway.ts). */
   @Get('socket.html')
   socketPage(@Res() response: Response): void {

@@ -1,15 +1,11 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import {
-  InvalidSessionInputError,
-  SessionMemoryError,
-  SessionNotFoundError,
-  SessionStorageUnavailableError,
-} from '../../lib';
+import { SessionMemoryError } from '../../lib';
 
 /**
- * Turns the typed errors of nestjs-session-memory into HTTP answers: bad input 400, unknown conversation
- * 404, database unreachable 503 (retry later), anything else 500.
+ * Turns the typed errors of nestjs-session-memory into HTTP answers by their `getStatus()`: bad input 400,
+ * another caller's conversation 403, unknown conversation or branch 404, a refused history transaction
+ * 409, database unreachable 503 (retry later), anything else 500.
  */
 @Catch(SessionMemoryError)
 export class SessionMemoryExceptionFilter implements ExceptionFilter {
@@ -17,10 +13,8 @@ export class SessionMemoryExceptionFilter implements ExceptionFilter {
 
   catch(error: SessionMemoryError, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
-    let status = HttpStatus.INTERNAL_SERVER_ERROR;
-    if (error instanceof InvalidSessionInputError) status = HttpStatus.BAD_REQUEST;
-    else if (error instanceof SessionNotFoundError) status = HttpStatus.NOT_FOUND;
-    else if (error instanceof SessionStorageUnavailableError) status = HttpStatus.SERVICE_UNAVAILABLE;
+    // Every error of the package says which status it stands for (400, 403, 404, 409, 503, else 500).
+    const status: number = error.getStatus();
     if (status >= 500) this.logger.error(error.message, error.stack);
     const body = { statusCode: status, code: error.code, message: error.message };
     // Express has json(); a Fastify reply (SAMPLE_PLATFORM=fastify) sends an object as JSON.
