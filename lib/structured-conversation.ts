@@ -1,5 +1,8 @@
 import type { RunContext } from '@openai/agents-core';
+import { assertBranchId } from './branches/branch-input';
 import { ConversationBranches } from './branches/conversation-branches';
+import { readWholeHistory } from './history/history-reader';
+import { guardConversation } from './storage/conversation-limiter';
 import type { SessionLines } from './branches/session-lines';
 import type { SessionItem } from './interfaces';
 import type { BranchInfo, CreateBranchOptions, DeleteBranchOptions } from './interfaces/branch.interface';
@@ -174,6 +177,7 @@ export abstract class StructuredConversation {
       conversationId: this.conversationId,
       owner: this.owner,
       history: (branchId) => this.historyFor(branchId),
+      timedHistory: (branchId) => this.timedHistoryFor(branchId),
       branchId: (branchId) => this.branchIdFor(branchId),
       runBranch: (run) => this.lines.forWrite(run),
     }));
@@ -187,5 +191,27 @@ export abstract class StructuredConversation {
   /** The history of `branchId` (the branch this session reads when left out). */
   private historyFor(branchId?: string): Promise<SessionItem[]> {
     return branchId === undefined ? this.getItems() : this.onBranch(branchId).getItems();
+  }
+
+  /** The history of `branchId` (or the branch this session reads) with when each item was stored. */
+  private async timedHistoryFor(
+    branchId?: string,
+  ): Promise<{ items: SessionItem[]; timestamps: (Date | undefined)[] }> {
+    if (branchId !== undefined) assertBranchId(branchId, 'getConversationTurns');
+    const branch = branchId ?? (await this.branches.current()); // checks the owner
+    if (branchId !== undefined) await this.ownerCheck?.access();
+    const id = this.conversationId;
+    const ids: (number | string)[] = [];
+    const [items, times] = await guardConversation(this.context, 'getConversationTurns', id, () =>
+      Promise.all([
+        readWholeHistory(this.lines.contextFor(branch), id, undefined, ids),
+        this.context.store.branches.times(id, branch),
+      ]),
+    );
+    const timestamps = ids.map((rowId) => {
+      const ms = times.get(String(rowId));
+      return ms === undefined ? undefined : new Date(ms);
+    });
+    return { items, timestamps };
   }
 }

@@ -130,6 +130,24 @@ describeEachDialect('branches: edit a turn and regenerate', (dialect, baseUrl) =
     await expect(s.switchToBranch('branch-1')).rejects.toBeInstanceOf(BranchNotFoundError);
   });
 
+  it('turns carry when their user message was stored, on main and on a branch', async () => {
+    const s = fresh();
+    const before = Date.now();
+    await s.addItems(pairs(3));
+    await s.createBranchFromTurn(3);
+    await s.addItems([user('q3 edited')]);
+    for (const turns of [await s.getConversationTurns(), await s.getConversationTurns({ branchId: 'main' })]) {
+      expect(turns.length).toBe(3);
+      for (const t of turns) {
+        expect(t.timestamp).toBeInstanceOf(Date);
+        // the database clock, within a day of this one (time zones)
+        expect(Math.abs(t.timestamp!.getTime() - before)).toBeLessThan(24 * 3600 * 1000);
+      }
+    }
+    expect((await s.getConversationTurns()).map((t) => t.content)).toEqual(['q1', 'q2', 'q3 edited']);
+    expect((await s.findTurnsByContent('EDITED'))[0].timestamp).toBeInstanceOf(Date);
+  });
+
   it('refuses bad input with typed errors before writing', async () => {
     const s = fresh();
     await s.addItems(pairs(2));

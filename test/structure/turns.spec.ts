@@ -46,9 +46,15 @@ describeEachDialect('Turns of a stored conversation', (dialect, baseUrl) => {
     await session.addItems(history.slice(6));
     const long = 'And the weather in PARIS today? '.repeat(5);
     expect(await session.getConversationTurns()).toEqual([
-      { turn: 1, content: 'Where is Paris?', fullContent: 'Where is Paris?', canBranch: true },
-      { turn: 2, content: long.slice(0, 100), fullContent: long, canBranch: true },
-      { turn: 3, content: 'thanks', fullContent: 'thanks', canBranch: true },
+      {
+        turn: 1,
+        content: 'Where is Paris?',
+        fullContent: 'Where is Paris?',
+        canBranch: true,
+        timestamp: expect.any(Date),
+      },
+      { turn: 2, content: long.slice(0, 100), fullContent: long, canBranch: true, timestamp: expect.any(Date) },
+      { turn: 3, content: 'thanks', fullContent: 'thanks', canBranch: true, timestamp: expect.any(Date) },
     ]);
     expect(await session.getConversationByTurns()).toEqual([
       { turn: 0, items: [{ index: 0, type: 'other', toolName: null }] },
@@ -95,7 +101,7 @@ describeEachDialect('Turns of a stored conversation', (dialect, baseUrl) => {
     ]);
     expect(await session.findTurnsByContent('sunny')).toEqual([]);
     expect(await session.findTurnsByContent('THANKS')).toEqual([
-      { turn: 3, content: 'thanks', fullContent: 'thanks', canBranch: true },
+      { turn: 3, content: 'thanks', fullContent: 'thanks', canBranch: true, timestamp: expect.any(Date) },
     ]);
     expect(await session.findTurnsByContent("%' OR 1=1 --")).toEqual([]);
     expect(await m.memory.session(id('empty')).findTurnsByContent('paris')).toEqual([]);

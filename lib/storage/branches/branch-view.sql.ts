@@ -16,6 +16,8 @@ export interface ViewRow {
   pos: number | string;
   id: number | string;
   message_data: string;
+  /** With `ViewReadShape.withTime`. */
+  created_ms?: number | string;
 }
 
 /** The id a branch view gives a row: one integer, ordered as the view (see `VIEW_ID_SCALE`). @internal */
@@ -36,6 +38,8 @@ export interface ViewReadShape {
   whileCurrent: boolean;
   /** Only the branch's own rows (the newest N of a branch with N own rows are all its own). */
   ownOnly?: boolean;
+  /** Also `created_ms`: each row's `created_at` in epoch milliseconds (by the database clock). */
+  withTime?: boolean;
   /** An owner condition (see `OwnershipSql.ownerCondition`), given how to bind the conversation id and the owner. */
   filter?: (bindId: () => string, bindOwner: () => string) => string;
 }
@@ -105,22 +109,23 @@ export class BranchViewSql {
         : ` AND (${pos} < ${b.value(cut.pos)} OR (${pos} = ${b.value(cut.pos)} AND ${id} < ${b.value(cut.id.toString())}))`;
     const inner = (column: string) => (shape.newest ? ` ORDER BY ${column} DESC LIMIT ${b.value(limit)}` : '');
     const s = () => b.session(sessionId);
+    const time = (alias: string) => (shape.withTime ? `, ${this.syntax.epochMs(`${alias}.created_at`)} AS created_ms` : '');
     // The main prefix's bound as a scalar subquery: the (session_id, id) index then seeks to it.
     // (Placeholders are bound in the order the text is built: each piece is built where it stands.)
     const mainBound = () =>
       `(SELECT g.up_to FROM ${branchSegments} g WHERE g.session_id = ${s()} AND g.branch_id = ${b.value(branchId)} ` +
       `AND g.position = 0 AND g.source_id = '${MAIN_BRANCH}')`;
     const main = () =>
-      `SELECT 0 AS pos, m.id AS id, m.message_data AS message_data FROM ${messages} m ` +
+      `SELECT 0 AS pos, m.id AS id, m.message_data AS message_data${time('m')} FROM ${messages} m ` +
       `WHERE m.session_id = ${s()} AND m.id <= ${mainBound()}${beforeCondition('0', 'm.id')}${inner('m.id')}`;
     const inherited = () =>
-      `SELECT g.position AS pos, i.id AS id, i.message_data AS message_data FROM ${branchSegments} g ` +
+      `SELECT g.position AS pos, i.id AS id, i.message_data AS message_data${time('i')} FROM ${branchSegments} g ` +
       `JOIN ${branchItems} i ON i.session_id = g.session_id AND i.branch_id = g.source_id AND i.id <= g.up_to ` +
       `WHERE g.session_id = ${s()} AND g.branch_id = ${b.value(branchId)} AND g.source_id <> '${MAIN_BRANCH}' ` +
       `AND i.session_id = ${s()}${beforeCondition('g.position', 'i.id')}` +
       (shape.newest ? ` ORDER BY g.position DESC, i.id DESC LIMIT ${b.value(limit)}` : '');
     const own = () =>
-      `SELECT ${OWN_POSITION} AS pos, o.id AS id, o.message_data AS message_data FROM ${branchItems} o ` +
+      `SELECT ${OWN_POSITION} AS pos, o.id AS id, o.message_data AS message_data${time('o')} FROM ${branchItems} o ` +
       `WHERE o.session_id = ${s()} AND o.branch_id = ${b.value(branchId)}${beforeCondition(String(OWN_POSITION), 'o.id')}` +
       inner('o.id');
     const conditions = () => {
@@ -136,7 +141,7 @@ export class BranchViewSql {
     if (shape.ownOnly) {
       // The branch's own rows alone: one flat statement, as cheap as a read of main.
       return (
-        `SELECT ${OWN_POSITION} AS pos, o.id AS id, o.message_data AS message_data FROM ${branchItems} o ` +
+        `SELECT ${OWN_POSITION} AS pos, o.id AS id, o.message_data AS message_data${time('o')} FROM ${branchItems} o ` +
         `WHERE o.session_id = ${s()} AND o.branch_id = ${b.value(branchId)}` +
         `${beforeCondition(String(OWN_POSITION), 'o.id')}${conditions()}` +
         (shape.newest ? ` ORDER BY o.id DESC LIMIT ${b.value(limit)}` : ' ORDER BY o.id')
@@ -147,6 +152,6 @@ export class BranchViewSql {
       .join(' UNION ALL ');
     const guard = conditions().replace(/^ AND /, ' WHERE ');
     const order = shape.newest ? ` ORDER BY pos DESC, id DESC LIMIT ${b.value(limit)}` : ' ORDER BY pos, id';
-    return `SELECT pos, id, message_data FROM (${union}) v${guard}${order}`;
+    return `SELECT pos, id, message_data${shape.withTime ? ', created_ms' : ''} FROM (${union}) v${guard}${order}`;
   }
 }

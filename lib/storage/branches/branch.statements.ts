@@ -85,6 +85,15 @@ export class BranchStatements {
     );
   }
 
+  /** When each main row of the conversation was stored (rows `{ id, created_ms }`). */
+  mainTimes(sessionId: string): SqlStep {
+    return this.step(
+      `SELECT id, ${this.syntax.epochMs('created_at')} AS created_ms FROM ${this.names.messages} WHERE session_id = ${this.p(1)}`,
+      [sessionId],
+      true,
+    );
+  }
+
   /** The current branch's id (no row: main). */
   current(sessionId: string): SqlStep {
     return this.step(

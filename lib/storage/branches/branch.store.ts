@@ -3,7 +3,7 @@ import type { StatementProgram } from '../program/statement-program';
 import type { StoredRow } from '../session-store';
 import type { BranchRow, SegmentRow } from './branch.statements';
 import { BranchLineStore, LineAccess } from './branch-line.store';
-import { MAIN_BRANCH, OWN_POSITION, splitViewRowId } from './branch-view.sql';
+import { MAIN_BRANCH, OWN_POSITION, splitViewRowId, viewRowId } from './branch-view.sql';
 import { freezeReferences, storedRowOf, wholeView } from './line.programs';
 
 /** Most conversations whose current branch a store remembers as a hint. */
@@ -62,6 +62,27 @@ export class BranchStore {
     const step = this.access.branch.current(sessionId);
     const rows = await this.access.query<{ branch_id: string }>(step.sql, step.params);
     return rows[0]?.branch_id ?? MAIN_BRANCH;
+  }
+
+  /**
+   * When each row of `branchId`'s history was stored (epoch milliseconds by the database clock), by the
+   * row ids its reads give (view ids on a branch, row ids on main).
+   */
+  async times(sessionId: string, branchId: string): Promise<Map<string, number>> {
+    const { view, branch } = this.access;
+    const step =
+      branchId === MAIN_BRANCH
+        ? branch.mainTimes(sessionId)
+        : view.read(sessionId, branchId, { newest: false, whileCurrent: false, withTime: true });
+    const rows = await this.access.query<{ pos?: number | string; id: number | string; created_ms: number | string }>(
+      step.sql,
+      step.params,
+    );
+    const out = new Map<string, number>();
+    for (const row of rows) {
+      out.set(row.pos === undefined ? String(row.id) : viewRowId(row.pos, row.id), Number(row.created_ms));
+    }
+    return out;
   }
 
   /** Every branch row and segment of the conversation. */
