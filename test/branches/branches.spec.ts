@@ -130,6 +130,34 @@ describeEachDialect('branches: edit a turn and regenerate', (dialect, baseUrl) =
     await expect(s.switchToBranch('branch-1')).rejects.toBeInstanceOf(BranchNotFoundError);
   });
 
+  it('deleteSession and clearSession: a conversation deleted leaves no branch rows; cleared, only its current branch is', async () => {
+    const s = fresh();
+    await s.addItems(pairs(3));
+    await s.createBranchFromTurn(2);
+    await s.addItems([user('on branch')]);
+    await s.clearSession(); // the current branch
+    expect(await s.getItems()).toEqual([]);
+    expect(said(await s.onBranch('main').getItems())).toEqual(said(pairs(3)));
+    const count = async (table: string) =>
+      Number(
+        (
+          await m.sql<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${table} WHERE session_id = ?`, [
+            s.conversationId,
+          ])
+        )[0].n,
+      );
+    expect(await count(`${m.tables.sessions}_branches`)).toBe(2);
+    expect(await m.memory.deleteSession(s.conversationId)).toBe(true);
+    for (const table of [
+      `${m.tables.sessions}_branches`,
+      `${m.tables.sessions}_branch_segments`,
+      `${m.tables.messages}_branch_items`,
+    ]) {
+      expect(await count(table)).toBe(0);
+    }
+    expect(await m.memory.session(s.conversationId).getCurrentBranch()).toBe('main');
+  });
+
   it('turns carry when their user message was stored, on main and on a branch', async () => {
     const s = fresh();
     const before = Date.now();

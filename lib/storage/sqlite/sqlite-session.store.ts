@@ -145,6 +145,12 @@ export class SqliteSessionStore extends SqlSessionStore {
   async deleteConversation(sessionId: string): Promise<boolean> {
     return this.connection.transaction(() => {
       this.connection.statement(this.sql.deleteMessages).run(sessionId); // explicit: foreign keys may be off
+      if (this.branchesInUse) {
+        const { branchItems, branchSegments, branches } = this.names;
+        for (const table of [branchItems, branchSegments, branches]) {
+          this.connection.statement(`DELETE FROM ${table} WHERE session_id = ?`).run(sessionId);
+        }
+      }
       return this.connection.statement(this.sql.deleteSession).run(sessionId).changes > 0;
     });
   }
@@ -160,6 +166,7 @@ export class SqliteSessionStore extends SqlSessionStore {
       const list = JSON.stringify(ids);
       const targets = [
         messages,
+        ...(tables.branches ? [this.names.branchItems, this.names.branchSegments, this.names.branches] : []),
         ...(tables.metadata ? [metadata] : []),
         ...(tables.operations ? [operations] : []),
         ...(tables.owners ? [owners] : []),
