@@ -10,6 +10,7 @@
  *
  *   npm run bench:search                                       # sqlite, postgres, mariadb
  *   npm run bench:search -- --dialects=mariadb --conversations=20000
+ *   npm run bench:search -- --dialects=postgres --parts=add --rounds=10     # addItems on vs off only
  */
 import { performance } from 'perf_hooks';
 import { DataSource } from 'typeorm';
@@ -126,13 +127,20 @@ async function indexSize(dialect: BenchDialect, memory: SessionMemoryService, se
     return `search table ${mb(r.s)} (rows + keys; FULLTEXT auxiliary tables of the database ${Number.isNaN(Number(fts.f)) ? 'n/a' : mb(fts.f)}) (messages table ${mb(r.m)})`;
   }
   const rows = await q(
-    `SELECT name, SUM(pgsize) AS bytes FROM dbstat WHERE name LIKE '${search}%' OR name = '${messages}' GROUP BY name`,
+    `SELECT name, SUM(pgsize) AS bytes FROM dbstat WHERE name LIKE '%${search}%' OR name LIKE '%${messages}' GROUP BY name`,
   ).catch(() => []);
   return rows.map((r) => `${String(r.name)} ${mb(r.bytes)}`).join(', ') || 'dbstat unavailable';
 }
 
 async function benchDialect(dialect: BenchDialect, conversations: number, messages: number, owners: number) {
   const url = dialect === 'sqlite' ? `sqlite:${tempSqliteFile('search.db')}` : TEST_URLS[dialect];
+  const parts = arg('parts', 'search,add').split(',');
+  const out = parts.includes('search') ? await searchPart(dialect, url, conversations, messages, owners) : [];
+  if (parts.includes('add')) out.push(await addItemsRounds(dialect, url, Number(arg('rounds', '6'))));
+  return out;
+}
+
+async function searchPart(dialect: BenchDialect, url: string, conversations: number, messages: number, owners: number) {
   const tables = uniqueTables('bsrch');
   const app = await startApp({ url, createTables: true, tables, search: true });
   const { memory } = app;
@@ -146,7 +154,11 @@ async function benchDialect(dialect: BenchDialect, conversations: number, messag
   // The load and the LIKE scans run without the module's statement time limit: on a DataSource of
   // their own for the servers; on SQLite the module's (a second SQLite copy must not open its file).
   const raw =
-    dialect === 'sqlite' ? memory.dataSource : await new DataSource(dataSourceOptionsFromUrl(url)).initialize();
+    dialect === 'sqlite'
+      ? memory.dataSource
+      : await new DataSource(
+          dataSourceOptionsFromUrl(url, {}, { statementMs: 0, lockMs: 0, connectMs: 10_000 }),
+        ).initialize();
   const q = (sql: string, params: unknown[] = []) => raw.query(sql, params);
   const out: string[] = [];
   try {
@@ -200,7 +212,6 @@ async function benchDialect(dialect: BenchDialect, conversations: number, messag
     if (raw !== memory.dataSource) await raw.destroy();
     await stopApp(app, tables);
   }
-  out.push(await addItemsRounds(dialect, url, Number(arg('rounds', '6'))));
   return out;
 }
 

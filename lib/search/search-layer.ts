@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import { SessionMemoryConfigurationError } from '../exceptions';
 import { CitusSessionStore } from '../storage/citus/citus-session.store';
 import type { ResolvedTables, SessionStore } from '../storage/session-store';
 import { SearchDialectName, SearchQuery, createSearchStorage } from '../storage/search/search-storage';
@@ -33,5 +34,15 @@ export async function createSearchIndex(
             if (name === 'postgres') await manager.query('SET LOCAL synchronous_commit TO off');
             await work((sql, params = []) => manager.query(sql, params));
           });
+  if (name === 'postgres' || name === 'citus') {
+    // An unknown text search configuration would fail every index write: refuse it at startup.
+    await query('SELECT to_tsvector($1::regconfig, $2)', [search.language, 'x']).catch((err: Error) => {
+      throw new SessionMemoryConfigurationError(
+        `search.language ${JSON.stringify(search.language)} is not a text search configuration of this database ` +
+          `(${err.message}). Use 'simple', 'english', ... (SELECT cfgname FROM pg_ts_config).`,
+        { cause: err },
+      );
+    });
+  }
   return new SearchIndex(await createSearchStorage(name, query, tables, search.language, transaction), search, logger);
 }

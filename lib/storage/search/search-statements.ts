@@ -162,15 +162,17 @@ export class SearchStatements {
     const b = new Binder(syntax);
     const match = this.d.match(filter.query);
     const score = match.score(b);
+    // The owners join first: it keeps few of the matches, before each is joined to its message row.
     let sql =
       `SELECT s.session_id AS session_id, s.branch_id AS branch_id, s.item_id AS item_id, s.role AS role, ` +
-      `s.body AS body, ${syntax.epochMs('m.created_at')} AS created_ms, ${score} AS score FROM ${match.from} ` +
-      `JOIN ${this.m} m ON m.session_id = s.session_id AND m.id = s.item_id ` +
-      `AND ${this.d.byteLength('m.message_data')} = s.data_length`;
+      `s.body AS body, ${syntax.epochMs('m.created_at')} AS created_ms, ${score} AS score FROM ${match.from}`;
     if (filter.owner !== undefined) {
       const owner = filter.owner;
       sql += ` JOIN ${this.d.names.owners} o ON o.session_id = s.session_id AND ${syntax.ownerMatches('o.owner', () => b.bind(owner))}`;
     }
+    sql +=
+      ` JOIN ${this.m} m ON m.session_id = s.session_id AND m.id = s.item_id ` +
+      `AND ${this.d.byteLength('m.message_data')} = s.data_length`;
     sql += ` WHERE ${match.where(b)} AND s.branch_id = '${MAIN_BRANCH}'`;
     if (filter.sinceMs !== undefined)
       sql += ` AND m.created_at >= ${syntax.epochMsParam(b.bind(syntax.epochMsValue(filter.sinceMs)))}`;
