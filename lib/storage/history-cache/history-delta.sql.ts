@@ -1,0 +1,70 @@
+import type { DialectSyntax } from '../dialect-syntax';
+import { SessionReads } from '../session-reads';
+import type { TableNames } from '../table-names';
+
+/**
+ * The name of the SQLite function that tags a row by its text (registered on the module's
+ * better-sqlite3 connection: `history-delta.reader.ts`). @internal
+ */
+export const SQLITE_ROW_TAG_FUNCTION = 'nsm_history_row_tag';
+
+/**
+ * How a dialect tags a row, as an SQL expression over the messages table's columns: a number that
+ * changes whenever the row is written again.
+ * - PostgreSQL / Citus: a 64-bit hash of the row id and its `xmin` (the id of the transaction that wrote
+ *   this version of the row: every UPDATE, whoever runs it, makes a new version with a new `xmin`).
+ *   Nothing of `message_data` is read: a validation touches the heap tuples only, never the TOASTed texts.
+ * - MySQL / MariaDB: CRC-32 of `message_data` (InnoDB has no row version the server shows).
+ * - SQLite: CRC-32 of `message_data`, by a function of this module.
+ * @internal
+ */
+export type RowTagDialect = 'postgres' | 'mysql' | 'sqlite';
+
+/** The row-tag expression of `dialect` (see `RowTagDialect`). @internal */
+export function rowTagSql(dialect: RowTagDialect): string {
+  switch (dialect) {
+    case 'postgres':
+      return 'hashint8extended(id, xmin::text::bigint)';
+    case 'mysql':
+      return 'CRC32(message_data)';
+    case 'sqlite':
+      return `${SQLITE_ROW_TAG_FUNCTION}(message_data)`;
+  }
+}
+
+/**
+ * The one statement a cached whole read sends, and how to bind it. It returns, in one snapshot (one
+ * statement), the fingerprint of the rows the cache holds (`id <= afterId`: how many, the sum of their
+ * ids, the sum of their tags) on every row, and the rows added since (`id > afterId`, oldest first,
+ * with their tags), or one row with only the fingerprint when none was added. With `afterId` -1 it is
+ * the whole read (every row, with its tag).
+ * @internal
+ */
+export interface HistoryDeltaSql {
+  readonly sql: string;
+  args(sessionId: string, afterId: number | string): unknown[];
+}
+
+/** Builds `HistoryDeltaSql` for one dialect's syntax and tables. @internal */
+export function historyDeltaSql(names: TableNames, syntax: DialectSyntax, dialect: RowTagDialect): HistoryDeltaSql {
+  const reads = new SessionReads(names, syntax);
+  const tag = rowTagSql(dialect);
+  // `$n` placeholders may repeat (PostgreSQL): both parts use the same ones. `?` placeholders are
+  // positional: the second part takes its own copies.
+  const numbered = syntax.placeholder(1) !== syntax.placeholder(2);
+  const after = syntax.placeholder(reads.params + 1);
+  const where = `${reads.where} AND id`;
+  const { messages } = names;
+  const sql =
+    `SELECT f.n AS n, f.s AS s, f.t AS t, d.id AS id, d.message_data AS message_data, d.t AS dt FROM ` +
+    `(SELECT COUNT(*) AS n, SUM(id) AS s, SUM(${tag}) AS t FROM ${messages} WHERE ${where} <= ${after}) f ` +
+    `LEFT JOIN (SELECT id, message_data, ${tag} AS t FROM ${messages} WHERE ${where} > ${after}) d ` +
+    `ON 1 = 1 ORDER BY d.id`;
+  return {
+    sql,
+    args: (sessionId, afterId) => {
+      const part = reads.args(sessionId, afterId);
+      return numbered ? part : [...part, ...part];
+    },
+  };
+}
