@@ -1,5 +1,4 @@
 import type { DialectSyntax } from '../dialect-syntax';
-import { SessionReads } from '../session-reads';
 import type { TableNames } from '../table-names';
 
 /**
@@ -47,13 +46,13 @@ export interface HistoryDeltaSql {
 
 /** Builds `HistoryDeltaSql` for one dialect's syntax and tables. @internal */
 export function historyDeltaSql(names: TableNames, syntax: DialectSyntax, dialect: RowTagDialect): HistoryDeltaSql {
-  const reads = new SessionReads(names, syntax);
   const tag = rowTagSql(dialect);
-  // `$n` placeholders may repeat (PostgreSQL): both parts use the same ones. `?` placeholders are
-  // positional: the second part takes its own copies.
+  // The plain equality (not `SessionReads`' range): both parts are then ranges of the (session_id, id)
+  // index, `id <= afterId` and `id > afterId`, whatever the size of the table. `$n` placeholders may
+  // repeat (PostgreSQL): both parts use the same two; `?` placeholders are positional: each part binds its own.
   const numbered = syntax.placeholder(1) !== syntax.placeholder(2);
-  const after = syntax.placeholder(reads.params + 1);
-  const where = `${reads.where} AND id`;
+  const where = `session_id = ${syntax.sessionPlaceholder(1)} AND id`;
+  const after = syntax.placeholder(2);
   const { messages } = names;
   const sql =
     `SELECT f.n AS n, f.s AS s, f.t AS t, d.id AS id, d.message_data AS message_data, d.t AS dt FROM ` +
@@ -62,9 +61,6 @@ export function historyDeltaSql(names: TableNames, syntax: DialectSyntax, dialec
     `ON 1 = 1 ORDER BY d.id`;
   return {
     sql,
-    args: (sessionId, afterId) => {
-      const part = reads.args(sessionId, afterId);
-      return numbered ? part : [...part, ...part];
-    },
+    args: (sessionId, afterId) => (numbered ? [sessionId, afterId] : [sessionId, afterId, sessionId, afterId]),
   };
 }
