@@ -15,14 +15,8 @@ import {
 } from './exceptions';
 import { planHistory, runHistoryTransaction } from './history/apply-history-transaction';
 import { planHistoryMutations, rewriteForMutations } from './history/history-mutations';
-import {
-  itemOf,
-  itemsOf,
-  readItemsPage,
-  readNewestItems,
-  readWholeHistory,
-  warnSkipped,
-} from './history/history-reader';
+import { itemOf, itemsOf, readItemsPage, readNewestItems, warnSkipped } from './history/history-reader';
+import { readWholeHistoryCached } from './history/history-cache'; // ---- history cache
 import { RunKnowledge, rowsToKeep } from './history/run-knowledge';
 import { assertBranchId } from './branches/branch-input';
 import { SessionLines } from './branches/session-lines';
@@ -96,7 +90,7 @@ export class ConversationSession
       let readIds: (number | string)[] = [];
       const items = await this.lines.read(runContext, (line) => {
         readIds = [];
-        return readWholeHistory(line, id, filter, readIds);
+        return readWholeHistoryCached(line, this.context, id, filter, readIds); // ---- history cache: main only
       });
       this.knowledge.learn(readIds, runContext);
       learnRead(runContext, id, items); // ---- usage: the user messages the run read
@@ -168,9 +162,10 @@ export class ConversationSession
   async popItem(runContext?: RunContext<unknown>): Promise<SessionItem | undefined> {
     if ((await this.ownerCheck?.write('existing')) === 'absent') return undefined; // nothing to pop, nothing claimed
     const id = this.conversationId;
-    const line = this.lines.contextFor(await this.lines.forWrite(runContext));
     const popped = await guardConversation(this.context, 'popItem', id, async () => {
-      const outcome = await line.items.popNewest(id, itemOf);
+      const outcome = await this.lines.pop(runContext, (line, onlyIfCurrent) =>
+        line.items.popNewest(id, itemOf, { ifMainIsCurrent: onlyIfCurrent }),
+      );
       if (outcome.unopenable !== undefined) throw new UnreadableItemsError(id, outcome.unopenable);
       warnSkipped(this.context, id, outcome.skipped);
       if (outcome.id !== undefined) this.knowledge.removed(outcome.id, JSON.stringify(outcome.value), runContext);

@@ -10,6 +10,7 @@ import type { SessionStore } from './storage/session-store';
 import type { ItemLimits } from './validation';
 import type { UnownedConversations } from './ownership/unowned-conversations';
 import type { SearchIndex } from './search/search-index';
+import type { HistoryCache } from './history/history-cache'; // ---- history cache
 
 /**
  * What every `ConversationSession` and the `SessionMemoryService` of one module instance share: the
@@ -41,4 +42,6 @@ export interface SessionMemoryContext {
   readonly unownedConversations: UnownedConversations;
   /** The full-text search index, when the `search` option is on (lib/search). */
   readonly search?: SearchIndex;
+  /** The whole-history cache of the main line, when the `historyCache` option is on (lib/history/history-cache.ts). */
+  readonly historyCache?: HistoryCache;
 }

@@ -41,6 +41,11 @@ import { assertSchemaSupported, createSessionStore, dialectOfDataSourceType } fr
 import { withSearchIndex } from './search/indexing-store';
 import { createSearchIndex } from './search/search-layer';
 import { resolveSearch } from './search/search-options';
+// ---- history cache
+import { HistoryCache } from './history/history-cache';
+import { resolveHistoryCache } from './options/history-cache.option';
+import { CitusSessionStore } from './storage/citus/citus-session.store';
+import { historyDeltaQuery } from './storage/history-cache/history-delta.reader';
 
 /**
  * Builds the `SessionMemoryService` of one module instance: resolves the options (all of them before
@@ -67,6 +72,7 @@ export async function createSessionMemoryService(
   const distribution = resolveDistribution(options);
   const unownedConversations = resolveUnownedConversations(options);
   const search = resolveSearch(options.search, options.encryption); // ---- search
+  const historyCacheOption = resolveHistoryCache(options.historyCache, options.encryption); // ---- history cache
 
   let dataSource: DataSource;
   let owned = false;
@@ -161,6 +167,14 @@ export async function createSessionMemoryService(
       cursorKey,
       unownedConversations,
       search: searchIndex, // ---- search
+      // ---- history cache: validated by one statement on the store's own driver handles
+      historyCache:
+        historyCacheOption &&
+        new HistoryCache(
+          historyCacheOption.maxBytes,
+          historyDeltaQuery(dataSource, tables, baseStore.dialect, baseStore instanceof CitusSessionStore),
+          codec,
+        ),
     };
     return new SessionMemoryService(context, dataSource, owned, ttl && new RetentionTimer(context, ttl));
   } catch (err) {

@@ -102,6 +102,21 @@ export class SessionLines {
     return this.remember(run, branch, await readLine(this.contextFor(branch), branch));
   }
 
+  /**
+   * A pop on the branch this session writes to: when it does not know it, on main if main is current
+   * (checked in the pop itself), else on the current branch.
+   */
+  async pop<T extends { notOnMain?: boolean }>(
+    run: object | undefined,
+    popLine: (context: SessionMemoryContext, onlyIfMainIsCurrent: boolean) => Promise<T>,
+  ): Promise<T> {
+    const known = this.known(run);
+    if (known !== undefined) return popLine(this.contextFor(known), false);
+    const onMain = await popLine(this.context, true);
+    if (!onMain.notOnMain) return onMain;
+    return popLine(this.contextFor(await this.current()), false);
+  }
+
   /** After a write that chose `branch`: later writes of this session go there too. */
   wroteTo(branch: string, run?: object): void {
     this.remember(run, branch, undefined);

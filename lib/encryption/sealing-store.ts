@@ -47,6 +47,8 @@ export interface PlainPopOutcome<T> {
   value?: T;
   skipped: SkippedRows;
   unopenable?: number;
+  /** Nothing popped: another branch than main is current (see `PopOptions.ifMainIsCurrent`). */
+  notOnMain?: boolean;
 }
 
 /** A history transaction in plaintext: `append` holds plaintext JSON, `replace.matches` sees plaintext rows. @internal */
@@ -156,7 +158,11 @@ export class SealingStore {
    * with the rows above it that give none; refuses (`unopenable`), deleting nothing, when rows that
    * must be kept come first.
    */
-  async popNewest<T>(conversationId: string, parse: (json: string) => T | undefined): Promise<PlainPopOutcome<T>> {
+  async popNewest<T>(
+    conversationId: string,
+    parse: (json: string) => T | undefined,
+    options?: { ifMainIsCurrent?: boolean },
+  ): Promise<PlainPopOutcome<T>> {
     const { codec } = this;
     const outcome = await this.store.popNewest(
       conversationId,
@@ -166,9 +172,15 @@ export class SealingStore {
         if (value !== undefined) return { value };
         return codec.mustKeep(conversationId, stored) ? 'keep' : 'skip';
       },
-      this.popOptions,
+      options?.ifMainIsCurrent ? { ...this.popOptions, ifMainIsCurrent: true } : this.popOptions,
     );
-    return { id: outcome.row?.id, value: outcome.value, skipped: outcome.skipped, unopenable: outcome.unopenable };
+    return {
+      id: outcome.row?.id,
+      value: outcome.value,
+      skipped: outcome.skipped,
+      unopenable: outcome.unopenable,
+      notOnMain: outcome.notOnMain,
+    };
   }
 
   /** Deletes every item and keeps the conversation (see `SessionStore.clearItems`). */

@@ -8,3 +8,4 @@ export * from './health.interface';
 export * from './migration.interface';
 export * from './search.interface';
 export * from './branch.interface';
+export * from './history-cache.interface';

@@ -1,6 +1,7 @@
 import type { ModuleMetadata, Provider, Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { SessionMemorySearchOptions } from './search.interface';
+import type { SessionMemoryHistoryCacheOptions } from './history-cache.interface'; // ---- history cache
 
 /**
  * What owner-scoped callers may do with a conversation that exists but has no recorded owner (made
@@ -234,6 +235,16 @@ export interface SessionMemoryModuleOptions {
    * read or written. Items of encrypted conversations are never indexed.
    */
   search?: boolean | SessionMemorySearchOptions;
+  // ---- history cache
+  /**
+   * A per-process, byte-bounded cache of recently read conversations' whole histories: each whole read
+   * (`getItems()` with no limit, the runner's read at every turn) sends one statement that checks the
+   * cached rows are unchanged (by anyone: another instance, Python's `SQLAlchemySession`, a pop, a
+   * compaction, a rewrite) and transfers only the rows added since. `true` (64 MiB) or `{ maxBytes }`
+   * (see `SessionMemoryHistoryCacheOptions`, docs/history-cache.md). Items it returns are frozen
+   * (shared between reads): copy one to change it. Not with `encryption.ttl`. Default: off.
+   */
+  historyCache?: boolean | SessionMemoryHistoryCacheOptions;
 }
 
 /**

@@ -122,6 +122,8 @@ export interface AppendOptions {
 export interface PopOptions {
   /** `decode` may keep rows (encryption): decide before deleting anything (no delete-first fast path). */
   mayKeep?: boolean;
+  /** Pop only while main is the current branch (a pop that follows the current branch); else `notOnMain`. */
+  ifMainIsCurrent?: boolean;
 }
 
 /**
@@ -135,6 +137,8 @@ export interface PopOutcome<T> {
   skipped: SkippedRows;
   /** Set when the pop was refused and rolled back: how many newest rows it may not remove. */
   unopenable?: number;
+  /** With `ifMainIsCurrent`: nothing was popped, another branch is current. */
+  notOnMain?: boolean;
 }
 
 /** Corrupt rows passed over by a read or a pop: how many, and the range of their ids. @internal */

@@ -278,14 +278,22 @@ export abstract class SqlSessionStore implements SessionStore {
   popNewest<T>(
     sessionId: string,
     decode: (text: string) => PopDecision<T>,
-    _options?: PopOptions,
+    options?: PopOptions,
   ): Promise<PopOutcome<T>> {
-    return this.runLocked(
+    const onlyOnMain = options?.ifMainIsCurrent === true && this.branchesInUse;
+    const branches = this.branches;
+    const pop = this.protectingBranches(sessionId, () => popProgram(this.statements, sessionId, decode));
+    return this.runLocked<PopOutcome<T>>(
       sessionId,
-      this.protectingBranches(sessionId, () => popProgram(this.statements, sessionId, decode)),
+      onlyOnMain
+        ? function* (): StatementProgram<PopOutcome<T>> {
+            if (!(yield* branches.mainIsCurrent(sessionId))) return { skipped: { count: 0 }, notOnMain: true };
+            return yield* pop();
+          }
+        : pop,
       {
         ifMissing: () => ({ skipped: { count: 0 } }),
-        keep: popCommits,
+        keep: (outcome) => popCommits(outcome) && !outcome.notOnMain,
       },
     );
   }

@@ -87,9 +87,16 @@ describeEachDialect(
       const big = await expectRouted('add2500', (id) =>
         m.memory.session(id).addItems(Array.from({ length: 2500 }, (_, i) => user(`y${i}`))),
       );
-      // The session upsert (locking the row) and three INSERTs of at most 1,000 rows, in one script.
-      expect(big.map((t) => t.slice(0, 11))).toEqual(['INSERT INTO', 'INSERT INTO', 'INSERT INTO', 'INSERT INTO']);
-      expect(big[0]).toMatch(/ON CONFLICT \(session_id\) DO UPDATE SET updated_at = EXCLUDED.updated_at$/);
+      // With the branch tables: the check that main is current (it fails the script while another branch
+      // is), the session upsert (locking the row) and three INSERTs of at most 1,000 rows, in one script.
+      expect(big.map((t) => t.slice(0, 11))).toEqual([
+        'SELECT 1 / ',
+        'INSERT INTO',
+        'INSERT INTO',
+        'INSERT INTO',
+        'INSERT INTO',
+      ]);
+      expect(big[1]).toMatch(/ON CONFLICT \(session_id\) DO UPDATE SET updated_at = EXCLUDED.updated_at$/);
     });
 
     it('getItems, all and the newest n, also past a corrupt row', async () => {
@@ -247,6 +254,231 @@ describeEachDialect(
       await m.sql(`UPDATE ${m.tables.sessions} SET updated_at = updated_at - interval '2 days'`);
       expect(await m.memory.purgeExpired({ idleFor: '1d', batchSize: 5 })).toBeGreaterThanOrEqual(ids.length);
       expect((await m.memory.listSessions({ limit: 5 })).sessions).toEqual([]);
+    });
+
+    // ---- Issue 21: conversations with branches (every branch statement routed to the conversation's shard)
+
+    describe('branches', () => {
+      /** `n` user turns `q1<tag>`, `q2<tag>`, ... (every user message begins a turn). */
+      const turns = (n: number, tag: string) => Array.from({ length: n }, (_, i) => user(`q${i + 1}${tag}`));
+      const textsOf = (items: readonly unknown[]) => items.map((i) => (i as { content: string }).content);
+      /** main q1..q5; branch-1 from turn 4 (+b); branch-2 from its turn 5 (+c); branch-3 from its turn 6 (+d), current. */
+      const deep = async (id: string) => {
+        const s = m.memory.session(id);
+        await s.addItems(turns(5, ''));
+        await s.createBranchFromTurn(4);
+        await s.addItems(turns(2, 'b'));
+        await s.createBranchFromTurn(5);
+        await s.addItems(turns(2, 'c'));
+        await s.createBranchFromTurn(6);
+        await s.addItems(turns(2, 'd'));
+      };
+      const deepLine = ['q1', 'q2', 'q3', 'q1b', 'q1c', 'q1d', 'q2d'];
+      const branched = async (id: string) => {
+        await m.memory.session(id).addItems(turns(4, ''));
+        await m.memory.session(id).createBranchFromTurn(3); // branch-1 inherits q1 q2 of main
+        await m.memory.session(id).addItems([user('own1'), user('own2')]);
+      };
+
+      it('createBranchFromTurn from main and from a branch (segments into several lines)', async () => {
+        await expectRouted(
+          'br-create-main',
+          (id) => m.memory.session(id).createBranchFromTurn(2, { name: 'retry' }),
+          (id) => m.memory.session(id).addItems(turns(3, '')),
+        );
+        await expectRouted(
+          'br-create-branch',
+          (id) => m.memory.session(id).createBranchFromTurn(6),
+          async (id) => {
+            await deep(id);
+            await m.memory.session(id).switchToBranch('branch-2');
+          },
+        );
+        await expectRouted(
+          'br-create-content',
+          (id) => m.memory.session(id).createBranchFromContent('q2b'),
+          async (id) => {
+            await branched(id);
+            await m.memory.session(id).addItems(turns(2, 'b'));
+          },
+        );
+      });
+
+      it('getItems, getItems(n) and getItemsPage on a branch three levels deep (followed and bound)', async () => {
+        await expectRouted(
+          'br-read-deep',
+          async (id) => {
+            const s = m.memory.session(id);
+            expect(textsOf(await s.getItems())).toEqual(deepLine);
+            expect(textsOf(await s.getItems(3))).toEqual(deepLine.slice(-3));
+            // Pages whose cursor is in the branch's own rows (q1d q2d): see the next test for one in inherited rows.
+            const first = await s.getItemsPage({ limit: 1 });
+            const second = await s.getItemsPage({ limit: 3, before: first.before });
+            expect(textsOf([...second.items, ...first.items])).toEqual(deepLine.slice(-4));
+            expect(textsOf(await s.onBranch('branch-3').getItems(4))).toEqual(deepLine.slice(-4));
+            expect(textsOf(await s.onBranch('branch-2').getItems())).toEqual(['q1', 'q2', 'q3', 'q1b', 'q1c', 'q2c']);
+            expect(await s.getCurrentBranch()).toBe('branch-3');
+            expect((await s.getConversationTurns()).map((t) => t.content)).toEqual(deepLine);
+          },
+          deep,
+        );
+      });
+
+      // A page cursor in the inherited rows reads the whole view at once (the own rows alone cannot hold it).
+      it('getItemsPage on a branch three levels deep, a cursor in its inherited rows', async () => {
+        await expectRouted(
+          'br-page-inherited',
+          async (id) => {
+            const s = m.memory.session(id);
+            const first = await s.getItemsPage({ limit: 3 }); // q1c (branch-2's) q1d q2d
+            const second = await s.getItemsPage({ limit: 3, before: first.before });
+            expect(textsOf([...second.items, ...first.items])).toEqual(deepLine.slice(-6));
+          },
+          deep,
+        );
+      });
+
+      it('addItems on a branch, and on main while a branch is current', async () => {
+        await expectRouted('br-add-current', (id) => m.memory.session(id).addItems([user('x'), user('y')]), branched);
+        await expectRouted(
+          'br-add-bound',
+          (id) =>
+            m.memory
+              .session(id)
+              .onBranch('branch-1')
+              .addItems([user('x')]),
+          branched,
+        );
+        await expectRouted(
+          'br-add-after-read',
+          async (id) => {
+            const s = m.memory.session(id);
+            await s.getItems(1);
+            await s.addItems([user('x')]);
+          },
+          branched,
+        );
+        await expectRouted(
+          'br-add-main',
+          async (id) => {
+            await m.memory
+              .session(id)
+              .onBranch('main')
+              .addItems([user('on main')]);
+            expect(textsOf(await m.memory.session(id).onBranch('main').getItems(1))).toEqual(['on main']);
+            expect(textsOf(await m.memory.session(id).getItems(1))).toEqual(['own2']);
+          },
+          branched,
+        );
+      });
+
+      it('popItem on a branch (its own row, then an inherited one), clearSession and compaction on a branch', async () => {
+        await expectRouted(
+          'br-pop',
+          async (id) => {
+            const s = m.memory.session(id);
+            expect(textsOf([await s.popItem(), await s.popItem(), await s.popItem()])).toEqual(['own2', 'own1', 'q2']);
+          },
+          branched,
+        );
+        await expectRouted(
+          'br-pop-inherited-branch-row',
+          async (id) => {
+            // branch-3's newest rows are its own, then branch-2's, then branch-1's, then main's
+            const b3 = m.memory.session(id).onBranch('branch-3');
+            for (let i = 0; i < 5; i++) await b3.popItem();
+            expect(textsOf(await b3.getItems())).toEqual(deepLine.slice(0, 2));
+          },
+          deep,
+        );
+        await expectRouted('br-clear', (id) => m.memory.session(id).clearSession(), branched);
+        await expectRouted(
+          'br-compaction',
+          (id) => m.memory.session(id).replaceHistoryWithCompaction([compaction('s'), user('kept')]),
+          deep,
+        );
+        await expectRouted(
+          'br-history-tx',
+          (id) =>
+            m.memory.session(id).applyHistoryTransaction({
+              operationId: 'op-br',
+              transaction: { type: 'replace_suffix', expectedSuffix: [user('own2')], replacement: [user('final')] },
+            }),
+          branched,
+        );
+      });
+
+      /**
+       * The workloads that freeze branches (a line some branch inherits from loses rows): each first copies what
+       * those branches inherit into a private line, server-side, with `INSERT ... SELECT` (BranchStatements.copyRows).
+       */
+      const freezing: [string, (id: string) => Promise<unknown>, (id: string) => Promise<unknown>][] = [
+        [
+          // branch-2 and branch-3 inherit branch-1's q1b: popping it on branch-1 freezes them first
+          'br-pop-shared-own-row',
+          async (id) => {
+            await m.memory.session(id).onBranch('branch-1').popItem();
+            await m.memory.session(id).onBranch('branch-1').popItem();
+            expect(textsOf(await m.memory.session(id).getItems())).toEqual(deepLine);
+          },
+          deep,
+        ],
+        [
+          'br-main-pop',
+          async (id) => {
+            const main = m.memory.session(id).onBranch('main');
+            for (let i = 0; i < 3; i++) await main.popItem();
+            expect(textsOf(await m.memory.session(id).getItems())).toEqual(['q1', 'q2', 'own1', 'own2']);
+          },
+          branched,
+        ],
+        ['br-main-clear', (id) => m.memory.session(id).onBranch('main').clearSession(), deep],
+        [
+          'br-main-compaction',
+          (id) =>
+            m.memory
+              .session(id)
+              .onBranch('main')
+              .replaceHistoryWithCompaction([compaction('m')]),
+          deep,
+        ],
+        ['br-delete-inherited', (id) => m.memory.session(id).deleteBranch('branch-1'), deep],
+      ];
+
+      // The copies that freeze branches go through the client on Citus (a routed read, then routed
+      // inserts): an INSERT ... SELECT would take ids from the coordinator's sequence and not be routed.
+      it('main popped, cleared, compacted and a branch deleted after branching: every statement, the copies too, is routed', async () => {
+        for (const [name, work, setup] of freezing) await expectRouted(name, work, setup);
+      });
+
+      it('switchToBranch, deleteBranch, listBranches', async () => {
+        await expectRouted(
+          'br-switch',
+          async (id) => {
+            await m.memory.session(id).switchToBranch('main');
+            await m.memory.session(id).switchToBranch('branch-1');
+          },
+          branched,
+        );
+        await expectRouted(
+          'br-delete-leaf',
+          (id) => m.memory.session(id).deleteBranch('branch-3', { force: true }),
+          deep,
+        );
+        await expectRouted(
+          'br-list',
+          async (id) => {
+            const listed = await m.memory.session(id).listBranches();
+            expect(listed.map((b) => [b.branchId, b.messageCount, b.isCurrent])).toEqual([
+              ['main', 5, false],
+              ['branch-1', 5, false],
+              ['branch-2', 6, false],
+              ['branch-3', 7, true],
+            ]);
+          },
+          deep,
+        );
+      });
     });
   },
   ['citus'],

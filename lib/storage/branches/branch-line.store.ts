@@ -15,7 +15,7 @@ import type {
   StoredRow,
 } from '../session-store';
 import type { BranchStatements } from './branch.statements';
-import { BranchViewSql, OWN_POSITION, ViewRow, viewRowId } from './branch-view.sql';
+import { BranchViewSql, OWN_POSITION, ViewRow, splitViewRowId, viewRowId } from './branch-view.sql';
 import { newestOfView, rebuildBranch, removeNewest, storedRowOf, wholeView } from './line.programs';
 
 /** The item operations a store offers for one line of history (the sealing layer wraps one). @internal */
@@ -81,7 +81,8 @@ export class BranchLineStore implements ItemStore {
     };
     // The newest N: first the branch's own rows alone (one index range); the whole view only when it has
     // fewer than N of them below `before`.
-    if (newest && limit !== undefined) {
+    const beforeOwn = before === undefined || splitViewRowId(before).pos === OWN_POSITION;
+    if (newest && limit !== undefined && beforeOwn) {
       const own = await query(true);
       if (own.length === limit) return own;
     }

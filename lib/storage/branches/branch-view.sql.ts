@@ -109,7 +109,8 @@ export class BranchViewSql {
         : ` AND (${pos} < ${b.value(cut.pos)} OR (${pos} = ${b.value(cut.pos)} AND ${id} < ${b.value(cut.id.toString())}))`;
     const inner = (column: string) => (shape.newest ? ` ORDER BY ${column} DESC LIMIT ${b.value(limit)}` : '');
     const s = () => b.session(sessionId);
-    const time = (alias: string) => (shape.withTime ? `, ${this.syntax.epochMs(`${alias}.created_at`)} AS created_ms` : '');
+    const time = (alias: string) =>
+      shape.withTime ? `, ${this.syntax.epochMs(`${alias}.created_at`)} AS created_ms` : '';
     // The main prefix's bound as a scalar subquery: the (session_id, id) index then seeks to it.
     // (Placeholders are bound in the order the text is built: each piece is built where it stands.)
     const mainBound = () =>

@@ -62,12 +62,18 @@ export interface SegmentRow {
  */
 export class BranchStatements {
   private readonly p: (n: number) => string;
+  /**
+   * Copies go through the client (a read, then inserts) rather than `INSERT ... SELECT`: on Citus, whose
+   * `INSERT ... SELECT` takes ids from the coordinator's sequence and so is not routed to one shard.
+   */
+  readonly copyThroughClient: boolean;
 
   constructor(
     private readonly names: TableNames,
     private readonly syntax: DialectSyntax,
   ) {
     this.p = syntax.placeholder;
+    this.copyThroughClient = syntax.pinSessionId;
   }
 
   private step(sql: string, params: unknown[], returnsRows = false): SqlStep {
@@ -94,11 +100,16 @@ export class BranchStatements {
     );
   }
 
-  /** The current branch's id (no row: main). */
+  /**
+   * The current branch's id (no row: main). Only with the session row: branch rows a deleted
+   * conversation left behind (SQLite without foreign keys, Python's `clear_session`) mean nothing.
+   */
   current(sessionId: string): SqlStep {
+    const { p } = this;
     return this.step(
-      `SELECT branch_id FROM ${this.names.branches} WHERE session_id = ${this.p(1)} AND is_current = 1 AND deleted = 0`,
-      [sessionId],
+      `SELECT c.branch_id FROM ${this.names.branches} c JOIN ${this.names.sessions} s ON s.session_id = c.session_id ` +
+        `WHERE c.session_id = ${p(1)} AND s.session_id = ${p(2)} AND c.is_current = 1 AND c.deleted = 0`,
+      [sessionId, sessionId],
       true,
     );
   }
@@ -170,8 +181,29 @@ export class BranchStatements {
     );
   }
 
-  /** Appends `texts` to line `lineId`, in order (several statements when large). */
-  insertRows(sessionId: string, lineId: string, texts: readonly string[]): SqlStep[] {
+  /** Line `sourceId`'s rows with `id <= upTo`, oldest first (rows `{ message_data, created_at }`), for a copy. */
+  lineRows(sessionId: string, sourceId: string, upTo: string): SqlStep {
+    const { p } = this;
+    const { messages, branchItems } = this.names;
+    return sourceId === MAIN_BRANCH
+      ? this.step(
+          `SELECT message_data, created_at FROM ${messages} WHERE session_id = ${p(1)} AND id <= ${p(2)} ORDER BY id`,
+          [sessionId, upTo],
+          true,
+        )
+      : this.step(
+          `SELECT message_data, created_at FROM ${branchItems} WHERE session_id = ${p(1)} AND branch_id = ${p(2)} ` +
+            `AND id <= ${p(3)} ORDER BY id`,
+          [sessionId, sourceId, upTo],
+          true,
+        );
+  }
+
+  /**
+   * Appends `texts` to line `lineId`, in order (several statements when large); with `createdAt`, each
+   * row's `created_at` (a copy keeps the original times).
+   */
+  insertRows(sessionId: string, lineId: string, texts: readonly string[], createdAt?: readonly unknown[]): SqlStep[] {
     const steps: SqlStep[] = [];
     for (let start = 0; start < texts.length;) {
       let end = start;
@@ -184,15 +216,13 @@ export class BranchStatements {
       const values: string[] = [];
       for (let i = start; i < end; i++) {
         params.push(sessionId, lineId, texts[i]);
-        const n = params.length;
-        values.push(`(${this.p(n - 2)}, ${this.p(n - 1)}, ${this.p(n)})`);
+        if (createdAt) params.push(createdAt[i]);
+        const first = params.length - (createdAt ? 3 : 2);
+        const row = Array.from({ length: createdAt ? 4 : 3 }, (_, k) => this.p(first + k));
+        values.push(`(${row.join(', ')})`);
       }
-      steps.push(
-        this.step(
-          `INSERT INTO ${this.names.branchItems} (session_id, branch_id, message_data) VALUES ${values.join(', ')}`,
-          params,
-        ),
-      );
+      const columns = `session_id, branch_id, message_data${createdAt ? ', created_at' : ''}`;
+      steps.push(this.step(`INSERT INTO ${this.names.branchItems} (${columns}) VALUES ${values.join(', ')}`, params));
       start = end;
     }
     return steps;

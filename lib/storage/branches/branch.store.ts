@@ -205,6 +205,12 @@ export class BranchStore {
     );
   }
 
+  /** A program step: whether main is the conversation's current branch. */
+  *mainIsCurrent(sessionId: string): StatementProgram<boolean> {
+    const rows = (yield this.access.branch.current(sessionId)) as { branch_id: string }[];
+    return rows.length === 0 || rows[0].branch_id === MAIN_BRANCH;
+  }
+
   /**
    * A program step for every operation that deletes or changes rows of the main line: branches that
    * inherit main's rows get their own copy first (a no-op read for a conversation without branches).

@@ -44,7 +44,22 @@ export function* freezeReferences(
     if (!list.some((s) => s.source_id === lineId && BigInt(s.up_to) >= fromId)) continue;
     list.sort((a, b) => Number(a.position) - Number(b.position));
     const copy = privateLineId();
-    for (const s of list) yield st.copyRows(sessionId, copy, s.source_id, String(s.up_to));
+    for (const s of list) {
+      if (!st.copyThroughClient) {
+        yield st.copyRows(sessionId, copy, s.source_id, String(s.up_to));
+        continue;
+      }
+      const rows = (yield st.lineRows(sessionId, s.source_id, String(s.up_to))) as {
+        message_data: string;
+        created_at: unknown;
+      }[];
+      yield* st.insertRows(
+        sessionId,
+        copy,
+        rows.map((r) => r.message_data),
+        rows.map((r) => r.created_at),
+      );
+    }
     const [{ max_id }] = (yield st.newestId(sessionId, copy)) as { max_id: number | string | null }[];
     yield st.deleteSegments(sessionId, branchId);
     if (max_id !== null && max_id !== undefined) yield st.insertSegment(sessionId, branchId, 0, copy, String(max_id));

@@ -1,7 +1,7 @@
 import type { SqlStep } from '../program/statement-program';
 import { PostgresConnection } from '../postgres/postgres.connection';
 import { PostgresSessionStore } from '../postgres/postgres-session.store';
-import { MAIN_BRANCH } from '../branches/branch-view.sql';
+import { mainIsCurrent } from '../branches/branch.statements';
 import type { AppendOptions, ResolvedTables } from '../session-store';
 import { citusDistributionError } from './citus';
 import { citusSchemaDdl } from './citus.ddl';
@@ -10,6 +10,9 @@ import { inlinePostgresParameters } from './postgres.literals';
 
 /** Most rounds of candidates one purge call reads when others hold some of them. */
 const PURGE_ROUNDS = 4;
+
+/** PostgreSQL's `division_by_zero`: the append script's check that another branch is current. */
+const DIVISION_BY_ZERO = '22012';
 
 /**
  * Citus (a coordinator, the tables distributed by `session_id`): PostgreSQL's store with Citus's
@@ -77,14 +80,28 @@ export class CitusSessionStore extends PostgresSessionStore {
     }
   }
 
-  /** Following the current branch, a look at it first (one round trip more: the script cannot branch). */
+  /**
+   * Following the current branch, the script starts with a statement that fails (division by zero,
+   * routed to the conversation's shard) while another branch is current: nothing of it runs then, and
+   * no round trip is added.
+   */
   async append(sessionId: string, data: string[], options?: AppendOptions): Promise<boolean> {
     if (data.length === 0) return true;
-    if (options?.ifMainIsCurrent && this.branchesInUse && (await this.branches.current(sessionId)) !== MAIN_BRANCH) {
-      return false;
+    if (!(options?.ifMainIsCurrent && this.branchesInUse)) {
+      await this.script(sessionId, data);
+      return true;
     }
-    await this.script(sessionId, data);
-    return true;
+    const check = {
+      sql: `SELECT 1 / (CASE WHEN ${mainIsCurrent(this.names, '$1')} THEN 1 ELSE 0 END)`,
+      params: [sessionId],
+    };
+    try {
+      await this.script(sessionId, data, undefined, check);
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === DIVISION_BY_ZERO) return false;
+      throw err;
+    }
   }
 
   async writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void> {
@@ -100,8 +117,17 @@ export class CitusSessionStore extends PostgresSessionStore {
    * `last`, in one round trip and one transaction, each statement routed to the conversation's shard.
    * The values are inlined (the simple query protocol has no parameters).
    */
-  private async script(sessionId: string, data: string[], last?: SqlStep): Promise<void> {
-    const steps = [{ sql: this.citus.upsertSession, params: [sessionId] }, ...this.statements.insert(sessionId, data)];
+  private async script(
+    sessionId: string,
+    data: string[],
+    last?: SqlStep,
+    first?: { sql: string; params: unknown[] },
+  ): Promise<void> {
+    const steps = [
+      ...(first ? [first] : []),
+      { sql: this.citus.upsertSession, params: [sessionId] },
+      ...this.statements.insert(sessionId, data),
+    ];
     if (last) steps.push(last);
     await this.connection.executeScript(steps.map((s) => inlinePostgresParameters(s.sql, s.params)).join(';\n'));
   }

@@ -70,7 +70,7 @@ export class MysqlSessionStore extends SqlSessionStore {
       popNewest: `DELETE FROM ${messages} WHERE ${this.reads.where} ${NEWEST_FIRST} LIMIT 1 RETURNING id, message_data`,
       popNewestIfNoBranchInheritsMain:
         `DELETE FROM ${messages} WHERE ${this.reads.where} AND ${noBranchInheritsMain(this.names, '?')} ` +
-        `${NEWEST_FIRST} LIMIT 1 RETURNING id, message_data`,
+        `AND ${mainIsCurrent(this.names, '?')} ${NEWEST_FIRST} LIMIT 1 RETURNING id, message_data`,
     };
   }
 
@@ -96,6 +96,7 @@ export class MysqlSessionStore extends SqlSessionStore {
             ? (
                 await tx<StoredRow[]>(this.sql.popNewestIfNoBranchInheritsMain, [
                   ...this.reads.args(sessionId),
+                  sessionId,
                   sessionId,
                 ])
               )[0]

@@ -92,7 +92,7 @@ export class PostgresSessionStore extends SqlSessionStore {
     };
     this.sql.popScriptIfNoBranchInheritsMain = this.sql.popScript.replace(
       ' RETURNING id, message_data',
-      ` AND ${noBranchInheritsMain(this.names, '$1')} RETURNING id, message_data`,
+      ` AND ${noBranchInheritsMain(this.names, '$1')} AND ${mainIsCurrent(this.names, '$1')} RETURNING id, message_data`,
     );
   }
 

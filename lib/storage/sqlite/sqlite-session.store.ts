@@ -59,7 +59,8 @@ export class SqliteSessionStore extends SqlSessionStore {
         `${NEWEST_FIRST} LIMIT 1) RETURNING id, message_data`,
       popIfNoBranchInheritsMain:
         `DELETE FROM ${messages} WHERE id = (SELECT id FROM ${messages} WHERE ${sessionIdRange(SQLITE_SESSION_PARAM, SQLITE_SESSION_PARAM)} ` +
-        `${NEWEST_FIRST} LIMIT 1) AND ${noBranchInheritsMain(this.names, '?')} RETURNING id, message_data`,
+        `${NEWEST_FIRST} LIMIT 1) AND ${noBranchInheritsMain(this.names, '?')} AND ${mainIsCurrent(this.names, '?')} ` +
+        'RETURNING id, message_data',
       deleteMessages: `DELETE FROM ${messages} WHERE session_id = ?`,
       deleteSession: `DELETE FROM ${sessions} WHERE session_id = ?`,
       deleteMetadata: `DELETE FROM ${metadata} WHERE session_id = ?`,
@@ -126,8 +127,9 @@ export class SqliteSessionStore extends SqlSessionStore {
     // Rows may have to be kept (encryption): the batched, locked pop.
     if (options.mayKeep) return super.popNewest(sessionId, decode, options);
     if (this.branchesInUse) {
-      const row = this.connection.statement(this.sql.popIfNoBranchInheritsMain).get(sessionId, sessionId, sessionId) as
-        StoredRow | undefined;
+      const row = this.connection
+        .statement(this.sql.popIfNoBranchInheritsMain)
+        .get(sessionId, sessionId, sessionId, sessionId) as StoredRow | undefined;
       // Nothing: an empty conversation, or branches inherit main's rows: the locked pop (freezes them first).
       return row ? this.finishDeleteFirstPop(sessionId, decode, row) : super.popNewest(sessionId, decode, options);
     }
