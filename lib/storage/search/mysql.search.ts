@@ -27,7 +27,8 @@ function termPattern(term: SearchTerm): string {
  * the whole index). InnoDB does not index words shorter than `innodb_ft_min_token_size` (3 by
  * default) nor its stop words: a term holding one is matched by a regular expression on the body
  * instead (within the other terms' matches, or a scan of the search table when no term can use the
- * index), so that every dialect finds the same rows for the same words (docs/search.md).
+ * index), so that every dialect finds the same rows for the same words. An owner-scoped search matches
+ * the owner's entries by regular expression only (docs/search.md, "Short words and stop words").
  * @internal
  */
 export class MysqlSearchDialect implements SearchDialect {
@@ -77,9 +78,12 @@ export class MysqlSearchDialect implements SearchDialect {
     return term.tokens.every((t) => t.length >= minToken && t.length <= maxToken && !stopwords.has(t));
   }
 
-  match(query: ParsedQuery): FullTextMatch {
+  match(query: ParsedQuery, ownerScoped: boolean): FullTextMatch {
     let indexed = query.terms.filter((t) => this.indexable(t));
-    const usesIndex = indexed.some((t) => !t.negated);
+    // InnoDB cannot combine its full-text index with another condition: with an owner it would look up
+    // every match of the whole table, then keep the owner's. The owner's own entries are fewer: match
+    // them by regular expression (newest first: there is no relevance without the index).
+    const usesIndex = !ownerScoped && indexed.some((t) => !t.negated);
     if (!usesIndex) indexed = [];
     const other = query.terms.filter((t) => !indexed.includes(t));
     // Tokens are letters and digits only: quoted, nothing in them is an operator of boolean mode.

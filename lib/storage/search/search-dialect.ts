@@ -69,6 +69,6 @@ export interface SearchDialect {
   indexColumns: { names: string[]; values(body: string, b: Binder): string[] };
   /** The tail of the upsert of search rows, updating `role`, `body`, `data_length` (and index columns). */
   upsertTail: string;
-  /** The match of a parsed query. */
-  match(query: ParsedQuery): FullTextMatch;
+  /** The match of a parsed query; `ownerScoped`: the search is joined to one owner's conversations. */
+  match(query: ParsedQuery, ownerScoped: boolean): FullTextMatch;
 }

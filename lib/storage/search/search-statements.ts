@@ -160,7 +160,7 @@ export class SearchStatements {
   search(filter: SearchFilter): SearchSql {
     const { syntax } = this.d;
     const b = new Binder(syntax);
-    const match = this.d.match(filter.query);
+    const match = this.d.match(filter.query, filter.owner !== undefined);
     const score = match.score(b);
     // The owners join first: it keeps few of the matches, before each is joined to its message row.
     let sql =
