@@ -35,7 +35,9 @@ export class SessionLines {
 
   /** The conversation's current branch, as stored. */
   async current(): Promise<string> {
-    const branch = await this.context.store.branches.current(this.conversationId);
+    const branch = await this.context.gate.guard('getCurrentBranch', () =>
+      this.context.store.branches.current(this.conversationId),
+    );
     this.context.store.branches.seen(this.conversationId, branch);
     return branch;
   }

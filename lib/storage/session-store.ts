@@ -37,7 +37,7 @@ export interface OptionalTables {
   operations: boolean;
   /** `<sessions>_owners`: who owns each conversation. */
   owners: boolean;
-  /** The three branch tables (`<sessions>_branches`, `<sessions>_branch_segments`, `<messages>_branch_items`). */
+  /** The three branch tables (`<sessions>_branches`, `<sessions>_segments`, `<messages>_branch_items`). */
   branches: boolean;
 }
 

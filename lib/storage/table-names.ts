@@ -20,7 +20,7 @@ export interface TableNames {
   owners: string;
   /** `<sessions>_branches`: optional, one row per branch of a conversation that has any (docs/conversation-structure.md). */
   branches: string;
-  /** `<sessions>_branch_segments`: optional, which rows of other lines each branch inherits. */
+  /** `<sessions>_segments`: optional, which rows of other lines each branch inherits. */
   branchSegments: string;
   /** `<messages>_branch_items`: optional, the rows written on branches other than main. */
   branchItems: string;
@@ -53,7 +53,7 @@ export function tableNames(tables: ResolvedTables, quote: QuoteIdentifier): Tabl
     operations: qualify(`${tables.messages}_operations`),
     owners: qualify(`${tables.sessions}_owners`),
     branches: qualify(`${tables.sessions}_branches`),
-    branchSegments: qualify(`${tables.sessions}_branch_segments`),
+    branchSegments: qualify(`${tables.sessions}_segments`),
     branchItems: qualify(`${tables.messages}_branch_items`),
     index: {
       sessionTime: `idx_${tables.messages}_session_time`,

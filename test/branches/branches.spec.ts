@@ -150,7 +150,7 @@ describeEachDialect('branches: edit a turn and regenerate', (dialect, baseUrl) =
     expect(await m.memory.deleteSession(s.conversationId)).toBe(true);
     for (const table of [
       `${m.tables.sessions}_branches`,
-      `${m.tables.sessions}_branch_segments`,
+      `${m.tables.sessions}_segments`,
       `${m.tables.messages}_branch_items`,
     ]) {
       expect(await count(table)).toBe(0);

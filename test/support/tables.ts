@@ -32,7 +32,7 @@ export function sessionTablesDependantsFirst(t: SessionTables): string[] {
   return [
     `${t.sessions}_usage`,
     `${t.messages}_branch_items`,
-    `${t.sessions}_branch_segments`,
+    `${t.sessions}_segments`,
     `${t.sessions}_branches`,
     `${t.sessions}_owners`,
     `${t.messages}_operations`,

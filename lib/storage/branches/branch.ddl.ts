@@ -5,7 +5,7 @@ import type { QuoteIdentifier, TableNames } from '../table-names';
  * - `<sessions>_branches`: one row per branch of a conversation that has any (`main` included once a
  *   first branch exists); `is_current` marks the current branch (no row marked: `main`); a deleted
  *   branch keeps its row (`deleted = 1`), so its id is never given again.
- * - `<sessions>_branch_segments`: what a branch inherits, as ranges of other lines: position `p` holds
+ * - `<sessions>_segments`: what a branch inherits, as ranges of other lines: position `p` holds
  *   the rows of line `source_id` (`main`: the messages table; else the branch items of that id) with
  *   `id <= up_to`, in position order, before the branch's own rows.
  * - `<messages>_branch_items`: the rows of every line but `main` (the messages table stays exactly the
@@ -62,7 +62,7 @@ export function branchTablesDdl(
       `CREATE TABLE IF NOT EXISTS ${branchSegments} (` +
         `session_id ${types.sessionId}, branch_id ${types.shortText}, position INTEGER NOT NULL, ` +
         `source_id ${types.shortText}, up_to BIGINT NOT NULL, ` +
-        `PRIMARY KEY (session_id, branch_id, position), ${fk('branch_segments')})${types.tableSuffix}`,
+        `PRIMARY KEY (session_id, branch_id, position), ${fk('segments')})${types.tableSuffix}`,
       `CREATE TABLE IF NOT EXISTS ${branchItems} (` +
         `${types.idColumn}, session_id ${types.sessionId}, branch_id ${types.shortText}, ` +
         `message_data ${types.json}, created_at ${types.timestamp}` +

@@ -20,7 +20,7 @@ export interface UsageDdl {
 
 /** The usage table's unquoted name and its owner index's. @internal */
 export function usageNames(tables: ResolvedTables): { table: string; ownerIndex: string } {
-  return { table: `${tables.sessions}_usage`, ownerIndex: `idx_${tables.sessions}_usage_owner` };
+  return { table: `${tables.sessions}_usage`, ownerIndex: `idx_${tables.sessions}_usage` };
 }
 
 /** The usage table, quoted and qualified like the other tables. @internal */
