@@ -6,7 +6,9 @@
  * (every column value of every row the pg pool returned during `getItems()` with no limit: texts at
  * their UTF-8 size, numbers at 8 bytes), the time spent in those reads, and the turn's whole time.
  * Two module instances on the same tables (cache off, cache on), the four combinations alternating in
- * every round, medians of `--rounds`.
+ * every round, medians of `--rounds`. Each round runs two turns per conversation and measures the
+ * second (whose whole read finds the first turn's 4 items new), then deletes both turns' rows, so that
+ * the conversations keep their sizes (20 + 4 and 2,000 + 4 items when measured).
  *
  *   npm run bench:history-cache                       # PostgreSQL, 40 rounds
  *   npm run bench:history-cache -- --rounds=80
@@ -131,14 +133,21 @@ async function main(): Promise<void> {
     }
   }
   const results = new Map<Key, { bytes: number[]; readMs: number[]; reads: number[]; turnMs: number[] }>();
-  for (let r = -2; r < rounds; r++) {
+  const sql = (text: string, params: unknown[]) => off.memory.dataSource.query(text, params);
+  for (let r = -1; r < rounds; r++) {
     const order = r % 2 === 0 ? cases : [...cases].reverse();
     for (const c of order) {
+      // A turn, then the measured turn (its whole read finds the previous turn's 4 items new, as in a
+      // conversation that goes on), then both turns' rows deleted again (plain SQL, as another program
+      // would: the next round's first turn then reads the whole history again).
+      const [{ newest }] = await sql(`SELECT MAX(id) AS newest FROM ${tables.messages} WHERE session_id = $1`, [c.id]);
+      await run(agent, `turn ${r}a`, { session: meteredSession(c.memory, c.id, c.meter) });
       Object.assign(c.meter, { bytes: 0, readMs: 0, reads: 0 });
       const start = performance.now();
-      await run(agent, `turn ${r}`, { session: meteredSession(c.memory, c.id, c.meter) });
+      await run(agent, `turn ${r}b`, { session: meteredSession(c.memory, c.id, c.meter) });
       const turnMs = performance.now() - start;
-      if (r < 0) continue; // warm-up: the first read of each conversation fills the cache
+      await sql(`DELETE FROM ${tables.messages} WHERE session_id = $1 AND id > $2`, [c.id, newest]);
+      if (r < 0) continue; // warm-up
       const entry = results.get(c.key) ?? { bytes: [], readMs: [], reads: [], turnMs: [] };
       entry.bytes.push(c.meter.bytes);
       entry.readMs.push(c.meter.readMs);
