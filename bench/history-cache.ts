@@ -103,6 +103,50 @@ async function fill(memory: SessionMemoryService, id: string, items: number): Pr
   for (let i = 0; i < items; i += 500) await memory.session(id).addItems(batch.slice(i, Math.min(items, i + 500)));
 }
 
+/**
+ * The same whole reads without the runner (whose model copies every input, leaving garbage for the
+ * next read to collect): per round and case, 4 items appended (one a 4 KB tool output, as a turn writes)
+ * and then one `getItems()` timed, the four cases alternating; the appended rows are deleted at the end.
+ */
+async function readsAlone(
+  cases: { key: string; memory: SessionMemoryService; id: string; meter: Meter }[],
+  rounds: number,
+): Promise<void> {
+  const times = new Map<string, number[]>();
+  const turn = (i: number): SessionItem[] => [
+    user(`alone ${i}`),
+    functionCall(`call_alone_${i}`, '{}'),
+    {
+      type: 'function_call_result',
+      callId: `call_alone_${i}`,
+      name: 'lookup',
+      status: 'completed',
+      output: { type: 'text', text: OUTPUT },
+    } as SessionItem,
+    { role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: `answer ${i}` }] } as SessionItem,
+  ];
+  for (let r = -3; r < rounds * 4; r++) {
+    for (const c of r % 2 === 0 ? cases : [...cases].reverse()) {
+      const session = c.memory.session(c.id);
+      await session.addItems(turn(r));
+      const start = performance.now();
+      await session.getItems();
+      if (r >= 0) times.set(c.key, [...(times.get(c.key) ?? []), performance.now() - start]);
+      await session.popItem(); // keeps the sizes; the next read finds the pop (a miss) for the cache-on cases
+      for (let k = 0; k < 3; k++) await session.popItem();
+      await session.getItems(); // the read after the pops, not timed: the next timed read sees only the appended rows
+    }
+  }
+  const m = (key: string) => median(times.get(key) ?? []);
+  console.log(
+    `without the runner (${rounds * 4} reads each, medians): ` +
+      cases.map((c) => `${c.key} ${m(c.key).toFixed(3)} ms`).join(', '),
+  );
+  console.log(
+    `  2,000 vs 20 items: cache off ${(m('off-2000') / m('off-20')).toFixed(2)}x, cache on ${(m('on-2000') / m('on-20')).toFixed(2)}x`,
+  );
+}
+
 async function main(): Promise<void> {
   const rounds = Number(arg('rounds', '40'));
   const url = arg('url', TEST_URLS.postgres);
@@ -184,6 +228,7 @@ async function main(): Promise<void> {
   const cache = (on.memory as unknown as { context: { historyCache: { hits: number; misses: number; size: number } } })
     .context.historyCache;
   console.log(`cache: ${cache.hits} hits, ${cache.misses} misses, ${cache.size} bytes held`);
+  await readsAlone(cases, rounds);
   await on.app.close();
   await stopApp(off, tables);
 }
