@@ -50,15 +50,28 @@ function big(value: unknown): bigint {
   return BigInt(typeof value === 'number' ? Math.trunc(value) : String(value));
 }
 
-/** The statement's rows as a `HistoryDelta`. */
+/** Compares two row ids as the drivers give them (numbers, or decimal strings for 64-bit ids). */
+function compareIds(a: number | string, b: number | string): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const [x, y] = [String(a), String(b)];
+  return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
+}
+
+/** The statement's rows as a `HistoryDelta`: the fingerprint row (id NULL), and the others by id. */
 function toDelta(rows: RawRow[]): HistoryDelta {
-  const first = rows[0];
+  let fingerprint: RawRow | undefined;
   const delta: DeltaRow[] = [];
+  let sorted = true;
   for (const row of rows) {
-    if (row.id === null || row.id === undefined) continue;
+    if (row.id === null || row.id === undefined) {
+      fingerprint = row;
+      continue;
+    }
+    if (delta.length > 0 && compareIds(delta[delta.length - 1].id, row.id) > 0) sorted = false;
     delta.push({ id: row.id, stored: row.message_data as string, tag: big(row.dt) });
   }
-  return { count: big(first?.n), idSum: big(first?.s), tagSum: big(first?.t), rows: delta };
+  if (!sorted) delta.sort((a, b) => compareIds(a.id, b.id));
+  return { count: big(fingerprint?.n), idSum: big(fingerprint?.s), tagSum: big(fingerprint?.t), rows: delta };
 }
 
 /** CRC-32 of a text's UTF-8 bytes, as MySQL's `CRC32()` computes it over a utf8mb4 column. @internal */

@@ -34,8 +34,7 @@ export function rowTagSql(dialect: RowTagDialect): string {
 /**
  * The one statement a cached whole read sends, and how to bind it. It returns, in one snapshot (one
  * statement), the fingerprint of the rows the cache holds (`id <= afterId`: how many, the sum of their
- * ids, the sum of their tags) on every row, and the rows added since (`id > afterId`, oldest first,
- * with their tags), or one row with only the fingerprint when none was added. With `afterId` -1 it is
+ * ids, the sum of their tags) as one row, and the rows added since (`id > afterId`, with their tags). With `afterId` -1 it is
  * the whole read (every row, with its tag).
  * @internal
  */
@@ -54,11 +53,13 @@ export function historyDeltaSql(names: TableNames, syntax: DialectSyntax, dialec
   const where = `session_id = ${syntax.sessionPlaceholder(1)} AND id`;
   const after = syntax.placeholder(2);
   const { messages } = names;
+  // UNION ALL rather than a join: a plan PostgreSQL makes in a fraction of the time, and keeps as a
+  // generic plan. The fingerprint row is the one whose id is NULL; the rows come in index order, and
+  // the reader sorts them by id if they did not (`history-delta.reader.ts`).
   const sql =
-    `SELECT f.n AS n, f.s AS s, f.t AS t, d.id AS id, d.message_data AS message_data, d.t AS dt FROM ` +
-    `(SELECT COUNT(*) AS n, SUM(id) AS s, SUM(${tag}) AS t FROM ${messages} WHERE ${where} <= ${after}) f ` +
-    `LEFT JOIN (SELECT id, message_data, ${tag} AS t FROM ${messages} WHERE ${where} > ${after}) d ` +
-    `ON 1 = 1 ORDER BY d.id`;
+    `SELECT COUNT(*) AS n, SUM(id) AS s, SUM(${tag}) AS t, NULL AS id, NULL AS message_data, NULL AS dt ` +
+    `FROM ${messages} WHERE ${where} <= ${after} UNION ALL ` +
+    `SELECT NULL, NULL, NULL, id, message_data, ${tag} FROM ${messages} WHERE ${where} > ${after}`;
   return {
     sql,
     args: (sessionId, afterId) => (numbered ? [sessionId, afterId] : [sessionId, afterId, sessionId, afterId]),
