@@ -1,3 +1,5 @@
+import type { SessionMemoryDistribution, SessionMemoryTablesOptions } from './session-memory-options.interface';
+
 /** What the search index holds besides user and assistant messages (see `SessionMemorySearchOptions.include`). */
 export type SearchInclude = 'messages' | 'tool_calls' | 'tool_outputs';
 
@@ -98,7 +100,7 @@ export interface ReindexResult {
  * applied when rows are written, by the module's `search.language`).
  */
 export interface SessionMemorySearchMigrationOptions {
-  tables?: import('./session-memory-options.interface').SessionMemoryTablesOptions;
+  tables?: SessionMemoryTablesOptions;
   /** PostgreSQL only: the schema of the tables (same as `tables.schema`). */
   schema?: string;
   /** 13-digit JavaScript timestamp ordering the migration. Default 1796083200000 (2026-12-01). */
@@ -106,5 +108,5 @@ export interface SessionMemorySearchMigrationOptions {
   /** The migration's name; must end with a 13-digit timestamp. Default `SessionMemorySearch[_<messages>]<timestamp>`. */
   name?: string;
   /** PostgreSQL: on a Citus coordinator the search table is distributed by `session_id` (as the module option). */
-  distribution?: import('./session-memory-options.interface').SessionMemoryDistribution;
+  distribution?: SessionMemoryDistribution;
 }
