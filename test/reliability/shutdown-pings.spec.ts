@@ -7,6 +7,7 @@ import { SessionMemoryHealthIndicator, SessionMemoryModule } from '../../lib';
 import { describeEachDialect, uniqueSuffix } from '../support/databases';
 import { FreezableProxy } from '../support/freezable-proxy';
 import { healthController } from '../support/health';
+import { dropSessionTables } from '../support/tables';
 
 const HealthController = healthController((sessions) => [() => sessions.isHealthy('sessions', { timeoutMs: 200 })]);
 
@@ -76,10 +77,7 @@ describeEachDialect(
         await proxy.close();
         const c = new Client({ connectionString: url });
         await c.connect();
-        for (const t of [`${tables.sessions}_metadata`, `${tables.messages}_operations`, `${tables.sessions}_owners`])
-          await c.query(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
-        await c.query(`DROP TABLE IF EXISTS ${tables.messages}`);
-        await c.query(`DROP TABLE IF EXISTS ${tables.sessions}`);
+        await dropSessionTables(c, tables);
         await c.end();
       }
     }, 60_000);
