@@ -128,6 +128,7 @@ export async function createSessionMemoryService(
     const optionalTables = new OptionalTablesProbe(store);
     await optionalTables.refresh();
     store.useBranches(optionalTables.current.branches);
+    searchIndex?.useBranches(() => optionalTables.current.branches);
     const relay =
       notify && store.notifications
         ? new PostgresChangeRelay(store.notifications, tables, logger, limits.maxItemsPerCall)

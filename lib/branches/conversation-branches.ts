@@ -136,6 +136,7 @@ export class ConversationBranches {
     await guardConversation(this.context, method, this.conversationId, () =>
       this.context.store.branches.remove(this.conversationId, branchId, force === true),
     );
+    this.context.search?.touched(this.conversationId, 'removed'); // its rows' entries go
     this.lines.forget(branchId);
   }
 

@@ -1,4 +1,5 @@
 import { SealingStore } from '../encryption/sealing-store';
+import { withBranchSearchIndex } from '../search/indexing-store';
 import type { SessionMemoryContext } from '../session-memory.context';
 import { MAIN_BRANCH } from '../storage/branches/branch-view.sql';
 
@@ -154,7 +155,9 @@ function lineContext(context: SessionMemoryContext, branch: string, whileCurrent
   const key = `${whileCurrent ? 'c' : 'b'}:${branch}`;
   let found = lines.get(key);
   if (!found) {
-    const items = new SealingStore(context.store.branches.line(branch, whileCurrent), context.codec);
+    const line = context.store.branches.line(branch, whileCurrent);
+    // With search on, the branch's writes mark the conversation for the index, as main's do.
+    const items = new SealingStore(context.search ? withBranchSearchIndex(line, context.search) : line, context.codec);
     found = { ...context, items };
     lines.set(key, found);
   }

@@ -1,6 +1,7 @@
 import { SessionMemoryConfigurationError } from '../exceptions';
+import type { ItemStore } from '../storage/branches/branch-line.store';
 import type { PopDecision, PopOptions, SessionStore } from '../storage/session-store';
-import type { SearchIndex } from './search-index';
+import type { SearchIndex, WriteEffect } from './search-index';
 
 /** Most row ids of a re-encryption scan remembered (their conversation, for `swapRowText`). */
 const MAX_REMEMBERED_ROWS = 100_000;
@@ -104,4 +105,34 @@ export function withSearchIndex(store: SessionStore, search: SearchIndex): Sessi
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
+}
+
+/**
+ * The search layer around one branch's item store (`BranchStore.line`): its writes mark the
+ * conversation like main's do, so the branch's rows are indexed (and entries of rows it removed or
+ * rewrote are dropped) by the same background sync.
+ * @internal
+ */
+export function withBranchSearchIndex(line: ItemStore, search: SearchIndex): ItemStore {
+  const mark =
+    <A extends unknown[], R>(effect: WriteEffect, write: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const result = await write(...args);
+      search.touched(args[0] as string, effect);
+      return result;
+    };
+  return {
+    readAll: (...args) => line.readAll(...args),
+    readNewest: (...args) => line.readNewest(...args),
+    readAllData: (...args) => line.readAllData(...args),
+    readNewestData: (...args) => line.readNewestData(...args),
+    append: mark('added', (...args: Parameters<ItemStore['append']>) => line.append(...args)),
+    writeMetadata: mark('added', (...args: Parameters<ItemStore['writeMetadata']>) => line.writeMetadata(...args)),
+    popNewest: (sessionId, decode, options) =>
+      mark('removed', (id: string) => line.popNewest(id, decode, options))(sessionId),
+    clearItems: mark('removed', (...args: Parameters<ItemStore['clearItems']>) => line.clearItems(...args)),
+    replaceItems: mark('changed', (...args: Parameters<ItemStore['replaceItems']>) => line.replaceItems(...args)),
+    rewriteItems: mark('changed', (...args: Parameters<ItemStore['rewriteItems']>) => line.rewriteItems(...args)),
+    applyHistory: mark('changed', (...args: Parameters<ItemStore['applyHistory']>) => line.applyHistory(...args)),
+  };
 }

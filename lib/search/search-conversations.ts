@@ -44,7 +44,8 @@ export async function searchConversations(
   // This process's writes are searchable once their syncs have run.
   await search.settled();
   const { statements, query } = search.storage;
-  const statement = statements.search({ ...filter, limit: filter.limit + 1 });
+  const branches = context.optionalTables.current.branches;
+  const statement = statements.search({ ...filter, limit: filter.limit + 1, branches });
   const rows = await context.gate.guard('searchConversations', () => query<HitRow>(statement.sql, statement.params));
   const page = rows.slice(0, filter.limit);
   const hits = page.map((row): SearchHit => {

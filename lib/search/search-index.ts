@@ -43,12 +43,19 @@ export class SearchIndex {
   private readonly dirty = new Map<string, Dirty>();
   private worker?: Promise<void>;
   private gate?: OperationGate;
+  /** Whether the branch tables exist: their rows (of branches other than main) are indexed too. */
+  private branches: () => boolean = () => false;
 
   constructor(
     readonly storage: SearchStorage,
     readonly options: ResolvedSearch,
     private readonly logger: Logger,
   ) {}
+
+  /** Tells the index how to know whether the branch tables exist (the module's optional-tables probe). */
+  useBranches(exist: () => boolean): void {
+    this.branches = exist;
+  }
 
   /** Counts the background passes as operations in flight (shutdown waits for them). */
   useGate(gate: OperationGate): void {
@@ -110,6 +117,10 @@ export class SearchIndex {
       if (dirty.effect !== 'added') {
         const del = statements.deleteStale(id);
         await query(del.sql, del.params);
+        if (this.branches()) {
+          const stale = statements.deleteStaleBranchRows(id);
+          await query(stale.sql, stale.params);
+        }
       }
     }
     if (this.options.sealed) return;
@@ -118,6 +129,10 @@ export class SearchIndex {
     const reads = statements.pinned
       ? adding.map((id) => statements.missingRows(id, ROWS_PER_PASS))
       : [statements.missingRowsOf(adding, ROWS_PER_PASS)];
+    if (this.branches()) {
+      if (statements.pinned) reads.push(...adding.map((id) => statements.missingBranchRows([id], ROWS_PER_PASS)));
+      else reads.push(statements.missingBranchRows(adding, ROWS_PER_PASS));
+    }
     for (const read of reads) {
       const rows = await query<RowToIndex>(read.sql, read.params);
       await this.write(
@@ -130,10 +145,14 @@ export class SearchIndex {
   }
 
   /** The entry of one row: its text, or an empty entry (known, nothing to find) for a row nothing of which is indexed. */
-  entryOf(sessionId: string, row: Pick<RowToIndex, 'id' | 'data' | 'data_length'>): SearchRowWrite {
+  entryOf(
+    sessionId: string,
+    row: Pick<RowToIndex, 'id' | 'data' | 'data_length'> & { branch_id?: string },
+  ): SearchRowWrite {
     const text = indexedTextOf(String(row.data), this.options.include);
     return {
       sessionId,
+      branchId: row.branch_id ?? 'main',
       itemId: String(row.id),
       role: text?.role ?? '',
       body: text?.body ?? '',

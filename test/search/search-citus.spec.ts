@@ -39,7 +39,9 @@ describeEachDialect(
         s.missingRows('citus-route-1', 500),
         s.deleteStale('citus-route-1'),
         s.deleteItems('citus-route-1', ['1', '2']),
-        ...s.upsert([{ sessionId: 'citus-route-1', itemId: '999999', role: 'user', body: 'x', dataLength: 1 }]),
+        ...s.upsert([
+          { sessionId: 'citus-route-1', branchId: 'main', itemId: '999999', role: 'user', body: 'x', dataLength: 1 },
+        ]),
       ];
       for (const statement of perConversation) {
         const { counts, plan } = await tasks(admin, statement);

@@ -11,6 +11,8 @@ export interface SearchSql {
 /** A search row to write: the message row it stands for and what is indexed of it. @internal */
 export interface SearchRowWrite {
   sessionId: string;
+  /** `'main'` for a row of the messages table, else the branch of a `<messages>_branch_items` row. */
+  branchId: string;
   itemId: string;
   /** `''` (with an empty body) for a row nothing of which is indexed: the row is known, not missing. */
   role: string;
@@ -21,6 +23,8 @@ export interface SearchRowWrite {
 /** A search, validated. @internal */
 export interface SearchFilter {
   query: ParsedQuery;
+  /** Whether the branch tables exist: hits may then also come from branch rows. */
+  branches?: boolean;
   owner?: string;
   sinceMs?: number;
   untilMs?: number;
@@ -51,6 +55,39 @@ export class SearchStatements {
 
   private get s() {
     return this.d.names.search;
+  }
+
+  /** The rows of branches other than main (private copies `~...` are not indexed: their texts are main's or a branch's). */
+  private get bi() {
+    return this.d.names.branchItems;
+  }
+
+  /**
+   * Up to `limit` branch rows (of branches other than main) of these conversations with no entry, or a
+   * stale one, oldest first (rows also carry `branch_id`). Pinned to one conversation where the dialect
+   * asks (Citus: one id).
+   */
+  missingBranchRows(sessionIds: string[], limit: number): SearchSql {
+    const b = new Binder(this.d.syntax);
+    const len = this.d.byteLength('i.message_data');
+    const ids = sessionIds.map((id) => b.bind(id)).join(', ');
+    const sql =
+      `SELECT i.session_id AS session_id, i.branch_id AS branch_id, i.id AS id, i.message_data AS data, ${len} AS data_length ` +
+      `FROM ${this.bi} i LEFT JOIN ${this.s} s ON s.session_id = i.session_id AND s.branch_id = i.branch_id AND s.item_id = i.id ` +
+      `WHERE i.session_id IN (${ids}) AND i.branch_id NOT LIKE '~%' AND (s.item_id IS NULL OR s.data_length <> ${len}) ` +
+      `ORDER BY i.id LIMIT ${b.bind(limit)}`;
+    return { sql, params: b.params };
+  }
+
+  /** Removes the conversation's entries of branch rows that are gone or changed. */
+  deleteStaleBranchRows(sessionId: string): SearchSql {
+    const b = new Binder(this.d.syntax);
+    const sql =
+      `DELETE FROM ${this.s} WHERE session_id = ${b.bind(sessionId)} AND branch_id <> '${MAIN_BRANCH}' ` +
+      `AND NOT EXISTS (SELECT 1 FROM ${this.bi} i WHERE i.session_id = ${b.bind(sessionId)} ` +
+      `AND i.branch_id = ${this.s}.branch_id AND i.id = ${this.s}.item_id ` +
+      `AND ${this.d.byteLength('i.message_data')} = ${this.s}.data_length)`;
+    return { sql, params: b.params };
   }
 
   /** Whether the search table is usable (no rows read). */
@@ -109,7 +146,7 @@ export class SearchStatements {
       const values = rows.slice(at, at + UPSERT_CHUNK).map((r) => {
         // Bound in the order of the text (positional placeholders); the index columns may name the
         // body's placeholder again (numbered placeholders only).
-        const cells = [b.bind(r.sessionId), `'${MAIN_BRANCH}'`, this.d.idParam(b.bind(r.itemId)), b.bind(r.role)];
+        const cells = [b.bind(r.sessionId), b.bind(r.branchId), this.d.idParam(b.bind(r.itemId)), b.bind(r.role)];
         const body = b.bind(r.body);
         cells.push(body, b.bind(r.dataLength), ...this.d.indexColumns.values(body, b));
         return `(${cells.join(', ')})`;
@@ -160,25 +197,36 @@ export class SearchStatements {
   search(filter: SearchFilter): SearchSql {
     const { syntax } = this.d;
     const b = new Binder(syntax);
-    const match = this.d.match(filter.query, filter.owner !== undefined);
-    const score = match.score(b);
-    // The owners join first: it keeps few of the matches, before each is joined to its message row.
-    let sql =
-      `SELECT s.session_id AS session_id, s.branch_id AS branch_id, s.item_id AS item_id, s.role AS role, ` +
-      `s.body AS body, ${syntax.epochMs('m.created_at')} AS created_ms, ${score} AS score FROM ${match.from}`;
-    if (filter.owner !== undefined) {
-      const owner = filter.owner;
-      sql += ` JOIN ${this.d.names.owners} o ON o.session_id = s.session_id AND ${syntax.ownerMatches('o.owner', () => b.bind(owner))}`;
-    }
-    sql +=
-      ` JOIN ${this.m} m ON m.session_id = s.session_id AND m.id = s.item_id ` +
-      `AND ${this.d.byteLength('m.message_data')} = s.data_length`;
-    sql += ` WHERE ${match.where(b)} AND s.branch_id = '${MAIN_BRANCH}'`;
-    if (filter.sinceMs !== undefined)
-      sql += ` AND m.created_at >= ${syntax.epochMsParam(b.bind(syntax.epochMsValue(filter.sinceMs)))}`;
-    if (filter.untilMs !== undefined)
-      sql += ` AND m.created_at < ${syntax.epochMsParam(b.bind(syntax.epochMsValue(filter.untilMs)))}`;
-    let outer = `SELECT * FROM (${sql}) x`;
+    // One member per table the hits come from: main's rows, and (with branches) the branch rows; each
+    // joins its hits back to the live row (same id, same byte length) of its own table.
+    const member = (branches: boolean) => {
+      const match = this.d.match(filter.query, filter.owner !== undefined);
+      const score = match.score(b);
+      const row = branches ? 'i' : 'm';
+      // The owners join first: it keeps few of the matches, before each is joined to its row.
+      let sql =
+        `SELECT s.session_id AS session_id, s.branch_id AS branch_id, s.item_id AS item_id, s.role AS role, ` +
+        `s.body AS body, ${syntax.epochMs(`${row}.created_at`)} AS created_ms, ${score} AS score FROM ${match.from}`;
+      if (filter.owner !== undefined) {
+        const owner = filter.owner;
+        sql += ` JOIN ${this.d.names.owners} o ON o.session_id = s.session_id AND ${syntax.ownerMatches('o.owner', () => b.bind(owner))}`;
+      }
+      sql += branches
+        ? ` JOIN ${this.bi} i ON i.session_id = s.session_id AND i.branch_id = s.branch_id AND i.id = s.item_id ` +
+          `AND ${this.d.byteLength('i.message_data')} = s.data_length`
+        : ` JOIN ${this.m} m ON m.session_id = s.session_id AND m.id = s.item_id ` +
+          `AND ${this.d.byteLength('m.message_data')} = s.data_length`;
+      sql += ` WHERE ${match.where(b)} AND s.branch_id ${branches ? '<>' : '='} '${MAIN_BRANCH}'`;
+      if (filter.sinceMs !== undefined)
+        sql += ` AND ${row}.created_at >= ${syntax.epochMsParam(b.bind(syntax.epochMsValue(filter.sinceMs)))}`;
+      if (filter.untilMs !== undefined)
+        sql += ` AND ${row}.created_at < ${syntax.epochMsParam(b.bind(syntax.epochMsValue(filter.untilMs)))}`;
+      return sql;
+    };
+    const inner = filter.branches
+      ? `SELECT * FROM (${member(false)}) xm UNION ALL SELECT * FROM (${member(true)}) xb`
+      : member(false);
+    let outer = `SELECT * FROM (${inner}) x`;
     if (filter.after) outer += ` WHERE ${this.after(filter.after, b)}`;
     outer += ` ORDER BY x.score DESC, x.item_id DESC, x.session_id DESC, x.branch_id DESC LIMIT ${b.bind(filter.limit)}`;
     return { sql: outer, params: b.params };
