@@ -1,4 +1,3 @@
-import { SessionMemoryConfigurationError } from '../exceptions';
 import { BranchStatements } from './branches/branch.statements';
 import { BranchStore } from './branches/branch.store';
 import { BranchViewSql } from './branches/branch-view.sql';
@@ -36,6 +35,7 @@ import type {
 } from './session-store';
 import { ReadSql, SessionReads, rowsToColumns } from './session-reads';
 import { TableNames, tableNames } from './table-names';
+import { probeOptionalTables, verifyCoreTables } from './table-probes';
 import { UsageStore } from './usage/usage.store'; // ---- usage
 
 /**
@@ -196,42 +196,12 @@ export abstract class SqlSessionStore implements SessionStore {
 
   // ---- probes ------------------------------------------------------------------------------------
 
-  async verifyTables(): Promise<void> {
-    const { sessions, messages } = this.names;
-    const probes: [string, string][] = [
-      [sessions, `SELECT session_id, created_at, updated_at FROM ${sessions} WHERE 1 = 0`],
-      [messages, `SELECT id, session_id, message_data, created_at FROM ${messages} WHERE 1 = 0`],
-    ];
-    for (const [table, probe] of probes) {
-      try {
-        await this.query(probe, []);
-      } catch (err) {
-        throw new SessionMemoryConfigurationError(
-          `cannot use table ${table} (${(err as Error).message}). ` +
-            'Create the tables: set `createTables: true` in SessionMemoryModule options, or run the migration from ' +
-            '`createSessionMemoryMigration()` (see README, "Production schema"), or point `tables` at existing tables.',
-          { cause: err },
-        );
-      }
-    }
+  verifyTables(): Promise<void> {
+    return verifyCoreTables((sql, params) => this.query(sql, params), this.names);
   }
 
-  async probeOptionalTables(): Promise<OptionalTables> {
-    const exists = (sql: string) =>
-      this.query(sql, []).then(
-        () => true,
-        () => false,
-      );
-    const { metadata, operations, owners, branches, branchSegments, branchItems } = this.names;
-    return {
-      metadata: await exists(`SELECT session_id, metadata FROM ${metadata} WHERE 1 = 0`),
-      operations: await exists(`SELECT session_id, operation_id, transaction_hash FROM ${operations} WHERE 1 = 0`),
-      owners: await exists(`SELECT session_id, owner FROM ${owners} WHERE 1 = 0`),
-      branches:
-        (await exists(`SELECT session_id, branch_id, is_current, deleted FROM ${branches} WHERE 1 = 0`)) &&
-        (await exists(`SELECT session_id, branch_id, position, source_id, up_to FROM ${branchSegments} WHERE 1 = 0`)) &&
-        (await exists(`SELECT id, session_id, branch_id, message_data FROM ${branchItems} WHERE 1 = 0`)),
-    };
+  probeOptionalTables(): Promise<OptionalTables> {
+    return probeOptionalTables((sql, params) => this.query(sql, params), this.names);
   }
 
   async ping(): Promise<void> {

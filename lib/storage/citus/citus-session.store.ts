@@ -1,7 +1,7 @@
 import type { SqlStep } from '../program/statement-program';
 import { PostgresConnection } from '../postgres/postgres.connection';
 import { PostgresSessionStore } from '../postgres/postgres-session.store';
-import { mainIsCurrent } from '../branches/branch.statements';
+import { mainIsCurrent } from '../branches/branch-conditions';
 import type { AppendOptions, ResolvedTables } from '../session-store';
 import { citusDistributionError } from './citus';
 import { citusSchemaDdl } from './citus.ddl';

@@ -1,4 +1,4 @@
-import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch.statements';
+import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch-conditions';
 import { KeyedMutex } from '../keyed-mutex';
 import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, arraysToColumns } from '../session-reads';

@@ -1,5 +1,5 @@
 import { inlinePostgresParameters } from '../citus/postgres.literals';
-import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch.statements';
+import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch-conditions';
 import type { DialectSyntax } from '../dialect-syntax';
 import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, arraysToColumns } from '../session-reads';

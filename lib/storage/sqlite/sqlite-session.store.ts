@@ -1,4 +1,4 @@
-import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch.statements';
+import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch-conditions';
 import { LockedOptions, LockedProgram, SqlStep, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, sessionIdRange } from '../session-reads';
 import type {
