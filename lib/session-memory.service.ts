@@ -8,11 +8,9 @@ import { assertConversationId, assertOwnerId } from './validation';
 import { Observable, concatMap, defer, from } from 'rxjs';
 import { OwnerCheck } from './ownership/owner-check';
 import { ReencryptOptions, ReencryptResult, reencryptStep } from './encryption/reencrypt';
-// ---- usage
 import { readUsage } from './structure/usage-operations';
 import type { UsageQuery, UsageSummary } from './structure/usage.types';
-// ---- search
-import type { ReindexOptions, ReindexResult, SearchConversationsOptions, SearchPage } from './interfaces/search.interface';
+import type { ReindexOptions, ReindexResult, SearchConversationsOptions, SearchPage } from './interfaces';
 import { searchConversations } from './search/search-conversations';
 import { reindexStep } from './search/reindex';
 import type { SessionAccessOptions } from './ownership/session-access.options';

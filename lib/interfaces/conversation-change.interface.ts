@@ -44,3 +44,13 @@ export interface ConversationCleared {
 
 /** One change of a conversation, as emitted by `SessionMemoryService.changes$()`. */
 export type ConversationChange = ConversationItemsAdded | ConversationItemPopped | ConversationCleared;
+
+/** Options of the change stream (`SessionMemoryService.changes$()`). */
+export interface SessionMemoryChangesOptions {
+  /**
+   * PostgreSQL only: also report changes made by other application instances, through LISTEN/NOTIFY.
+   * Every write then sends one NOTIFY (one more round trip), and a dedicated connection LISTENs while
+   * this process has subscribers. Default `false`: changes made through this process only.
+   */
+  notify?: boolean;
+}

@@ -1,5 +1,6 @@
 export * from './session-item.interface';
 export * from './session-memory-options.interface';
+export * from './conversation-id.interface';
 export * from './conversation-management.interface';
 export * from './maintenance.interface';
 export * from './conversation-change.interface';

@@ -35,3 +35,16 @@ export interface ReencryptResult {
   /** Where the next call goes on; `undefined` once every row was looked at. */
   nextCursor?: string;
 }
+
+/** The `ttl` module option in full. */
+export interface SessionMemoryTtlOptions {
+  /** Delete conversations not written for longer than this (ms, or a duration string like `'30d'`), at most 100 years. */
+  idleFor: number | string;
+  /**
+   * How often to look (ms or duration), at most 24 days (Node.js timers' limit, 2^31 - 1 ms).
+   * Default: a tenth of `idleFor`, between 1 minute and 1 hour.
+   */
+  every?: number | string;
+  /** Conversations deleted per transaction, 1 to 10,000. Default 500. */
+  batchSize?: number;
+}

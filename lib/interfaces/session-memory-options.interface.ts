@@ -1,5 +1,8 @@
 import type { ModuleMetadata, Provider, Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import type { CallerIdResolver, ConversationIdSource } from './conversation-id.interface';
+import type { SessionMemoryChangesOptions } from './conversation-change.interface';
+import type { SessionMemoryTtlOptions } from './maintenance.interface';
 import type { SessionMemorySearchOptions } from './search.interface';
 import type { SessionMemoryHistoryCacheOptions } from './history-cache.interface'; // ---- history cache
 
@@ -41,38 +44,6 @@ export interface SessionMemoryTablesOptions {
  *   on the coordinator); not for tables that are distributed already.
  */
 export type SessionMemoryDistribution = 'auto' | 'citus' | 'none';
-
-/**
- * Reads the conversation id of a call. Its arguments depend on the transport (`transport.type`,
- * docs/transports.md):
- * - `'http'`: the Express or Fastify request;
- * - `'ws'` (a `@SubscribeMessage()` handler): the socket (socket.io or ws) and the message payload;
- * - `'graphql'`: the HTTP request found in the GraphQL context (`req`; for a graphql-ws subscription,
- *   the upgrade request) and the field's arguments; `transport.context` is the GraphQL context;
- * - `'rpc'`: the microservice's context and the message data.
- *
- * May be async and may throw (for example a `ForbiddenException` for a conversation the caller may not see).
- * Returning `undefined` or an empty string refuses the call (400).
- */
-export type ConversationIdResolver = (
-  request: any,
-  message?: any,
-  transport?: { type: 'http' | 'ws' | 'graphql' | 'rpc'; context?: unknown },
-) => string | undefined | null | Promise<string | undefined | null>;
-
-/**
- * Reads who the caller of a call is (may be async, may throw, e.g. an `UnauthorizedException`). Given
- * the same arguments as a `ConversationIdResolver`: over WebSockets the socket, where the
- * application's connection handling put the authenticated caller.
- */
-export type CallerIdResolver = (
-  request: any,
-  message?: any,
-  transport?: { type: 'http' | 'ws' | 'graphql' | 'rpc'; context?: unknown },
-) => string | undefined | null | Promise<string | undefined | null>;
-
-/** Where the request-scoped session and `@Conversation()` find the conversation id. */
-export type ConversationIdSource = { header: string } | { param: string } | { query: string } | ConversationIdResolver;
 
 /** Size limits checked before anything is written. */
 export interface SessionMemoryLimitsOptions {
@@ -276,29 +247,6 @@ export interface SessionMemoryEncryptionOptions {
    * 0 turns it off (no plaintext kept after a call). Default: 33554432 (32 MiB).
    */
   cacheBytes?: number;
-}
-
-/** The `ttl` module option in full. */
-export interface SessionMemoryTtlOptions {
-  /** Delete conversations not written for longer than this (ms, or a duration string like `'30d'`), at most 100 years. */
-  idleFor: number | string;
-  /**
-   * How often to look (ms or duration), at most 24 days (Node.js timers' limit, 2^31 - 1 ms).
-   * Default: a tenth of `idleFor`, between 1 minute and 1 hour.
-   */
-  every?: number | string;
-  /** Conversations deleted per transaction, 1 to 10,000. Default 500. */
-  batchSize?: number;
-}
-
-/** Options of the change stream (`SessionMemoryService.changes$()`). */
-export interface SessionMemoryChangesOptions {
-  /**
-   * PostgreSQL only: also report changes made by other application instances, through LISTEN/NOTIFY.
-   * Every write then sends one NOTIFY (one more round trip), and a dedicated connection LISTENs while
-   * this process has subscribers. Default `false`: changes made through this process only.
-   */
-  notify?: boolean;
 }
 
 /** Options shared by `forRoot` and `forRootAsync` that shape the module itself. */

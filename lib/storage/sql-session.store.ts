@@ -1,6 +1,4 @@
-import { BranchStatements } from './branches/branch.statements';
 import { BranchStore } from './branches/branch.store';
-import { BranchViewSql } from './branches/branch-view.sql';
 import type { DialectSyntax } from './dialect-syntax';
 import { listingQuery } from './listing-query';
 import { OwnershipSql } from './ownership.sql';
@@ -11,7 +9,7 @@ import { popProgram } from './program/pop.program';
 import { ProgramStatements } from './program/program-statements';
 import { replaceProgram } from './program/replace.program';
 import { rewriteProgram } from './program/rewrite.program';
-import { LockedOptions, LockedProgram, StatementProgram, isApplied, popCommits } from './program/statement-program';
+import { LockedOptions, LockedProgram, isApplied, popCommits } from './program/statement-program';
 import type {
   AppendOptions,
   HistoryOutcome,
@@ -36,7 +34,8 @@ import type {
 import { ReadSql, SessionReads, rowsToColumns } from './session-reads';
 import { TableNames, tableNames } from './table-names';
 import { probeOptionalTables, verifyCoreTables } from './table-probes';
-import { UsageStore } from './usage/usage.store'; // ---- usage
+import { scanRowsSql, swapRowTextSql } from './reencryption.sql';
+import { UsageStore } from './usage/usage.store';
 
 /**
  * What the dialect stores share, all of it SQL built from the dialect's `DialectSyntax`: the reads
@@ -71,14 +70,10 @@ export abstract class SqlSessionStore implements SessionStore {
     this.reads = new SessionReads(this.names, syntax);
     this.ownership = new OwnershipSql(this.names, syntax, this.reads);
     this.statements = new ProgramStatements(this.names, syntax, this.reads);
-    this.branches = new BranchStore({
+    this.branches = BranchStore.of(this.names, syntax, this.statements, this.ownership, {
       query: (sql, params) => this.query(sql, params),
       runLocked: (sessionId, program, options) => this.runLocked(sessionId, program, options),
       writeMetadata: (sessionId, json, items) => this.writeMetadata(sessionId, json, items),
-      statements: this.statements,
-      branch: new BranchStatements(this.names, syntax),
-      view: new BranchViewSql(this.names, syntax),
-      ownerCondition: (filter, bindId, bindOwner) => this.ownership.ownerCondition(filter.unowned, bindId, bindOwner),
     });
   }
 
@@ -89,12 +84,7 @@ export abstract class SqlSessionStore implements SessionStore {
 
   /** `program`, after freezing the branches that inherit main rows when branches are in use. */
   private protectingBranches<T>(sessionId: string, program: LockedProgram<T>): LockedProgram<T> {
-    if (!this.branchesInUse) return program;
-    const branches = this.branches;
-    return function* (): StatementProgram<T> {
-      yield* branches.freezeMain(sessionId);
-      return yield* program();
-    };
+    return this.branchesInUse ? this.branches.protectingMain(sessionId, program) : program;
   }
 
   // ---- the dialect's connection ------------------------------------------------------------------
@@ -115,8 +105,6 @@ export abstract class SqlSessionStore implements SessionStore {
   abstract deleteConversation(sessionId: string): Promise<boolean>;
   abstract purgeIdle(idleForMs: number, batchSize: number, tables: OptionalTables): Promise<string[]>;
   abstract writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void>;
-
-  // ---- reads -------------------------------------------------------------------------------------
 
   /** Runs one statement selecting only `message_data` and returns those texts. */
   protected async queryData(sql: string, params: unknown[]): Promise<string[]> {
@@ -179,22 +167,14 @@ export abstract class SqlSessionStore implements SessionStore {
   }
 
   scanRows(afterId: number | string, limit: number): Promise<(StoredRow & { session_id: string })[]> {
-    const param = this.syntax.placeholder;
-    return this.query(
-      `SELECT id, session_id, message_data FROM ${this.names.messages} WHERE id > ${param(1)} ORDER BY id LIMIT ${param(2)}`,
-      [afterId, limit],
-    );
+    const { sql, params } = scanRowsSql(this.names, this.syntax, afterId, limit);
+    return this.query(sql, params);
   }
 
   swapRowText(id: number | string, expected: string, next: string): Promise<boolean> {
-    const param = this.syntax.placeholder;
-    return this.swapRow(
-      `UPDATE ${this.names.messages} SET message_data = ${param(1)} WHERE id = ${param(2)} AND message_data = ${param(3)}`,
-      [next, id, expected],
-    );
+    const { sql, params } = swapRowTextSql(this.names, this.syntax, id, expected, next);
+    return this.swapRow(sql, params);
   }
-
-  // ---- probes ------------------------------------------------------------------------------------
 
   verifyTables(): Promise<void> {
     return verifyCoreTables((sql, params) => this.query(sql, params), this.names);
@@ -250,16 +230,11 @@ export abstract class SqlSessionStore implements SessionStore {
     decode: (text: string) => PopDecision<T>,
     options?: PopOptions,
   ): Promise<PopOutcome<T>> {
-    const onlyOnMain = options?.ifMainIsCurrent === true && this.branchesInUse;
-    const branches = this.branches;
     const pop = this.protectingBranches(sessionId, () => popProgram(this.statements, sessionId, decode));
     return this.runLocked<PopOutcome<T>>(
       sessionId,
-      onlyOnMain
-        ? function* (): StatementProgram<PopOutcome<T>> {
-            if (!(yield* branches.mainIsCurrent(sessionId))) return { skipped: { count: 0 }, notOnMain: true };
-            return yield* pop();
-          }
+      options?.ifMainIsCurrent === true && this.branchesInUse
+        ? this.branches.whileMainIsCurrent(sessionId, pop, () => ({ skipped: { count: 0 }, notOnMain: true }))
         : pop,
       {
         ifMissing: () => ({ skipped: { count: 0 } }),

@@ -1,9 +1,13 @@
 import { BranchNotFoundError, InvalidBranchOperationError } from '../../exceptions';
-import type { StatementProgram } from '../program/statement-program';
+import type { LockedProgram, StatementProgram } from '../program/statement-program';
 import type { StoredRow } from '../session-store';
-import type { BranchRow, SegmentRow } from './branch.statements';
+import type { DialectSyntax } from '../dialect-syntax';
+import type { OwnershipSql } from '../ownership.sql';
+import type { ProgramStatements } from '../program/program-statements';
+import type { TableNames } from '../table-names';
+import { BranchRow, BranchStatements, SegmentRow } from './branch.statements';
 import { BranchLineStore, LineAccess } from './branch-line.store';
-import { MAIN_BRANCH, OWN_POSITION, splitViewRowId, viewRowId } from './branch-view.sql';
+import { BranchViewSql, MAIN_BRANCH, OWN_POSITION, splitViewRowId, viewRowId } from './branch-view.sql';
 import { freezeReferences, storedRowOf, wholeView } from './line.programs';
 
 /** Most conversations whose current branch a store remembers as a hint. */
@@ -38,6 +42,23 @@ export class BranchStore {
   private readonly hints = new Map<string, string>();
 
   constructor(private readonly access: LineAccess) {}
+
+  /** The branch store of a dialect store: its tables, syntax, shared statements, ownership SQL and connection. */
+  static of(
+    names: TableNames,
+    syntax: DialectSyntax,
+    statements: ProgramStatements,
+    ownership: OwnershipSql,
+    connection: Pick<LineAccess, 'query' | 'runLocked' | 'writeMetadata'>,
+  ): BranchStore {
+    return new BranchStore({
+      ...connection,
+      statements,
+      branch: new BranchStatements(names, syntax),
+      view: new BranchViewSql(names, syntax),
+      ownerCondition: (filter, bindId, bindOwner) => ownership.ownerCondition(filter.unowned, bindId, bindOwner),
+    });
+  }
 
   /** The current branch last seen for the conversation here, if any (a hint, not the truth). */
   hint(sessionId: string): string | undefined {
@@ -205,10 +226,23 @@ export class BranchStore {
     );
   }
 
-  /** A program step: whether main is the conversation's current branch. */
-  *mainIsCurrent(sessionId: string): StatementProgram<boolean> {
-    const rows = (yield this.access.branch.current(sessionId)) as { branch_id: string }[];
-    return rows.length === 0 || rows[0].branch_id === MAIN_BRANCH;
+  /** `program`, run only while main is the conversation's current branch; `otherwise()` answers else. */
+  whileMainIsCurrent<T>(sessionId: string, program: LockedProgram<T>, otherwise: () => T): LockedProgram<T> {
+    const { branch } = this.access;
+    return function* (): StatementProgram<T> {
+      const rows = (yield branch.current(sessionId)) as { branch_id: string }[];
+      if (rows.length > 0 && rows[0].branch_id !== MAIN_BRANCH) return otherwise();
+      return yield* program();
+    };
+  }
+
+  /** `program`, after giving the branches that inherit main's rows their own copy (`freezeMain`). */
+  protectingMain<T>(sessionId: string, program: LockedProgram<T>): LockedProgram<T> {
+    const freeze = () => this.freezeMain(sessionId);
+    return function* (): StatementProgram<T> {
+      yield* freeze();
+      return yield* program();
+    };
   }
 
   /**
