@@ -75,7 +75,10 @@ export abstract class StructuredConversation {
     if (await this.mayWrite(write)) await writeMetadata(this.context, write);
   }
 
-  /** The owner check of a metadata write: false when it has nothing to do (removing the metadata of no conversation). */
+  /**
+   * The owner check of a metadata write: false when it has nothing to do (removing the metadata of no conversation).
+   * @internal
+   */
   protected async mayWrite(write: MetadataWrite): Promise<boolean> {
     return (await this.ownerCheck?.write(write.kind)) !== 'absent';
   }
@@ -170,8 +173,8 @@ export abstract class StructuredConversation {
     return this.structure.turnUsage(turn, options);
   }
 
-  /** What the turns and usage methods delegate to (made on first use). */
   private structureOf?: ConversationStructure;
+  /** What the turns and usage methods delegate to (made on first use). @internal */
   protected get structure(): ConversationStructure {
     return (this.structureOf ??= new ConversationStructure(this.context, this.ownerCheck, {
       conversationId: this.conversationId,
