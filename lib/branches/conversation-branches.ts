@@ -144,10 +144,10 @@ export class ConversationBranches {
   async list(): Promise<BranchInfo[]> {
     await this.ownerCheck?.access();
     const id = this.conversationId;
-    const listing = this.lines.active
+    const rows = this.lines.active
       ? await guardConversation(this.context, 'listBranches', id, () => this.context.store.branches.list(id))
-      : { rows: [], segments: [] };
-    const live = listing.rows.filter((r) => Number(r.deleted) === 0);
+      : [];
+    const live = rows.filter((r) => Number(r.deleted) === 0);
     const current = live.find((r) => Number(r.is_current) === 1)?.branch_id ?? MAIN_BRANCH;
     if (!live.some((r) => r.branch_id === MAIN_BRANCH)) {
       live.unshift({

@@ -265,8 +265,3 @@ function skippedOf(rows: readonly ViewRow[]): PopOutcome<unknown>['skipped'] {
     oldestId: viewRowId(rows[rows.length - 1].pos, rows[rows.length - 1].id),
   };
 }
-
-/** Whether a view row is one of the branch's own rows. @internal */
-export function isOwnRow(row: ViewRow): boolean {
-  return Number(row.pos) === OWN_POSITION;
-}

@@ -20,6 +20,11 @@ export interface ViewRow {
   created_ms?: number | string;
 }
 
+/** Whether a view row is one of the branch's own rows (not inherited). @internal */
+export function isOwnRow(row: ViewRow): boolean {
+  return Number(row.pos) === OWN_POSITION;
+}
+
 /** The id a branch view gives a row: one integer, ordered as the view (see `VIEW_ID_SCALE`). @internal */
 export function viewRowId(pos: number | string, id: number | string): string {
   return (BigInt(pos) * VIEW_ID_SCALE + BigInt(id)).toString();
@@ -125,10 +130,11 @@ export class BranchViewSql {
       `WHERE g.session_id = ${s()} AND g.branch_id = ${b.value(branchId)} AND g.source_id <> '${MAIN_BRANCH}' ` +
       `AND i.session_id = ${s()}${beforeCondition('g.position', 'i.id')}` +
       (shape.newest ? ` ORDER BY g.position DESC, i.id DESC LIMIT ${b.value(limit)}` : '');
-    const own = () =>
+    // The branch's own rows (below `before`): the view's last member, or, with `ownOnly`, the whole statement.
+    const ownRows = () =>
       `SELECT ${OWN_POSITION} AS pos, o.id AS id, o.message_data AS message_data${time('o')} FROM ${branchItems} o ` +
-      `WHERE o.session_id = ${s()} AND o.branch_id = ${b.value(branchId)}${beforeCondition(String(OWN_POSITION), 'o.id')}` +
-      inner('o.id');
+      `WHERE o.session_id = ${s()} AND o.branch_id = ${b.value(branchId)}${beforeCondition(String(OWN_POSITION), 'o.id')}`;
+    const own = () => `${ownRows()}${inner('o.id')}`;
     const conditions = () => {
       const all: string[] = [];
       if (shape.whileCurrent) {
@@ -142,9 +148,7 @@ export class BranchViewSql {
     if (shape.ownOnly) {
       // The branch's own rows alone: one flat statement, as cheap as a read of main.
       return (
-        `SELECT ${OWN_POSITION} AS pos, o.id AS id, o.message_data AS message_data${time('o')} FROM ${branchItems} o ` +
-        `WHERE o.session_id = ${s()} AND o.branch_id = ${b.value(branchId)}` +
-        `${beforeCondition(String(OWN_POSITION), 'o.id')}${conditions()}` +
+        `${ownRows()}${conditions()}` +
         (shape.newest ? ` ORDER BY o.id DESC LIMIT ${b.value(limit)}` : ' ORDER BY o.id')
       );
     }

@@ -25,12 +25,6 @@ export interface BranchRequest {
   name: string | null;
 }
 
-/** A conversation's branches as stored. @internal */
-export interface BranchListing {
-  rows: BranchRow[];
-  segments: SegmentRow[];
-}
-
 /**
  * The branches of conversations: creating (no item is copied: the new branch's segments point into
  * the lines it starts from), switching, deleting, listing, and the history of one branch as an item
@@ -106,16 +100,10 @@ export class BranchStore {
     return out;
   }
 
-  /** Every branch row and segment of the conversation. */
-  async list(sessionId: string): Promise<BranchListing> {
-    const { branch } = this.access;
-    const rowsStep = branch.branches(sessionId);
-    const segmentsStep = branch.segments(sessionId);
-    const [rows, segments] = await Promise.all([
-      this.access.query<BranchRow>(rowsStep.sql, rowsStep.params),
-      this.access.query<SegmentRow>(segmentsStep.sql, segmentsStep.params),
-    ]);
-    return { rows, segments };
+  /** Every branch row of the conversation (deleted ones too: their tombstones). */
+  list(sessionId: string): Promise<BranchRow[]> {
+    const step = this.access.branch.branches(sessionId);
+    return this.access.query<BranchRow>(step.sql, step.params);
   }
 
   /** Creates a branch from `request.source` and makes it current. Returns its id (never one used before). */

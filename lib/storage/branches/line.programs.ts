@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { StatementProgram } from '../program/statement-program';
 import type { StoredRow } from '../session-store';
 import { BranchStatements, SegmentRow } from './branch.statements';
-import { BranchViewSql, OWN_POSITION, ViewRow, viewRowId } from './branch-view.sql';
+import { BranchViewSql, ViewRow, isOwnRow, viewRowId } from './branch-view.sql';
 
 /**
  * The programs that keep every branch's view true while a line's rows change (docs/conversation-structure.md,
@@ -80,8 +80,8 @@ export function* removeNewest(
   newestFirst: readonly ViewRow[],
 ): StatementProgram<void> {
   if (newestFirst.length === 0) return;
-  const own = newestFirst.filter((r) => Number(r.pos) === OWN_POSITION);
-  const inherited = newestFirst.filter((r) => Number(r.pos) !== OWN_POSITION);
+  const own = newestFirst.filter(isOwnRow);
+  const inherited = newestFirst.filter((r) => !isOwnRow(r));
   if (own.length > 0) {
     const oldestOwn = BigInt(own[own.length - 1].id);
     yield* freezeReferences(st, sessionId, branchId, oldestOwn);
