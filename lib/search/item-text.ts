@@ -1,4 +1,5 @@
 import type { SearchInclude } from '../interfaces/search.interface';
+import { isUserMessage } from '../structure/turns';
 
 /** What an item contributes to the search index: who said it and its text. @internal */
 export interface IndexedText {
@@ -44,14 +45,39 @@ function outputText(output: unknown): string {
  * @internal
  */
 export function indexedTextOf(stored: string, include: ReadonlySet<SearchInclude>): IndexedText | undefined {
-  if (stored.includes('"__enc__"')) return undefined; // EncryptedSession's envelope: its text is never indexed
+  const item = sealed(stored) ? undefined : parseObject(stored);
+  return item === undefined ? undefined : indexedTextOfItem(item, include);
+}
+
+/**
+ * What the search entry of one stored item holds: its indexed text, and `role: 'user'` for every user
+ * message (`isUserMessage`, what starts a turn), even one with no text to index (an image only) or
+ * when `include` leaves messages out: a hit's turn is counted from these roles (docs/search.md,
+ * "Turns"). `''` role and body for anything else nothing of which is indexed.
+ * @internal
+ */
+export function entryTextOf(stored: string, include: ReadonlySet<SearchInclude>): { role: string; body: string } {
+  const item = parseObject(stored);
+  if (item === undefined) return { role: '', body: '' };
+  const text = sealed(stored) ? undefined : indexedTextOfItem(item, include);
+  return { role: isUserMessage(item) ? 'user' : (text?.role ?? ''), body: text?.body ?? '' };
+}
+
+/** Whether a stored text is (or holds) an EncryptedSession envelope: its text is never indexed. */
+const sealed = (stored: string): boolean => stored.includes('"__enc__"');
+
+/** The stored item as a JSON object, or undefined (not JSON, not an object). */
+function parseObject(stored: string): Json | undefined {
   let item: unknown;
   try {
     item = JSON.parse(stored);
   } catch {
     return undefined;
   }
-  if (!isObject(item)) return undefined;
+  return isObject(item) ? item : undefined;
+}
+
+function indexedTextOfItem(item: Json, include: ReadonlySet<SearchInclude>): IndexedText | undefined {
   const found = textOf(item, include);
   if (!found || found.body.trim() === '') return undefined;
   return { role: found.role, body: found.body.slice(0, MAX_INDEXED_CHARS) };

@@ -3,6 +3,7 @@ import { withoutPrefix } from '../exceptions/message-prefix';
 import type { SearchConversationsOptions, SearchHit, SearchPage } from '../interfaces/search.interface';
 import type { SessionMemoryContext } from '../session-memory.context';
 import type { SearchFilter } from '../storage/search/search-statements';
+import { TurnCountRow, TurnQuestion, turnOf } from '../storage/search/turn-statements';
 import { assertOwnerId } from '../validation';
 import type { SearchIndex } from './search-index';
 import { decodeSearchCursor, encodeSearchCursor, searchIdentity } from './search-cursor';
@@ -48,9 +49,10 @@ export async function searchConversations(
   const statement = statements.search({ ...filter, limit: filter.limit + 1, branches });
   const rows = await context.gate.guard('searchConversations', () => query<HitRow>(statement.sql, statement.params));
   const page = rows.slice(0, filter.limit);
-  const hits = page.map((row): SearchHit => {
+  const turns = await context.gate.guard('searchConversations', () => turnsOf(search, page));
+  const hits = page.map((row, i): SearchHit => {
     const { snippet, highlights } = snippetOf(String(row.body), filter.query);
-    return {
+    const hit: SearchHit = {
       conversationId: row.session_id,
       itemId: String(row.item_id),
       branchId: row.branch_id,
@@ -59,6 +61,8 @@ export async function searchConversations(
       highlights,
       timestamp: new Date(Math.round(Number(row.created_ms))),
     };
+    if (turns[i] !== undefined) hit.turn = turns[i];
+    return hit;
   });
   const last = page[page.length - 1];
   return {
@@ -73,6 +77,37 @@ export async function searchConversations(
           })
         : undefined,
   };
+}
+
+/**
+ * The turn of each hit, counted now from the live rows of its line (lib/storage/search/turn-statements.ts):
+ * one statement for the page, or on Citus one per conversation of the page (each routed to its shard,
+ * run together). Undefined where not every row up to the hit is indexed yet.
+ */
+async function turnsOf(search: SearchIndex, page: HitRow[]): Promise<(number | undefined)[]> {
+  if (page.length === 0) return [];
+  const { turns, statements, query } = search.storage;
+  const questions: TurnQuestion[] = page.map((r) => ({
+    sessionId: r.session_id,
+    branchId: r.branch_id,
+    itemId: String(r.item_id),
+  }));
+  const groups = new Map<string, number[]>();
+  if (statements.pinned) {
+    questions.forEach((q, k) => groups.set(q.sessionId, [...(groups.get(q.sessionId) ?? []), k]));
+  } else
+    groups.set(
+      '',
+      questions.map((_, k) => k),
+    );
+  const answers = new Map<number, TurnCountRow>();
+  await Promise.all(
+    [...groups.values()].map(async (ks) => {
+      const statement = turns.counts(ks.map((k) => questions[k]));
+      for (const row of await query<TurnCountRow>(statement.sql, statement.params)) answers.set(ks[Number(row.k)], row);
+    }),
+  );
+  return questions.map((_, k) => turnOf(answers.get(k)));
 }
 
 function identityOf(options: SearchConversationsOptions): string {

@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { OperationGate } from '../storage/operation-gate';
 import type { SearchRowWrite } from '../storage/search/search-statements';
 import type { SearchQuery, SearchStorage } from '../storage/search/search-storage';
-import { indexedTextOf } from './item-text';
+import { entryTextOf } from './item-text';
 import type { ResolvedSearch } from './search-options';
 
 /** What a write may have done to a conversation's rows. @internal */
@@ -11,6 +11,9 @@ export type WriteEffect = 'added' | 'removed' | 'changed';
 /** Conversations brought in step per pass, and rows read per pass. */
 const CONVERSATIONS_PER_PASS = 64;
 const ROWS_PER_PASS = 1000;
+
+/** The first character of a private line's id (docs/conversation-structure.md, "Keeping inherited rows true"). */
+const PRIVATE_LINE = '~';
 
 /** A message row as the sync and the reindex read it. @internal */
 export interface RowToIndex {
@@ -125,13 +128,17 @@ export class SearchIndex {
     }
     if (this.options.sealed) return;
     const adding = batch.filter(([, d]) => d.effect !== 'removed').map(([id]) => id);
-    if (adding.length === 0) return;
-    const reads = statements.pinned
-      ? adding.map((id) => statements.missingRows(id, ROWS_PER_PASS))
-      : [statements.missingRowsOf(adding, ROWS_PER_PASS)];
+    const reads =
+      adding.length === 0
+        ? []
+        : statements.pinned
+          ? adding.map((id) => statements.missingRows(id, ROWS_PER_PASS))
+          : [statements.missingRowsOf(adding, ROWS_PER_PASS)];
     if (this.branches()) {
-      if (statements.pinned) reads.push(...adding.map((id) => statements.missingBranchRows([id], ROWS_PER_PASS)));
-      else reads.push(statements.missingBranchRows(adding, ROWS_PER_PASS));
+      // Every write: a removing one may have frozen a branch (its private line's rows are new).
+      const all = batch.map(([id]) => id);
+      if (statements.pinned) reads.push(...all.map((id) => statements.missingBranchRows([id], ROWS_PER_PASS)));
+      else reads.push(statements.missingBranchRows(all, ROWS_PER_PASS));
     }
     for (const read of reads) {
       const rows = await query<RowToIndex>(read.sql, read.params);
@@ -144,18 +151,25 @@ export class SearchIndex {
     }
   }
 
-  /** The entry of one row: its text, or an empty entry (known, nothing to find) for a row nothing of which is indexed. */
+  /**
+   * The entry of one row: its text and role, or an empty entry (known, nothing to find) for a row
+   * nothing of which is indexed. A user message's entry always has the role `user` (its turn is counted
+   * from it). The rows of private lines (`~...`, copies made when a branch is frozen) get their role
+   * only: their texts are their originals', and their entries serve only to count the turns of the
+   * branches inheriting them.
+   */
   entryOf(
     sessionId: string,
     row: Pick<RowToIndex, 'id' | 'data' | 'data_length'> & { branch_id?: string },
   ): SearchRowWrite {
-    const text = indexedTextOf(String(row.data), this.options.include);
+    const branchId = row.branch_id ?? 'main';
+    const { role, body } = entryTextOf(String(row.data), this.options.include);
     return {
       sessionId,
-      branchId: row.branch_id ?? 'main',
+      branchId,
       itemId: String(row.id),
-      role: text?.role ?? '',
-      body: text?.body ?? '',
+      role,
+      body: branchId.startsWith(PRIVATE_LINE) ? '' : body,
       dataLength: Number(row.data_length),
     };
   }

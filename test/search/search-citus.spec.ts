@@ -42,6 +42,13 @@ describeEachDialect(
         ...s.upsert([
           { sessionId: 'citus-route-1', branchId: 'main', itemId: '999999', role: 'user', body: 'x', dataLength: 1 },
         ]),
+        s.missingBranchRows(['citus-route-1'], 500),
+        s.deleteStaleBranchRows('citus-route-1'),
+        // The turns of a page's hits in one conversation (main's and a branch's rows).
+        storage.turns.counts([
+          { sessionId: 'citus-route-1', branchId: 'main', itemId: '5' },
+          { sessionId: 'citus-route-1', branchId: 'branch-1', itemId: '7' },
+        ]),
       ];
       for (const statement of perConversation) {
         const { counts, plan } = await tasks(admin, statement);

@@ -1,7 +1,7 @@
 import { InvalidManagementOptionsError } from '../../lib';
 import { parseSearchQuery } from '../../lib/search/search-query';
 import { snippetOf } from '../../lib/search/snippet';
-import { indexedTextOf } from '../../lib/search/item-text';
+import { entryTextOf, indexedTextOf } from '../../lib/search/item-text';
 
 describe('search query parsing (pure)', () => {
   it('parses words, phrases, exclusions and prefixes into plain tokens', () => {
@@ -52,5 +52,25 @@ describe('search query parsing (pure)', () => {
     });
     expect(indexedTextOf('{"__enc__":1,"v":1,"kid":"hkdf-v1","payload":"gAAA"}', all)).toBeUndefined();
     expect(indexedTextOf('not json', all)).toBeUndefined();
+  });
+
+  it('gives every user message the role user in its entry (what turns are counted from), text or not', () => {
+    const messages = new Set(['messages'] as const);
+    const toolsOnly = new Set(['tool_calls'] as const);
+    const image = '{"role":"user","content":[{"type":"input_image","image":"x.png"}]}';
+    expect(entryTextOf(image, messages)).toEqual({ role: 'user', body: '' });
+    expect(entryTextOf('{"role":"user","content":"hi"}', toolsOnly)).toEqual({ role: 'user', body: '' });
+    expect(entryTextOf('{"type":"message","role":"user","content":"hi"}', messages)).toEqual({
+      role: 'user',
+      body: 'hi',
+    });
+    // Not a user message (as isUserMessage): another type, a system message, an envelope, a corrupt row.
+    expect(entryTextOf('{"type":"function_call_result","role":"user","output":"x"}', messages).role).toBe('');
+    expect(entryTextOf('{"role":"system","content":"x"}', messages)).toEqual({ role: '', body: '' });
+    expect(entryTextOf('{"__enc__":1,"v":1,"kid":"hkdf-v1","payload":"gAAA"}', messages)).toEqual({
+      role: '',
+      body: '',
+    });
+    expect(entryTextOf('not json', messages)).toEqual({ role: '', body: '' });
   });
 });

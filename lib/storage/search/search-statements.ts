@@ -57,14 +57,14 @@ export class SearchStatements {
     return this.d.names.search;
   }
 
-  /** The rows of branches other than main (private copies `~...` are not indexed: their texts are main's or a branch's). */
+  /** The rows of branches other than main (and of private lines `~...`, whose entries hold their role only). */
   private get bi() {
     return this.d.names.branchItems;
   }
 
   /**
-   * Up to `limit` branch rows (of branches other than main) of these conversations with no entry, or a
-   * stale one, oldest first (rows also carry `branch_id`). Pinned to one conversation where the dialect
+   * Up to `limit` branch rows (of branches other than main, and of private lines) of these conversations
+   * with no entry, or a stale one, oldest first (rows also carry `branch_id`). Pinned to one conversation where the dialect
    * asks (Citus: one id).
    */
   missingBranchRows(sessionIds: string[], limit: number): SearchSql {
@@ -74,7 +74,7 @@ export class SearchStatements {
     const sql =
       `SELECT i.session_id AS session_id, i.branch_id AS branch_id, i.id AS id, i.message_data AS data, ${len} AS data_length ` +
       `FROM ${this.bi} i LEFT JOIN ${this.s} s ON s.session_id = i.session_id AND s.branch_id = i.branch_id AND s.item_id = i.id ` +
-      `WHERE i.session_id IN (${ids}) AND i.branch_id NOT LIKE '~%' AND (s.item_id IS NULL OR s.data_length <> ${len}) ` +
+      `WHERE i.session_id IN (${ids}) AND (s.item_id IS NULL OR s.data_length <> ${len}) ` +
       `ORDER BY i.id LIMIT ${b.bind(limit)}`;
     return { sql, params: b.params };
   }

@@ -5,6 +5,7 @@ import { PostgresSearchDialect } from './postgres.search';
 import type { SearchDialect } from './search-dialect';
 import { SearchStatements } from './search-statements';
 import { SqliteSearchDialect } from './sqlite.search';
+import { TurnStatements } from './turn-statements';
 
 /** Runs one statement and returns its rows (a DataSource's or a migration QueryRunner's `query`). @internal */
 export type SearchQuery = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
@@ -13,6 +14,8 @@ export type SearchQuery = <T = Record<string, unknown>>(sql: string, params?: un
 export interface SearchStorage {
   readonly dialect: SearchDialect;
   readonly statements: SearchStatements;
+  /** The turn of hits, counted when the search runs. */
+  readonly turns: TurnStatements;
   readonly query: SearchQuery;
   /**
    * Runs one pass of index writes: in one transaction where the caller gave a way to open one (then
@@ -50,6 +53,7 @@ export async function createSearchStorage(
   return {
     dialect,
     statements: new SearchStatements(dialect),
+    turns: new TurnStatements(dialect),
     query,
     inPass: (work) => (transaction ? transaction(work) : work(query)),
     async createTables() {
