@@ -11,13 +11,21 @@
  *   npm run bench:search                                       # sqlite, postgres, mariadb
  *   npm run bench:search -- --dialects=mariadb --conversations=20000
  *   npm run bench:search -- --dialects=postgres --parts=add --rounds=10     # addItems on vs off only
+ *   npm run bench:search -- --dialects=citus --conversations=10000 --parts=search
+ *
+ * On Citus the search part also times a per-conversation search (`findTurnsByContent`: one whole read
+ * of the conversation) and EXPLAINs every statement one search of each kind sends (its task count:
+ * 1 = routed to one shard, else a fan-out).
  */
+import { Client } from 'pg';
 import { performance } from 'perf_hooks';
 import { DataSource } from 'typeorm';
 import { SessionMemoryService } from '../lib';
 import { dataSourceOptionsFromUrl } from '../lib/storage/data-source.factory';
-import { createSearchStorage } from '../lib/storage/search/search-storage';
+import { SearchStorage, createSearchStorage } from '../lib/storage/search/search-storage';
+import { parseSearchQuery } from '../lib/search/search-query';
 import { TEST_URLS } from '../test/support/databases';
+import { SentStatement, recordStatements } from '../test/support/citus';
 import { user } from '../test/support/items';
 import { tempSqliteFile, uniqueTables } from '../test/support/tables';
 import { startApp, stopApp } from './app';
@@ -110,7 +118,13 @@ async function addItemsRounds(dialect: BenchDialect, url: string, rounds: number
 async function indexSize(dialect: BenchDialect, memory: SessionMemoryService, search: string, messages: string) {
   const q = (sql: string) => memory.dataSource.query(sql) as Promise<Record<string, unknown>[]>;
   const mb = (x: unknown) => `${(Number(x) / 1024 / 1024).toFixed(0)} MB`;
-  if (dialect === 'postgres' || dialect === 'citus') {
+  if (dialect === 'citus') {
+    const [r] = await q(
+      `SELECT citus_total_relation_size('${search}') AS total, citus_total_relation_size('${messages}') AS messages`,
+    );
+    return `search table ${mb(r.total)} in all, over every shard (messages table ${mb(r.messages)})`;
+  }
+  if (dialect === 'postgres') {
     const [r] = await q(
       `SELECT pg_total_relation_size('${search}') AS total, pg_relation_size('idx_${search}_text') AS gin, pg_total_relation_size('${messages}') AS messages`,
     );
@@ -206,12 +220,114 @@ async function searchPart(dialect: BenchDialect, url: string, conversations: num
       `every conversation (no owner): search p50 ${fmt(wide.p50)} ms, p99 ${fmt(wide.p99)} ms; ` +
         `LIKE p50 ${fmt(wideLike.p50)} ms, p99 ${fmt(wideLike.p99)} ms (mean ratio ${(wideLike.mean / wide.mean).toFixed(1)}x)`,
     );
+    if (dialect === 'citus') out.push(...(await citusPart(memory, storage, q, conversations, owner, count)));
   } finally {
     for (const t of [`${tables.messages}_search_fts`, `${tables.messages}_search`])
       await q(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
     if (raw !== memory.dataSource) await raw.destroy();
     await stopApp(app, tables);
   }
+  return out;
+}
+
+/**
+ * Citus only: a per-conversation search (`findTurnsByContent`, one whole read of the conversation)
+ * timed, and the EXPLAIN of every statement one search of each kind sends: how many tasks (shards).
+ */
+async function citusPart(
+  memory: SessionMemoryService,
+  storage: SearchStorage,
+  q: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>,
+  conversations: number,
+  owner: (i: number) => string,
+  count: number,
+): Promise<string[]> {
+  const conversation = (i: number) => `bench-${(i * 104729) % conversations}`;
+  const word = (i: number) => randomQuery(2 * i); // one word
+  for (let i = 0; i < 20; i++) await memory.session(conversation(i)).findTurnsByContent(word(i));
+  const one = await timed(count, (i) => memory.session(conversation(i)).findTurnsByContent(word(i)));
+  const out = [`per conversation (findTurnsByContent, 20 messages): p50 ${fmt(one.p50)} ms, p99 ${fmt(one.p99)} ms`];
+  const tasksOf = async (work: () => Promise<unknown>): Promise<string> => {
+    const recorder = recordStatements(memory.dataSource);
+    let sent: SentStatement[];
+    try {
+      await work();
+      sent = recorder.take();
+    } finally {
+      recorder.stop();
+    }
+    const counts: string[] = [];
+    for (const s of sent) {
+      if (/^\s*(BEGIN|COMMIT|ROLLBACK|SELECT 1)\s*$/i.test(s.text)) continue;
+      const plan = (await q(`EXPLAIN (COSTS OFF) ${s.text}`, s.values)).map((r) => String(r['QUERY PLAN'])).join('\n');
+      const tasks = [...plan.matchAll(/Task Count: (\d+)/g)].map((m) => m[1]);
+      counts.push(`${tasks.join('+') || 'coordinator'}${/Distributed Subplan/.test(plan) ? ' (subplan)' : ''}`);
+    }
+    return `${counts.length} statement(s), tasks ${counts.join(', ')}`;
+  };
+  // The owner-scoped search's cost, by part, on one connection of its own: the search statement alone
+  // (one fan-out), with Citus's defaults and with more connections to each worker kept open
+  // (citus.max_cached_conns_per_worker: by default 1, so most tasks of a fan-out wait for a new
+  // connection); and the turns of its page counted as the module does (one statement per conversation
+  // of the page, routed, run together) or in one statement for the whole page.
+  type Hit = { session_id: string; branch_id: string; item_id: string };
+  const client = new Client({ connectionString: TEST_URLS.citus });
+  await client.connect();
+  const pages: Hit[][] = [];
+  const searchAlone = () =>
+    timed(count, async (i) => {
+      const st = storage.statements.search({ query: parseSearchQuery(randomQuery(i)), owner: owner(i), limit: 21 });
+      pages.push((await client.query(st.sql, st.params)).rows as Hit[]);
+    });
+  let alone: Awaited<ReturnType<typeof timed>>;
+  let cached: Awaited<ReturnType<typeof timed>>;
+  try {
+    alone = await searchAlone();
+    await client.query('SET citus.max_cached_conns_per_worker = 16');
+    await searchAlone(); // warm-up: the cache fills
+    cached = await searchAlone();
+  } finally {
+    await client.end();
+  }
+  const questions = (page: Hit[]) =>
+    page.slice(0, 20).map((h) => ({ sessionId: h.session_id, branchId: h.branch_id, itemId: String(h.item_id) }));
+  const full = pages.filter((p) => p.length > 0).slice(0, count);
+  const perConversation = await timed(full.length, async (i) => {
+    const byConversation = new Map<string, ReturnType<typeof questions>>();
+    for (const question of questions(full[i]))
+      byConversation.set(question.sessionId, [...(byConversation.get(question.sessionId) ?? []), question]);
+    await Promise.all(
+      [...byConversation.values()].map((qs) => {
+        const st = storage.turns.counts(qs);
+        return q(st.sql, st.params);
+      }),
+    );
+  });
+  const onePage = await timed(full.length, async (i) => {
+    const st = storage.turns.counts(questions(full[i]));
+    await q(st.sql, st.params);
+  });
+  const hitsPerPage = full.reduce((n, p) => n + Math.min(20, p.length), 0) / Math.max(1, full.length);
+  out.push(
+    `owner-scoped, by part: search statement alone p50 ${fmt(alone.p50)} ms, p99 ${fmt(alone.p99)} ms ` +
+      `(with citus.max_cached_conns_per_worker = 16: p50 ${fmt(cached.p50)} ms, p99 ${fmt(cached.p99)} ms); ` +
+      `turns of the page (${hitsPerPage.toFixed(1)} hits on average), one statement per conversation in parallel ` +
+      `p50 ${fmt(perConversation.p50)} ms, p99 ${fmt(perConversation.p99)} ms; one statement for the page ` +
+      `p50 ${fmt(onePage.p50)} ms, p99 ${fmt(onePage.p99)} ms`,
+  );
+  // A query that finds hits in many conversations, so the page is full.
+  const common = 'w20';
+  out.push(
+    `EXPLAIN, per conversation: ${await tasksOf(() => memory.session(conversation(1)).findTurnsByContent(common))}`,
+  );
+  out.push(
+    `EXPLAIN, owner-scoped searchConversations (search, then the turns of the page's hits): ` +
+      (await tasksOf(() => memory.searchConversations({ query: common, owner: owner(1), limit: 20 }))),
+  );
+  out.push(
+    `EXPLAIN, searchConversations without owner: ` +
+      (await tasksOf(() => memory.searchConversations({ query: common, limit: 20 }))),
+  );
   return out;
 }
 
