@@ -2,6 +2,8 @@ import type { ItemCodec } from '../encryption/item-codec';
 import type { SessionItem } from '../interfaces';
 import type { DeltaRow, HistoryDelta, HistoryDeltaQuery } from '../storage/history-cache/history-delta.reader';
 import type { OwnerFilter, SkippedRows } from '../storage/session-store';
+import { rememberUserMessages } from '../structure/run-usage';
+import { isUserMessage } from '../structure/turns';
 import { HistoryReadContext, itemOf, readWholeHistory, warnSkipped } from './history-reader';
 
 /** Bytes counted per row beyond its text (the item object, its slot in two arrays). */
@@ -13,19 +15,35 @@ const ENTRY_OVERHEAD = 200;
  * One conversation's main-line history as of one snapshot: its items (deep-frozen: shared by every
  * read that returns them), the ids of the rows that gave them, and the fingerprint of all its rows,
  * corrupt ones included (how many, the sum of their ids, the sum of their tags: see `history-delta.sql.ts`).
+ * Its items are the first `length` of `items` (and their ids the first `length` of `itemIds`): an entry
+ * extended by the rows added since shares its arrays with the entry it extends, appending after its
+ * `length` (see `extend`), so that a read costs the rows added since, not a copy of the history.
  */
 interface Entry {
   readonly newestId: number | string;
   readonly count: bigint;
   readonly idSum: bigint;
   readonly tagSum: bigint;
-  readonly items: readonly SessionItem[];
-  readonly itemIds: readonly (number | string)[];
+  readonly items: SessionItem[];
+  readonly itemIds: (number | string)[];
+  readonly length: number;
+  /** How many of the items are user messages (`isUserMessage`), for the usage pass of a run's first read. */
+  readonly userMessages: number;
   readonly bytes: number;
 }
 
-/** No rows read yet: every row is after it. */
-const EMPTY: Entry = { newestId: -1, count: 0n, idSum: 0n, tagSum: 0n, items: [], itemIds: [], bytes: ENTRY_OVERHEAD };
+/** No rows read yet: every row is after it (its arrays are never appended to). */
+const EMPTY: Entry = Object.freeze({
+  newestId: -1,
+  count: 0n,
+  idSum: 0n,
+  tagSum: 0n,
+  items: Object.freeze([]) as unknown as SessionItem[],
+  itemIds: Object.freeze([]) as unknown as (number | string)[],
+  length: 0,
+  userMessages: 0,
+  bytes: ENTRY_OVERHEAD,
+});
 
 /** Freezes a parsed JSON value and everything in it. */
 function deepFreeze(value: unknown): void {
@@ -87,16 +105,24 @@ export class HistoryCache {
     else this.misses++;
     entry ??= this.extend(context, conversationId, EMPTY, (await this.query(conversationId, -1)).rows);
     this.keep(conversationId, entry);
-    for (const id of entry.itemIds) readIds.push(id);
-    return entry.items.slice();
+    const { itemIds, length } = entry;
+    for (let i = 0; i < length; i++) readIds.push(itemIds[i]);
+    const items = entry.items.slice(0, length);
+    rememberUserMessages(items, entry.userMessages);
+    return items;
   }
 
-  /** `base` with `rows` (oldest first) after it: a new entry (an entry is never changed: concurrent reads share it). */
+  /**
+   * `base` with `rows` (oldest first) after it: a new entry. An entry never changes: concurrent reads
+   * share it. The new entry appends to `base`'s arrays when nothing was appended after `base`'s items yet
+   * (`base` still sees only its first `length`), else to copies of `base`'s items.
+   */
   private extend(context: HistoryReadContext, conversationId: string, base: Entry, rows: DeltaRow[]): Entry {
     if (rows.length === 0) return base;
-    const items = base.items.slice();
-    const itemIds = base.itemIds.slice();
-    let { count, idSum, tagSum, bytes } = base;
+    const shared = base !== EMPTY && base.items.length === base.length && base.itemIds.length === base.length;
+    const items = shared ? base.items : base.items.slice(0, base.length);
+    const itemIds = shared ? base.itemIds : base.itemIds.slice(0, base.length);
+    let { count, idSum, tagSum, bytes, userMessages } = base;
     const skipped: SkippedRows = { count: 0 };
     for (const row of rows) {
       const text = this.codec.sealing ? this.codec.open(conversationId, row.stored) : row.stored;
@@ -105,6 +131,7 @@ export class HistoryCache {
         deepFreeze(item);
         items.push(item);
         itemIds.push(row.id);
+        if (isUserMessage(item)) userMessages++;
       } else {
         if (skipped.count++ === 0) skipped.oldestId = row.id;
         skipped.newestId = row.id;
@@ -115,7 +142,8 @@ export class HistoryCache {
       bytes += ROW_OVERHEAD + 2 * Math.max(row.stored.length, text?.length ?? 0);
     }
     warnSkipped(context, conversationId, skipped);
-    return { newestId: rows[rows.length - 1].id, count, idSum, tagSum, items, itemIds, bytes };
+    const newestId = rows[rows.length - 1].id;
+    return { newestId, count, idSum, tagSum, items, itemIds, length: items.length, userMessages, bytes };
   }
 
   /** Keeps `entry` as the most recently used, evicting the least recently used beyond the bound. */

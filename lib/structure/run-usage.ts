@@ -47,13 +47,29 @@ export function runIn(run: object, conversationId: string): { key: string; state
 }
 
 /**
+ * How many user messages arrays handed out by a whole read hold, when the reader already knew
+ * (`rememberUserMessages`: the history cache counts them once, as rows are added), so that `learnRead`
+ * need not count them again. Keyed by the array itself, a fresh one per read, and read back before the
+ * read returns it to its caller.
+ */
+const knownUserMessages = new WeakMap<readonly unknown[], number>();
+
+/**
+ * Records that `items`, a fresh array a whole read is about to return, holds `count` user messages
+ * (`countUserMessages(items)`). @internal
+ */
+export function rememberUserMessages(items: readonly unknown[], count: number): void {
+  knownUserMessages.set(items, count);
+}
+
+/**
  * A whole read of the history by `run`: its first one (the history the run started from) counts its
  * user messages; later ones (which hold what the run wrote since) change nothing. @internal
  */
 export function learnRead(run: object | undefined, conversationId: string, items: readonly unknown[]): void {
   if (!run) return;
   const { state } = runIn(run, conversationId);
-  if (state.read === undefined) state.read = countUserMessages(items);
+  if (state.read === undefined) state.read = knownUserMessages.get(items) ?? countUserMessages(items);
 }
 
 /** Items `run` wrote: their user messages advance its turn. @internal */

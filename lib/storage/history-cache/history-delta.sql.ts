@@ -13,17 +13,31 @@ export const SQLITE_ROW_TAG_FUNCTION = 'nsm_history_row_tag';
  * - PostgreSQL / Citus: a 64-bit hash of the row id and its `xmin` (the id of the transaction that wrote
  *   this version of the row: every UPDATE, whoever runs it, makes a new version with a new `xmin`).
  *   Nothing of `message_data` is read: a validation touches the heap tuples only, never the TOASTed texts.
+ *   The raw 32-bit `xmin` is computed as `age('3') + 3 - age(xmin)` modulo 2^32 (`XID_OF_ROW`), not as
+ *   `xmin::text::bigint`: the same number, without printing and parsing a text per row.
  * - MySQL / MariaDB: CRC-32 of `message_data` (InnoDB has no row version the server shows).
  * - SQLite: CRC-32 of `message_data`, by a function of this module.
  * @internal
  */
 export type RowTagDialect = 'postgres' | 'mysql' | 'sqlite';
 
+/**
+ * The raw 32-bit `xmin` of a row (the number `xmin::text::bigint` gives) without the text round trip.
+ * `age(x)` is `(int32)(now - x)` for a normal transaction id `x`, where `now` is fixed for the whole
+ * transaction (`GetStableLatestTransactionId`); `age('3')` (3 is the first normal id) is `now - 3`. Both
+ * are taken in the same row expression, so in the same process even under a parallel plan: their
+ * difference, plus 3, modulo 2^32, is `x` whatever `now` is. For the special ids 0-2 (tuples frozen
+ * before PostgreSQL 9.4) `age` is INT_MAX and the value moves with `now`: such a row makes every
+ * validation a miss, never a stale read.
+ * @internal
+ */
+export const XID_OF_ROW = "((age('3'::xid)::int8 + 3 - age(xmin)) & 4294967295)";
+
 /** The row-tag expression of `dialect` (see `RowTagDialect`). @internal */
 export function rowTagSql(dialect: RowTagDialect): string {
   switch (dialect) {
     case 'postgres':
-      return 'hashint8extended(id, xmin::text::bigint)';
+      return `hashint8extended(id, ${XID_OF_ROW})`;
     case 'mysql':
       return 'CRC32(message_data)';
     case 'sqlite':
