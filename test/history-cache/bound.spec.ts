@@ -66,6 +66,21 @@ describeEachDialect('history cache: bound and items', (_dialect, url) => {
     expect(cacheOf(cached).hits).toBe(hits + 1);
   });
 
+  it('answers concurrent reads of one entry, each extending it by the rows added since, with the whole history', async () => {
+    const id = `hc-concurrent-${stamp}`;
+    const session = cached.memory.session(id);
+    await plain.memory.session(id).addItems([user('one'), user('two')]);
+    await session.getItems(); // the entry
+    for (let round = 0; round < 4; round++) {
+      await plain.memory.session(id).addItems([user(`new ${round}`), user(`newer ${round}`)]);
+      const expected = await plain.memory.session(id).getItems();
+      // Each read finds the same entry and extends it; the ones finishing later find its arrays taken.
+      const reads = await Promise.all([1, 2, 3].map(() => cached.memory.session(id).getItems()));
+      for (const read of reads) expect(read).toEqual(expected);
+      expect(await session.getItems()).toEqual(expected);
+    }
+  });
+
   it('is not used for reads with a limit, nor for a branch', async () => {
     const id = `hc-bypass-${stamp}`;
     const session = cached.memory.session(id);
