@@ -1,7 +1,9 @@
 import { SealingStore } from '../encryption/sealing-store';
 import { withBranchSearchIndex } from '../search/indexing-store';
 import type { SessionMemoryContext } from '../session-memory.context';
+import type { ItemStore } from '../storage/branches/branch-line.store';
 import { MAIN_BRANCH } from '../storage/branches/branch-view.sql';
+import type { SessionStore } from '../storage/session-store';
 
 /**
  * Which branch each call of one `ConversationSession` acts on (docs/conversation-structure.md):
@@ -83,10 +85,10 @@ export class SessionLines {
 
   /**
    * A read of the branch this session reads now: the bound one, or the current one. On a conversation
-   * that may have branches: when this process saw a branch other than main current, that branch is
-   * read in one statement that answers only while it still is; otherwise (or when that read finds
-   * nothing) main is read while the current branch is looked up (in parallel), and the branch read
-   * instead when it is not main. `isEmpty` tells a read that found nothing.
+   * that may have branches, the branch this process last saw current (main unless it saw another) is
+   * read in one statement that answers only while it still is current; when that read finds nothing,
+   * main is read while the current branch is looked up (in parallel), and the branch read instead when
+   * it is not main. `isEmpty` tells a read that found nothing.
    */
   async read<T>(
     run: object | undefined,
@@ -96,9 +98,11 @@ export class SessionLines {
     if (this.bound !== undefined) return readLine(this.contextFor(this.bound), this.bound);
     if (!this.active) return this.remember(run, MAIN_BRANCH, await readLine(this.context, MAIN_BRANCH));
     const hint = this.context.store.branches.hint(this.conversationId);
-    if (hint !== undefined) {
-      const onHint = await readLine(this.whileCurrentFor(hint), hint);
-      if (!isEmpty(onHint)) return this.remember(run, hint, onHint);
+    // (With the history cache, main's whole read goes through the cache: it reads main as below.)
+    const tryFirst = hint ?? (this.context.historyCache === undefined ? MAIN_BRANCH : undefined);
+    if (tryFirst !== undefined) {
+      const found = await readLine(this.whileCurrentFor(tryFirst), tryFirst);
+      if (!isEmpty(found)) return this.remember(run, tryFirst, found);
     }
     const [branch, fromMain] = await Promise.all([this.current(), readLine(this.context, MAIN_BRANCH)]);
     if (branch === MAIN_BRANCH) return this.remember(run, branch, fromMain);
@@ -155,11 +159,32 @@ function lineContext(context: SessionMemoryContext, branch: string, whileCurrent
   const key = `${whileCurrent ? 'c' : 'b'}:${branch}`;
   let found = lines.get(key);
   if (!found) {
-    const line = context.store.branches.line(branch, whileCurrent);
-    // With search on, the branch's writes mark the conversation for the index, as main's do.
-    const items = new SealingStore(context.search ? withBranchSearchIndex(line, context.search) : line, context.codec);
+    const line =
+      branch === MAIN_BRANCH ? mainWhileCurrent(context.store) : context.store.branches.line(branch, whileCurrent);
+    // With search on, the branch's writes mark the conversation for the index, as main's do (main's
+    // writes go through the module's store, which does).
+    const indexed = context.search && branch !== MAIN_BRANCH;
+    const items = new SealingStore(indexed ? withBranchSearchIndex(line, context.search!) : line, context.codec);
     found = { ...context, items };
     lines.set(key, found);
   }
   return found;
+}
+
+/** Main's line whose reads answer only while main is current (one statement each); its writes are main's. */
+function mainWhileCurrent(store: SessionStore): ItemStore {
+  const reads = store.readsWhileMainIsCurrent();
+  return {
+    readAll: (...args) => reads.readAll(...args),
+    readNewest: (...args) => reads.readNewest(...args),
+    readAllData: (...args) => reads.readAllData(...args),
+    readNewestData: (...args) => reads.readNewestData(...args),
+    append: (...args) => store.append(...args),
+    writeMetadata: (...args) => store.writeMetadata(...args),
+    popNewest: (...args) => store.popNewest(...args),
+    clearItems: (...args) => store.clearItems(...args),
+    replaceItems: (...args) => store.replaceItems(...args),
+    rewriteItems: (...args) => store.rewriteItems(...args),
+    applyHistory: (...args) => store.applyHistory(...args),
+  };
 }

@@ -52,10 +52,19 @@ export class SessionReads {
   constructor(
     private readonly names: TableNames,
     private readonly syntax: DialectSyntax,
+    /**
+     * A condition every read also carries, given the placeholder of the conversation id it binds (it
+     * takes a placeholder of its own where placeholders are positional): e.g. "main is current".
+     */
+    condition?: (sessionPlaceholder: string) => string,
   ) {
     const session = syntax.sessionPlaceholder;
-    this.where = syntax.pinSessionId ? `session_id = ${session(1)}` : sessionIdRange(session(1), session(2));
-    this.params = syntax.pinSessionId ? 1 : 2;
+    const rows = syntax.pinSessionId ? `session_id = ${session(1)}` : sessionIdRange(session(1), session(2));
+    const taken = syntax.pinSessionId ? 1 : 2;
+    // Numbered placeholders ($1) reuse the id's; positional ones (?) bind it once more.
+    const positional = syntax.placeholder(1) === syntax.placeholder(2);
+    this.where = condition ? `${rows} AND ${condition(positional ? session(taken + 1) : session(1))}` : rows;
+    this.params = condition && positional ? taken + 1 : taken;
     this.sql = this.readsWhere(this.where, this.params);
   }
 
@@ -75,7 +84,9 @@ export class SessionReads {
 
   /** The values of the conversation's placeholders, then `rest`. */
   args(sessionId: string, ...rest: unknown[]): unknown[] {
-    return this.params === 1 ? [sessionId, ...rest] : [sessionId, sessionId, ...rest];
+    if (this.params === 1) return [sessionId, ...rest];
+    if (this.params === 2) return [sessionId, sessionId, ...rest];
+    return [...new Array<string>(this.params).fill(sessionId), ...rest];
   }
 }
 

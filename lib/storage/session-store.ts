@@ -1,3 +1,4 @@
+import type { MainReads } from './line-reads';
 import type { SessionStoreDialect } from '../interfaces/session-memory-options.interface';
 import type { BranchStore } from './branches/branch.store';
 import type { UsageStore } from './usage/usage.store'; // ---- usage
@@ -213,6 +214,12 @@ export interface SessionStore {
   readAllData(sessionId: string, filter?: OwnerFilter): Promise<string[]>;
   /** `message_data` of the newest `limit` rows, newest first: `readNewest` without the ids. */
   readNewestData(sessionId: string, limit: number, filter?: OwnerFilter): Promise<string[]>;
+  /**
+   * The same four reads, each returning nothing unless main is the conversation's current branch (no
+   * other branch is marked current), checked in the read's own statement: the read of a session that
+   * follows the current branch, in one statement while main is current. Only with the branch tables.
+   */
+  readsWhileMainIsCurrent(): MainReads;
   /**
    * Appends the JSON texts in order, creating the session row if needed; all or nothing. With
    * `ifMainIsCurrent` (and the branch tables in use), appends nothing and returns false when another

@@ -1,5 +1,7 @@
+import { mainIsCurrent } from './branches/branch-conditions';
 import { BranchStore } from './branches/branch.store';
 import type { DialectSyntax } from './dialect-syntax';
+import { LineReads, MainReads } from './line-reads';
 import { listingQuery } from './listing-query';
 import { OwnershipSql } from './ownership.sql';
 import { assignProgram, claimProgram } from './program/claim.program';
@@ -52,6 +54,8 @@ export abstract class SqlSessionStore implements SessionStore {
   protected readonly names: TableNames;
   protected readonly reads: SessionReads;
   protected readonly ownership: OwnershipSql;
+  private readonly mainReads: LineReads;
+  private whileMainReads?: LineReads;
   /** The statements of the locked programs. */
   protected readonly statements: ProgramStatements;
   /** The branches of conversations (their tables are optional: see `useBranches`). */
@@ -69,6 +73,7 @@ export abstract class SqlSessionStore implements SessionStore {
     this.names = tableNames(tables, syntax.quote);
     this.reads = new SessionReads(this.names, syntax);
     this.ownership = new OwnershipSql(this.names, syntax, this.reads);
+    this.mainReads = this.readsOf(this.reads);
     this.statements = new ProgramStatements(this.names, syntax, this.reads);
     this.branches = BranchStore.of(this.names, syntax, this.statements, this.ownership, {
       query: (sql, params) => this.query(sql, params),
@@ -94,9 +99,8 @@ export abstract class SqlSessionStore implements SessionStore {
   /** Runs an UPDATE and tells whether it changed a row. */
   protected abstract swapRow(sql: string, params: unknown[]): Promise<boolean>;
   /**
-   * Runs `program` in one transaction that holds the conversation's session-row lock (taken first,
-   * the lock order of every writer), creating the row if it is missing unless `options.ifMissing`
-   * answers instead.
+   * Runs `program` in one transaction holding the conversation's session-row lock (taken first, the lock
+   * order of every writer), creating the row if it is missing unless `options.ifMissing` answers instead.
    */
   protected abstract runLocked<T>(sessionId: string, program: LockedProgram<T>, options?: LockedOptions<T>): Promise<T>;
 
@@ -114,21 +118,11 @@ export abstract class SqlSessionStore implements SessionStore {
     return out;
   }
 
-  readAllData(sessionId: string, filter?: OwnerFilter): Promise<string[]> {
-    if (filter) return this.queryData(this.ownership.reads(filter).allData, this.ownership.args(sessionId, filter));
-    return this.queryData(this.reads.sql.allData, this.reads.args(sessionId));
-  }
-
-  readNewestData(sessionId: string, limit: number, filter?: OwnerFilter): Promise<string[]> {
-    if (filter)
-      return this.queryData(this.ownership.reads(filter).newestData, this.ownership.args(sessionId, filter, limit));
-    return this.queryData(this.reads.sql.newestData, this.reads.args(sessionId, limit));
-  }
-
-  readAll(sessionId: string, filter?: OwnerFilter): Promise<StoredColumns> {
-    if (filter) return this.queryColumns(this.ownership.reads(filter), this.ownership.args(sessionId, filter));
-    return this.queryColumns(this.reads.sql, this.reads.args(sessionId));
-  }
+  // The reads of main's rows (lib/storage/line-reads.ts).
+  readonly readAllData: MainReads['readAllData'] = (...args) => this.mainReads.readAllData(...args);
+  readonly readNewestData: MainReads['readNewestData'] = (...args) => this.mainReads.readNewestData(...args);
+  readonly readAll: MainReads['readAll'] = (...args) => this.mainReads.readAll(...args);
+  readonly readNewest: MainReads['readNewest'] = (...args) => this.mainReads.readNewest(...args);
 
   /**
    * Runs `sql.all` and returns its rows as columns. A dialect overrides it with a cheaper form of the
@@ -138,13 +132,19 @@ export abstract class SqlSessionStore implements SessionStore {
     return rowsToColumns(await this.query<StoredRow>(sql.all, params));
   }
 
-  readNewest(sessionId: string, limit: number, beforeId?: number | string, filter?: OwnerFilter): Promise<StoredRow[]> {
-    const sql = filter ? this.ownership.reads(filter) : this.reads.sql;
-    const args = (...rest: unknown[]) =>
-      filter ? this.ownership.args(sessionId, filter, ...rest) : this.reads.args(sessionId, ...rest);
-    return beforeId === undefined
-      ? this.query<StoredRow>(sql.newest, args(limit))
-      : this.query<StoredRow>(sql.newestBefore, args(beforeId, limit));
+  /** The reads of main's rows that return nothing unless main is the current branch (checked in the same statement). */
+  readsWhileMainIsCurrent(): MainReads {
+    return (this.whileMainReads ??= this.readsOf(
+      new SessionReads(this.names, this.syntax, (id) => mainIsCurrent(this.names, id)),
+    ));
+  }
+
+  private readsOf(reads: SessionReads): LineReads {
+    return new LineReads(reads, new OwnershipSql(this.names, this.syntax, reads), {
+      query: (sql, params) => this.query(sql, params),
+      queryData: (sql, params) => this.queryData(sql, params),
+      queryColumns: (sql, params) => this.queryColumns(sql, params),
+    });
   }
 
   async readMetadata(sessionId: string, filter?: OwnerFilter): Promise<unknown> {
