@@ -82,18 +82,20 @@ export function withSearchIndex(store: SessionStore, search: SearchIndex): Sessi
       search.touched(args[0], 'changed', changed?.updates.map((u) => String(u.id)) ?? []);
       return changed;
     },
-    async scanRows(afterId, limit) {
-      const rows = await store.scanRows(afterId, limit);
+    async scanRows(afterId, limit, table = 'messages') {
+      const rows = await store.scanRows(afterId, limit, table);
       if (scanned.size + rows.length > MAX_REMEMBERED_ROWS) scanned.clear();
-      for (const row of rows) scanned.set(String(row.id), row.session_id);
+      for (const row of rows) scanned.set(`${table}:${String(row.id)}`, row.session_id);
       return rows;
     },
-    async swapRowText(id, expected, next) {
-      const swapped = await store.swapRowText(id, expected, next);
-      const conversationId = scanned.get(String(id));
+    async swapRowText(id, expected, next, table = 'messages') {
+      const swapped = await store.swapRowText(id, expected, next, table);
+      const conversationId = scanned.get(`${table}:${String(id)}`);
       // A row swapped without a scan first: its entry no longer matches the row's byte length (never
-      // returned), and `reindex` removes it.
-      if (swapped && conversationId !== undefined) search.touched(conversationId, 'changed', [String(id)]);
+      // returned), and `reindex` removes it. (Ids name main's rows; a branch row's change is a change.)
+      if (swapped && conversationId !== undefined) {
+        search.touched(conversationId, 'changed', table === 'messages' ? [String(id)] : []);
+      }
       return swapped;
     },
   };

@@ -1,4 +1,5 @@
 import type { MainReads } from './line-reads';
+import type { RowTable } from './reencryption.sql';
 import type { SessionStoreDialect } from '../interfaces/session-memory-options.interface';
 import type { BranchStore } from './branches/branch.store';
 import type { UsageStore } from './usage/usage.store'; // ---- usage
@@ -17,6 +18,11 @@ export interface ResolvedTables {
 export interface StoredRow {
   id: number | string;
   message_data: string;
+}
+
+/** A row of a re-encryption scan: a stored row and its conversation. @internal */
+export interface ScannedRow extends StoredRow {
+  session_id: string;
 }
 
 /**
@@ -275,10 +281,13 @@ export interface SessionStore {
    * appends `items` in the same transaction.
    */
   writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void>;
-  /** Up to `limit` rows of every conversation with ids above `afterId`, in id order (re-encryption). */
-  scanRows(afterId: number | string, limit: number): Promise<(StoredRow & { session_id: string })[]>;
+  /**
+   * Up to `limit` rows of every conversation with ids above `afterId`, in id order (re-encryption), of
+   * main's rows or (`'branchItems'`, only with the branch tables) of the other branch lines'.
+   */
+  scanRows(afterId: number | string, limit: number, table?: RowTable): Promise<ScannedRow[]>;
   /** Replaces one row's text if it still is `expected` (compare-and-set, one statement); returns whether it did. */
-  swapRowText(id: number | string, expected: string, next: string): Promise<boolean>;
+  swapRowText(id: number | string, expected: string, next: string, table?: RowTable): Promise<boolean>;
   /** Whether the conversation exists (has a session row) and its recorded owner, in one statement. */
   readOwnership(sessionId: string): Promise<Ownership>;
   /**

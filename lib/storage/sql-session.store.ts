@@ -27,6 +27,7 @@ import type {
   PopOutcome,
   ReplaceOutcome,
   ResolvedTables,
+  ScannedRow,
   SessionListQuery,
   SessionStore,
   SessionStoreDialect,
@@ -36,16 +37,15 @@ import type {
 import { ReadSql, SessionReads, rowsToColumns } from './session-reads';
 import { TableNames, tableNames } from './table-names';
 import { probeOptionalTables, verifyCoreTables } from './table-probes';
-import { scanRowsSql, swapRowTextSql } from './reencryption.sql';
+import { RowTable, scanRowsSql, swapRowTextSql } from './reencryption.sql';
 import { UsageStore } from './usage/usage.store';
 
 /**
- * What the dialect stores share, all of it SQL built from the dialect's `DialectSyntax`: the reads
- * (`session-reads.ts`), the listing (`listing-query.ts`), ownership (`ownership.sql.ts`), the probes,
- * and the multi-statement operations, each a statement program (`program/*.program.ts`) run by the
- * dialect's `runLocked` in its own kind of transaction. A dialect store (`<dialect>-session.store.ts`)
- * supplies only its connection (`query`, `runLocked`, `swapRow`) and its one-statement writes
- * (`append`, `deleteConversation`, `purgeIdle`, `writeMetadata`) and DDL.
+ * What the dialect stores share, all SQL built from the dialect's `DialectSyntax`: the reads (`line-reads.ts`),
+ * the listing (`listing-query.ts`), ownership (`ownership.sql.ts`), the probes, and the multi-statement
+ * operations, each a statement program (`program/*.program.ts`) run by the dialect's `runLocked` in its own
+ * kind of transaction. A dialect store (`<dialect>-session.store.ts`) supplies only its connection (`query`,
+ * `runLocked`, `swapRow`), its one-statement writes (`append`, `deleteConversation`, ...) and DDL.
  * @internal
  */
 export abstract class SqlSessionStore implements SessionStore {
@@ -166,13 +166,13 @@ export abstract class SqlSessionStore implements SessionStore {
     return this.query<ListedSessionRow>(sql, params);
   }
 
-  scanRows(afterId: number | string, limit: number): Promise<(StoredRow & { session_id: string })[]> {
-    const { sql, params } = scanRowsSql(this.names, this.syntax, afterId, limit);
+  scanRows(afterId: number | string, limit: number, table: RowTable = 'messages'): Promise<ScannedRow[]> {
+    const { sql, params } = scanRowsSql(this.names, this.syntax, afterId, limit, table);
     return this.query(sql, params);
   }
 
-  swapRowText(id: number | string, expected: string, next: string): Promise<boolean> {
-    const { sql, params } = swapRowTextSql(this.names, this.syntax, id, expected, next);
+  swapRowText(id: number | string, expected: string, next: string, table: RowTable = 'messages'): Promise<boolean> {
+    const { sql, params } = swapRowTextSql(this.names, this.syntax, id, expected, next, table);
     return this.swapRow(sql, params);
   }
 

@@ -14,7 +14,7 @@ import { conversationKey, masterKeyBytes } from '../../lib/encryption/key-deriva
 import { havePython, pythonReads } from '../support/python-reader';
 import { describeEachDialect } from '../support/databases';
 import { startMemory } from '../support/memory';
-import { user, functionCall } from '../support/items';
+import { user, functionCall, texts } from '../support/items';
 import { insertRawRows, storedMessageData } from '../support/raw-rows';
 import { useKeyedMemories } from '../support/keyed-memories';
 import { useLoggedWarnings } from '../support/warnings';
@@ -162,6 +162,35 @@ describeEachDialect('Encrypted conversations', (dialect, baseUrl) => {
     const newOnly = await withKeys({ keys: k2 }, own.tables);
     const want = [...all, ...Array.from({ length: 5 }, (_, i) => user(`new ${i + 1}`))];
     expect(await newOnly.memory.session(conversationId).getItems()).toEqual(want);
+  });
+
+  it('reencrypt also moves the rows of branches (their own table), then a new key alone reads every branch', async () => {
+    const [k1, k2] = ['old key of branched conversations', KEYS.fernet_format];
+    const own = closeAfterAll(await startMemory(plain.url));
+    const oldOnly = await withKeys({ keys: k1 }, own.tables);
+    const conversationId = id('rotate-branches');
+    const s = oldOnly.memory.session(conversationId);
+    await s.addItems([user('q1'), user('q2'), user('q3')]);
+    await s.createBranchFromTurn(2);
+    await s.addItems([user('q2 again'), user('q3 again')]);
+    await s.createBranchFromTurn(3); // a branch of a branch: its rows inherit from both lines
+    await s.addItems([user('q3 third')]);
+    const rotated = await withKeys({ keys: [k2, k1] }, own.tables);
+    let cursor: string | undefined;
+    const cursors: string[] = [];
+    do {
+      const step = await rotated.memory.reencrypt({ batchSize: 2, cursor });
+      expect(step.unreadable).toBe(0);
+      cursor = step.nextCursor;
+      if (cursor) cursors.push(cursor);
+    } while (cursor);
+    expect(cursors.some((c) => c.startsWith('branches:'))).toBe(true);
+    warnings.length = 0;
+    const newOnly = await withKeys({ keys: k2 }, own.tables).then((m) => m.memory.session(conversationId));
+    expect(texts(await newOnly.onBranch('main').getItems())).toEqual(['q1', 'q2', 'q3']);
+    expect(texts(await newOnly.onBranch('branch-1').getItems())).toEqual(['q1', 'q2 again', 'q3 again']);
+    expect(texts(await newOnly.onBranch('branch-2').getItems())).toEqual(['q1', 'q2 again', 'q3 third']);
+    expect(warnings).toEqual([]);
   });
 
   it('rows that do not decrypt (wrong key, tampered, expired) are skipped with one counted warning; popItem refuses to delete them', async () => {

@@ -48,7 +48,7 @@ describeEachDialect('id-like inputs: range-checked before any I/O', (dialect, ba
 
   it('reencrypt refuses a cursor above the 64-bit range with InvalidManagementOptionsError, nothing raw', async () => {
     await m.memory.session(id('re')).addItems([user('a')]);
-    for (const cursor of ABOVE) {
+    for (const cursor of [...ABOVE, ...ABOVE.map((c) => `branches:${c}`), 'branches:', 'branches:-1', 'other:1']) {
       const err = await m.memory.reencrypt({ cursor }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InvalidManagementOptionsError);
       expect(err).toBeInstanceOf(SessionMemoryError);
@@ -58,7 +58,14 @@ describeEachDialect('id-like inputs: range-checked before any I/O', (dialect, ba
   });
 
   it('reencrypt accepts the largest id as a cursor (nothing after it) and 0 (from the start)', async () => {
-    expect(await m.memory.reencrypt({ cursor: MAX })).toEqual({ scanned: 0, updated: 0, unreadable: 0 });
+    // Main's rows done: the branch lines' rows come next (a table of their own), then the end.
+    expect(await m.memory.reencrypt({ cursor: MAX })).toEqual({
+      scanned: 0,
+      updated: 0,
+      unreadable: 0,
+      nextCursor: 'branches:0',
+    });
+    expect(await m.memory.reencrypt({ cursor: `branches:${MAX}` })).toEqual({ scanned: 0, updated: 0, unreadable: 0 });
     const fromStart = await m.memory.reencrypt({ cursor: '0', batchSize: 10_000 });
     expect(fromStart.scanned).toBeGreaterThan(0);
   });
