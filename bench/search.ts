@@ -11,6 +11,7 @@
  *   npm run bench:search                                       # sqlite, postgres, mariadb
  *   npm run bench:search -- --dialects=mariadb --conversations=20000
  *   npm run bench:search -- --dialects=postgres --parts=add --rounds=10     # addItems on vs off only
+ *   (--calls=N: addItems calls per round, default 400; 50 conversations per round either way)
  *   npm run bench:search -- --dialects=citus --conversations=10000 --parts=search
  *
  * On Citus the search part also times a per-conversation search (`findTurnsByContent`: one whole read
@@ -67,7 +68,7 @@ function likeSql(dialect: BenchDialect, messages: string, owners: string, owned:
   return `SELECT m.id, m.session_id, m.message_data FROM ${messages} m${join} WHERE ${conditions.join(' AND ')} ORDER BY m.id DESC LIMIT 20`;
 }
 
-async function addItemsRounds(dialect: BenchDialect, url: string, rounds: number): Promise<string> {
+async function addItemsRounds(dialect: BenchDialect, url: string, rounds: number, calls: number): Promise<string> {
   const sides = await Promise.all(
     [false, true].map(async (search) => {
       const tables = uniqueTables(search ? 'bsa' : 'bsb');
@@ -79,7 +80,6 @@ async function addItemsRounds(dialect: BenchDialect, url: string, rounds: number
   try {
     for (let r = 0; r < rounds; r++) {
       for (const side of r % 2 === 0 ? sides : [...sides].reverse()) {
-        const calls = 400;
         const t0 = performance.now();
         await Promise.all(
           Array.from({ length: 8 }, async (_, w) => {
@@ -109,7 +109,7 @@ async function addItemsRounds(dialect: BenchDialect, url: string, rounds: number
   const on = rate.on / rounds;
   const off = rate.off / rounds;
   return (
-    `addItems (2 items, 8 callers, ${rounds} alternating rounds of 400): search off ${off.toFixed(0)} calls/s, ` +
+    `addItems (2 items, 8 callers, ${rounds} alternating rounds of ${calls}): search off ${off.toFixed(0)} calls/s, ` +
     `on ${on.toFixed(0)} calls/s including its index syncs (${((off / on - 1) * 100).toFixed(1)} % slower); ` +
     `median call ${fmt(median(perCall.off))} ms off / ${fmt(median(perCall.on))} ms on`
   );
@@ -150,7 +150,8 @@ async function benchDialect(dialect: BenchDialect, conversations: number, messag
   const url = dialect === 'sqlite' ? `sqlite:${tempSqliteFile('search.db')}` : TEST_URLS[dialect];
   const parts = arg('parts', 'search,add').split(',');
   const out = parts.includes('search') ? await searchPart(dialect, url, conversations, messages, owners) : [];
-  if (parts.includes('add')) out.push(await addItemsRounds(dialect, url, Number(arg('rounds', '6'))));
+  if (parts.includes('add'))
+    out.push(await addItemsRounds(dialect, url, Number(arg('rounds', '6')), Number(arg('calls', '400'))));
   return out;
 }
 

@@ -37,15 +37,27 @@ export function withSearchIndex(store: SessionStore, search: SearchIndex): Sessi
       }
     },
     // Arguments and results pass through unchanged (whatever the store's signatures grow to).
+    // Appends are counted while they run (search/watermarks.ts: a pass reads only the rows after those
+    // it indexed, unless an append of this process ran during its read).
     async append(...args: Parameters<SessionStore['append']>) {
-      const result = await store.append(...args);
-      if (args[1].length > 0) search.touched(args[0], 'added');
-      return result;
+      search.watermarks?.appendStarted(args[0]);
+      try {
+        const result = await store.append(...args);
+        if (args[1].length > 0) search.touched(args[0], 'added');
+        return result;
+      } finally {
+        search.watermarks?.appendEnded(args[0]);
+      }
     },
     async writeMetadata(...args: Parameters<SessionStore['writeMetadata']>) {
-      const result = await store.writeMetadata(...args);
-      if (args[2].length > 0) search.touched(args[0], 'added');
-      return result;
+      search.watermarks?.appendStarted(args[0]);
+      try {
+        const result = await store.writeMetadata(...args);
+        if (args[2].length > 0) search.touched(args[0], 'added');
+        return result;
+      } finally {
+        search.watermarks?.appendEnded(args[0]);
+      }
     },
     async popNewest<T>(...args: [string, (text: string) => PopDecision<T>, PopOptions?]) {
       const result = await store.popNewest<T>(...args);

@@ -1,9 +1,10 @@
 import type { Logger } from '@nestjs/common';
 import type { OperationGate } from '../storage/operation-gate';
-import type { SearchRowWrite } from '../storage/search/search-statements';
-import type { SearchQuery, SearchStorage } from '../storage/search/search-storage';
+import { MAIN_BRANCH, MissingRowLists, SearchRowWrite, SearchSql } from '../storage/search/search-statements';
+import type { SearchStorage } from '../storage/search/search-storage';
 import { entryTextOf } from './item-text';
 import type { ResolvedSearch } from './search-options';
+import { AppendsSeen, Watermarks } from './watermarks';
 
 /** What a write may have done to a conversation's rows. @internal */
 export type WriteEffect = 'added' | 'removed' | 'changed';
@@ -11,6 +12,13 @@ export type WriteEffect = 'added' | 'removed' | 'changed';
 /** Conversations brought in step per pass, and rows read per pass. */
 const CONVERSATIONS_PER_PASS = 64;
 const ROWS_PER_PASS = 1000;
+
+/**
+ * Least time between the starts of two passes while writes keep coming: the writes of that time are
+ * brought in step together (fewer, larger passes cost the database less). A search of this process does not wait for it (`settled` starts the next
+ * pass at once).
+ */
+const PASS_INTERVAL_MS = 20;
 
 /** The first character of a private line's id (docs/conversation-structure.md, "Keeping inherited rows true"). */
 const PRIVATE_LINE = '~';
@@ -38,7 +46,8 @@ interface Dirty {
  * On Citus every statement names one conversation (routed to its shard). Searches of this process
  * wait for the work already marked (`settled`), so they see this process's writes; a removed row is
  * never returned at any time, because every hit is joined back to its live row. Rows written by others
- * (Python) are indexed by `reindex`, or by the next write of their conversation through this module.
+ * (Python) are indexed by `reindex`, or by the next pass that reads their conversation whole (after
+ * appends a pass reads only the rows after this process's watermark: search/watermarks.ts).
  * A failed pass is logged; its conversations are left to their next write or to `reindex`.
  * @internal
  */
@@ -49,11 +58,16 @@ export class SearchIndex {
   /** Whether the branch tables exist: their rows (of branches other than main) are indexed too. */
   private branches: () => boolean = () => false;
 
+  /** Where passes after appends may read only the rows after those already indexed (not on SQLite). */
+  readonly watermarks?: Watermarks;
+
   constructor(
     readonly storage: SearchStorage,
     readonly options: ResolvedSearch,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    if (storage.name !== 'sqlite') this.watermarks = new Watermarks();
+  }
 
   /** Tells the index how to know whether the branch tables exist (the module's optional-tables probe). */
   useBranches(exist: () => boolean): void {
@@ -81,12 +95,44 @@ export class SearchIndex {
 
   /** Resolves once every conversation marked so far has been brought in step (or its pass failed). */
   async settled(): Promise<void> {
-    while (this.worker) await this.worker;
+    this.hurry++;
+    try {
+      while (this.worker) {
+        this.wake?.();
+        await this.worker;
+      }
+    } finally {
+      this.hurry--;
+    }
+  }
+
+  /** Callers of `settled` waiting: passes are not spaced out meanwhile. */
+  private hurry = 0;
+  /** Ends the current pause between passes. */
+  private wake?: () => void;
+
+  /** Waits up to `ms` before the next pass (not while a search of this process waits: `settled`). */
+  private pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.hurry > 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
   }
 
   private async work(): Promise<void> {
     try {
+      let started = 0;
       while (this.dirty.size > 0 && !this.gate?.isClosing) {
+        await this.pause(started + PASS_INTERVAL_MS - performance.now());
+        started = performance.now();
         const batch = [...this.dirty.entries()].slice(0, CONVERSATIONS_PER_PASS);
         for (const [id] of batch) this.dirty.delete(id);
         try {
@@ -105,50 +151,85 @@ export class SearchIndex {
     }
   }
 
-  /** One pass over some marked conversations. */
-  private pass(batch: [string, Dirty][]): Promise<void> {
-    return this.storage.inPass((query) => this.passIn(batch, query));
-  }
-
-  private async passIn(batch: [string, Dirty][], query: SearchQuery): Promise<void> {
-    const { statements } = this.storage;
-    for (const [id, dirty] of batch) {
-      if (dirty.rewritten.size > 0) {
-        const del = statements.deleteItems(id, [...dirty.rewritten]);
-        await query(del.sql, del.params);
+  /**
+   * One pass over some marked conversations: the entries of rows rewritten in place dropped; one read of
+   * the rows lacking an up-to-date entry (main's of the conversations written, and with branch tables the
+   * branch rows of all of them: a removing write may have frozen a branch, whose private line is new);
+   * then every write of the pass as one batch (the upserts, and after removing writes the removal of
+   * entries whose row is gone or changed). On Citus each read names one conversation.
+   */
+  private async pass(batch: [string, Dirty][]): Promise<void> {
+    const { statements, query } = this.storage;
+    const rewritten = batch.filter(([, d]) => d.rewritten.size > 0);
+    await this.storage.writeBatch(rewritten.map(([id, d]) => statements.deleteItems(id, [...d.rewritten])));
+    const writes: SearchSql[] = [];
+    const seen: AppendsSeen[] = [];
+    const largest = new Map<string, bigint>();
+    const full = new Set<string>();
+    if (!this.options.sealed) {
+      const only = (effect: WriteEffect) => batch.filter(([, d]) => d.effect === effect).map(([id]) => id);
+      const lists: MissingRowLists = {
+        added: [],
+        after: [],
+        changed: only('changed'),
+        branches: this.branches() ? batch.map(([id]) => id) : [],
+      };
+      for (const id of only('added')) {
+        const mark = this.watermarks?.of(id);
+        if (mark === undefined) lists.added.push(id);
+        else lists.after?.push([id, mark]);
       }
-      if (dirty.effect !== 'added') {
-        const del = statements.deleteStale(id);
-        await query(del.sql, del.params);
-        if (this.branches()) {
-          const stale = statements.deleteStaleBranchRows(id);
-          await query(stale.sql, stale.params);
+      for (const id of [...lists.added, ...lists.changed]) full.add(id);
+      const reads = statements.pinned
+        ? batch.map(([id]) => {
+            const one = <T>(list: T[] = []) => list.filter((x) => (Array.isArray(x) ? x[0] : x) === id);
+            return statements.missingRowsIn(
+              {
+                added: one(lists.added),
+                after: one(lists.after),
+                changed: one(lists.changed),
+                branches: one(lists.branches),
+              },
+              ROWS_PER_PASS,
+            );
+          })
+        : [statements.missingRowsIn(lists, ROWS_PER_PASS)];
+      seen.push(...(this.watermarks?.before(only('added').concat(lists.changed)) ?? []));
+      try {
+        for (const read of reads) {
+          if (!read) continue;
+          const rows = await query<RowToIndex & { branch_id: string }>(read.sql, read.params);
+          const entries = rows.map((r) => this.entryOf(r.session_id, r));
+          writes.push(...this.storage.statements.upsert(entries));
+          // More rows than one pass reads (main's, or the branches'): mark those conversations again.
+          const main = rows.filter((r) => r.branch_id === MAIN_BRANCH);
+          for (const r of main) {
+            const id = BigInt(r.id);
+            if ((largest.get(r.session_id) ?? -1n) < id) largest.set(r.session_id, id);
+          }
+          for (const part of [main, rows.filter((r) => r.branch_id !== MAIN_BRANCH)]) {
+            if (part.length < ROWS_PER_PASS) continue;
+            for (const r of part)
+              this.touched(r.session_id, lists.changed.includes(r.session_id) ? 'changed' : 'added');
+          }
         }
+      } catch (err) {
+        this.watermarks?.after(seen, largest, full, false);
+        throw err;
       }
     }
-    if (this.options.sealed) return;
-    const adding = batch.filter(([, d]) => d.effect !== 'removed').map(([id]) => id);
-    const reads =
-      adding.length === 0
-        ? []
-        : statements.pinned
-          ? adding.map((id) => statements.missingRows(id, ROWS_PER_PASS))
-          : [statements.missingRowsOf(adding, ROWS_PER_PASS)];
-    if (this.branches()) {
-      // Every write: a removing one may have frozen a branch (its private line's rows are new).
-      const all = batch.map(([id]) => id);
-      if (statements.pinned) reads.push(...all.map((id) => statements.missingBranchRows([id], ROWS_PER_PASS)));
-      else reads.push(statements.missingBranchRows(all, ROWS_PER_PASS));
+    for (const [id, dirty] of batch) {
+      if (dirty.effect === 'added') continue;
+      writes.push(statements.deleteStale(id));
+      if (this.branches()) writes.push(statements.deleteStaleBranchRows(id));
     }
-    for (const read of reads) {
-      const rows = await query<RowToIndex>(read.sql, read.params);
-      await this.write(
-        rows.map((r) => this.entryOf(r.session_id, r)),
-        query,
-      );
-      // More rows than one pass reads: mark those conversations again.
-      if (rows.length === ROWS_PER_PASS) for (const r of rows) this.touched(r.session_id, 'added');
+    try {
+      await this.storage.writeBatch(writes);
+    } catch (err) {
+      this.watermarks?.after(seen, largest, full, false);
+      throw err;
     }
+    this.watermarks?.after(seen, largest, full, true);
   }
 
   /**
@@ -169,14 +250,14 @@ export class SearchIndex {
       branchId,
       itemId: String(row.id),
       role,
-      body: branchId.startsWith(PRIVATE_LINE) ? '' : body,
+      // (a NUL character, which a JSON escape can hold, is no word and no PostgreSQL text can hold it)
+      body: branchId.startsWith(PRIVATE_LINE) ? '' : body.replace(/\0/g, ' '),
       dataLength: Number(row.data_length),
     };
   }
 
-  /** Writes entries (inserted, or replacing stale ones). */
-  async write(rows: SearchRowWrite[], query: SearchQuery = this.storage.query): Promise<void> {
-    if (rows.length === 0) return;
-    for (const statement of this.storage.statements.upsert(rows)) await query(statement.sql, statement.params);
+  /** Writes entries (inserted, or replacing stale ones), as one batch. */
+  async write(rows: SearchRowWrite[]): Promise<void> {
+    await this.storage.writeBatch(this.storage.statements.upsert(rows));
   }
 }

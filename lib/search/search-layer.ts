@@ -3,7 +3,13 @@ import type { DataSource } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
 import { CitusSessionStore } from '../storage/citus/citus-session.store';
 import type { ResolvedTables, SessionStore } from '../storage/session-store';
-import { SearchDialectName, SearchQuery, createSearchStorage } from '../storage/search/search-storage';
+import { inlinePostgresParameters } from '../storage/citus/postgres.literals';
+import {
+  SearchBatchWriter,
+  SearchDialectName,
+  SearchQuery,
+  createSearchStorage,
+} from '../storage/search/search-storage';
 import { SearchIndex } from './search-index';
 import type { ResolvedSearch } from './search-options';
 
@@ -22,18 +28,27 @@ export async function createSearchIndex(
   const name: SearchDialectName =
     store.dialect === 'postgres' ? (store instanceof CitusSessionStore ? 'citus' : 'postgres') : store.dialect;
   const query: SearchQuery = (sql, params = []) => dataSource.query(sql, params);
-  // One transaction per pass of index writes, on a pooled connection of its own (not on SQLite, whose one
-  // connection the store's transactions use, nor on Citus: no transaction spans conversations). On single-node PostgreSQL without waiting for the WAL
-  // flush: the index is derived data, and an entry lost in a crash is written again by the next write of
-  // its conversation (which indexes every row of it lacking an entry) or by reindex().
-  const transaction =
-    name === 'sqlite' || name === 'citus'
-      ? undefined
-      : (work: (q: SearchQuery) => Promise<void>) =>
-          dataSource.transaction(async (manager) => {
-            if (name === 'postgres') await manager.query('SET LOCAL synchronous_commit TO off');
-            await work((sql, params = []) => manager.query(sql, params));
-          });
+  // The writes of one index pass as one unit. Single-node PostgreSQL: one script (values inlined, the
+  // simple query protocol: one round trip, one implicit transaction) that commits without waiting for
+  // the WAL flush: the index is derived data, and an entry lost in a crash is written again by the next
+  // write of its conversation (which indexes every row of it lacking an entry) or by reindex().
+  // MySQL: one statement as it is (one commit), several in one transaction on a pooled connection.
+  // Not on SQLite (its one connection is the store's), nor on Citus (no transaction spans conversations):
+  // statement by statement there.
+  const batchWriter: SearchBatchWriter | undefined =
+    name === 'postgres'
+      ? async (statements) => {
+          const script = statements.map((s) => inlinePostgresParameters(s.sql, s.params));
+          await dataSource.query(['SET LOCAL synchronous_commit TO off', ...script].join(';\n'));
+        }
+      : name === 'mysql'
+        ? async (statements) => {
+            if (statements.length === 1) return void (await query(statements[0].sql, statements[0].params));
+            await dataSource.transaction(async (manager) => {
+              for (const s of statements) await manager.query(s.sql, s.params);
+            });
+          }
+        : undefined;
   if (name === 'postgres' || name === 'citus') {
     // An unknown text search configuration would fail every index write: refuse it at startup.
     await query('SELECT to_tsvector($1::regconfig, $2)', [search.language, 'x']).catch((err: Error) => {
@@ -44,5 +59,5 @@ export async function createSearchIndex(
       );
     });
   }
-  return new SearchIndex(await createSearchStorage(name, query, tables, search.language, transaction), search, logger);
+  return new SearchIndex(await createSearchStorage(name, query, tables, search.language, batchWriter), search, logger);
 }

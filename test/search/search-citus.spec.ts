@@ -43,6 +43,11 @@ describeEachDialect(
           { sessionId: 'citus-route-1', branchId: 'main', itemId: '999999', role: 'user', body: 'x', dataLength: 1 },
         ]),
         s.missingBranchRows(['citus-route-1'], 500),
+        // What a pass reads of one conversation: after a watermark, and its branch rows, in one statement.
+        s.missingRowsIn(
+          { added: [], after: [['citus-route-1', '3']], changed: [], branches: ['citus-route-1'] },
+          500,
+        ) as SearchSql,
         s.deleteStaleBranchRows('citus-route-1'),
         // The turns of a page's hits in one conversation (main's and a branch's rows).
         storage.turns.counts([

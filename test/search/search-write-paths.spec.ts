@@ -51,6 +51,27 @@ describeEachDialect('search: removed items never appear, after every write path'
     expect(page.hits.map((h) => h.role).sort()).toEqual(['assistant', 'user']);
   });
 
+  it('concurrent appends (one process, few conversations, passes in between): every row gets its entry', async () => {
+    const ids = [`${prefix}-conc-1`, `${prefix}-conc-2`];
+    for (let wave = 0; wave < 6; wave++) {
+      await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          a.memory.session(ids[i % 2]).addItems([user(`concword ${wave} ${i}`), user(`second ${wave} ${i}`)]),
+        ),
+      );
+      if (wave % 2 === 1) await settle(); // watermarks are set between waves
+    }
+    await settle();
+    const m = a.tables.messages;
+    const unindexed = await a.sql(
+      `SELECT COUNT(*) AS n FROM ${m} m LEFT JOIN ${m}_search s ON s.session_id = m.session_id AND s.branch_id = 'main' ` +
+        `AND s.item_id = m.id WHERE m.session_id IN (?, ?) AND s.item_id IS NULL`,
+      ids,
+    );
+    expect(Number(unindexed[0].n)).toBe(0);
+    expect((await b.memory.searchConversations({ query: 'concword', limit: 100 })).hits).toHaveLength(100);
+  });
+
   it('popItem', async () => {
     const s = a.memory.session(`${prefix}-pop`);
     await s.addItems([user('popword one'), user('popword two')]);

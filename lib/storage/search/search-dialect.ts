@@ -3,6 +3,9 @@ import type { DialectSyntax } from '../dialect-syntax';
 import type { ResolvedTables } from '../session-store';
 import { TableNames, tableNames } from '../table-names';
 
+/** The branch of the messages table's own rows. @internal */
+export const MAIN_BRANCH = 'main';
+
 /** Binds values to placeholders in the order the SQL text names them. @internal */
 export class Binder {
   readonly params: unknown[] = [];

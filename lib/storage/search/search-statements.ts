@@ -1,6 +1,7 @@
 import type { ParsedQuery } from '../../search/search-query';
 import type { SearchPosition } from '../../search/search-cursor';
-import { Binder, SearchDialect } from './search-dialect';
+import { Binder, MAIN_BRANCH, SearchDialect } from './search-dialect';
+import { searchSql } from './search.sql';
 
 /** One statement and its values. @internal */
 export interface SearchSql {
@@ -20,6 +21,18 @@ export interface SearchRowWrite {
   dataLength: number;
 }
 
+/** What one index pass reads (`SearchStatements.missingRowsIn`). @internal */
+export interface MissingRowLists {
+  /** Conversations only added to: their main rows without an entry. */
+  added: string[];
+  /** Conversations only added to, each with a row id: their main rows after it without an entry. */
+  after?: [string, string][];
+  /** Conversations whose rows may have changed: their main rows without an up-to-date entry. */
+  changed: string[];
+  /** Conversations whose branch rows are read (all of the pass's, when the branch tables exist). */
+  branches: string[];
+}
+
 /** A search, validated. @internal */
 export interface SearchFilter {
   query: ParsedQuery;
@@ -32,8 +45,7 @@ export interface SearchFilter {
   limit: number;
 }
 
-/** The branch of the messages table's own rows. */
-export const MAIN_BRANCH = 'main';
+export { MAIN_BRANCH } from './search-dialect';
 
 /** Most search rows per multi-row insert (7 values a row: far below every dialect's bound). */
 const UPSERT_CHUNK = 200;
@@ -64,18 +76,44 @@ export class SearchStatements {
 
   /**
    * Up to `limit` branch rows (of branches other than main, and of private lines) of these conversations
-   * with no entry, or a stale one, oldest first (rows also carry `branch_id`). Pinned to one conversation where the dialect
-   * asks (Citus: one id).
+   * with no entry, or a stale one, by conversation and line, oldest first (rows also carry `branch_id`). Pinned to one conversation
+   * where the dialect asks (Citus: one id).
    */
   missingBranchRows(sessionIds: string[], limit: number): SearchSql {
     const b = new Binder(this.d.syntax);
+    return { sql: this.branchMissing(b, sessionIds, limit), params: b.params };
+  }
+
+  private branchMissing(b: Binder, sessionIds: string[], limit: number): string {
     const len = this.d.byteLength('i.message_data');
-    const ids = sessionIds.map((id) => b.bind(id)).join(', ');
-    const sql =
+    // The conversations named on both sides: the planner then reads only their entries (it does not
+    // carry an IN list across the join; without it PostgreSQL read every entry of the table).
+    const ids = () => sessionIds.map((id) => b.bind(id)).join(', ');
+    return (
       `SELECT i.session_id AS session_id, i.branch_id AS branch_id, i.id AS id, i.message_data AS data, ${len} AS data_length ` +
-      `FROM ${this.bi} i LEFT JOIN ${this.s} s ON s.session_id = i.session_id AND s.branch_id = i.branch_id AND s.item_id = i.id ` +
-      `WHERE i.session_id IN (${ids}) AND (s.item_id IS NULL OR s.data_length <> ${len}) ` +
-      `ORDER BY i.id LIMIT ${b.bind(limit)}`;
+      `FROM ${this.bi} i LEFT JOIN ${this.s} s ON s.session_id = i.session_id AND s.session_id IN (${ids()}) ` +
+      `AND s.branch_id = i.branch_id AND s.item_id = i.id ` +
+      `WHERE i.session_id IN (${ids()}) AND (s.item_id IS NULL OR s.data_length <> ${len}) ` +
+      `ORDER BY i.session_id, i.branch_id, i.id LIMIT ${b.bind(limit)}`
+    );
+  }
+
+  /**
+   * What one index pass reads, in one statement: main's rows that have no entry (of the conversations
+   * only added to: `added`; `after`: only their rows after the given id) or no up-to-date one
+   * (`changed`: rows may have been rewritten, their byte length is compared), and the branch rows of
+   * `branches` without an up-to-date entry; each part bounded by `limit` (undefined when there is
+   * nothing to read). Where the dialect pins statements (Citus) every list names the same conversation.
+   */
+  missingRowsIn(lists: MissingRowLists, limit: number): SearchSql | undefined {
+    const b = new Binder(this.d.syntax);
+    const parts: string[] = [];
+    if (lists.added.length > 0) parts.push(this.mainMissing(b, lists.added, limit, false));
+    if (lists.after && lists.after.length > 0) parts.push(this.mainMissing(b, lists.after, limit, false));
+    if (lists.changed.length > 0) parts.push(this.mainMissing(b, lists.changed, limit, true));
+    if (lists.branches.length > 0) parts.push(this.branchMissing(b, lists.branches, limit));
+    if (parts.length === 0) return undefined;
+    const sql = parts.length === 1 ? parts[0] : parts.map((p, i) => `SELECT * FROM (${p}) r${i}`).join(' UNION ALL ');
     return { sql, params: b.params };
   }
 
@@ -95,30 +133,52 @@ export class SearchStatements {
     return { sql: `SELECT item_id FROM ${this.s} WHERE 1 = 0`, params: [] };
   }
 
-  /** Up to `limit` rows of the conversation with no entry, or a stale one, oldest first (pinned to it). */
+  /**
+   * Up to `limit` rows of the conversation with no entry, or a stale one, oldest first (pinned to it).
+   * Ordered by (session_id, id), as the `(session_id, id)` index reads them: ordered by id alone, the
+   * planner may walk the primary key of the whole table to avoid a sort, hoping the limit stops it early.
+   */
   missingRows(sessionId: string, limit: number): SearchSql {
     const b = new Binder(this.d.syntax);
-    const len = this.d.byteLength('m.message_data');
-    const sql =
-      `SELECT m.session_id AS session_id, m.id AS id, m.message_data AS data, ${len} AS data_length FROM ${this.m} m ` +
-      `LEFT JOIN ${this.s} s ON s.session_id = m.session_id AND s.session_id = ${b.bind(sessionId)} ` +
-      `AND s.branch_id = '${MAIN_BRANCH}' AND s.item_id = m.id ` +
-      `WHERE m.session_id = ${b.bind(sessionId)} AND (s.item_id IS NULL OR s.data_length <> ${len}) ` +
-      `ORDER BY m.id LIMIT ${b.bind(limit)}`;
-    return { sql, params: b.params };
+    return { sql: this.mainMissing(b, [sessionId], limit, true), params: b.params };
   }
 
   /** `missingRows` of several conversations in one statement (where statements need not be pinned to one). */
   missingRowsOf(sessionIds: string[], limit: number): SearchSql {
     const b = new Binder(this.d.syntax);
+    return { sql: this.mainMissing(b, sessionIds, limit, true), params: b.params };
+  }
+
+  /**
+   * Main's rows of these conversations with no entry, or (`checkLength`) a stale one. Without the length
+   * check the anti-join needs no row's text (only the missing rows' are read): after writes that only
+   * added rows, no row of this process's changed in place (other processes bring their own rewrites in
+   * step; a search never returns a changed row's old text, see `search`).
+   */
+  private mainMissing(
+    b: Binder,
+    conversations: (string | [string, string])[],
+    limit: number,
+    checkLength: boolean,
+  ): string {
     const len = this.d.byteLength('m.message_data');
-    const ids = sessionIds.map((id) => b.bind(id)).join(', ');
-    const sql =
-      `SELECT m.session_id AS session_id, m.id AS id, m.message_data AS data, ${len} AS data_length FROM ${this.m} m ` +
-      `LEFT JOIN ${this.s} s ON s.session_id = m.session_id AND s.branch_id = '${MAIN_BRANCH}' AND s.item_id = m.id ` +
-      `WHERE m.session_id IN (${ids}) AND (s.item_id IS NULL OR s.data_length <> ${len}) ` +
-      `ORDER BY m.id LIMIT ${b.bind(limit)}`;
-    return { sql, params: b.params };
+    const sessionIds = conversations.map((c) => (typeof c === 'string' ? c : c[0]));
+    // The conversations named on both sides (see branchMissing); one id by equality (Citus routes it).
+    const ids = () =>
+      sessionIds.length === 1 ? `= ${b.bind(sessionIds[0])}` : `IN (${sessionIds.map((id) => b.bind(id)).join(', ')})`;
+    const rows = () =>
+      conversations.every((c) => typeof c === 'string')
+        ? `m.session_id ${ids()}`
+        : `(${conversations
+            .map((c) => `(m.session_id = ${b.bind(c[0])} AND m.id > ${this.d.idParam(b.bind(c[1]))})`)
+            .join(' OR ')})`;
+    const missing = checkLength ? `(s.item_id IS NULL OR s.data_length <> ${len})` : 's.item_id IS NULL';
+    return (
+      `SELECT m.session_id AS session_id, '${MAIN_BRANCH}' AS branch_id, m.id AS id, m.message_data AS data, ${len} AS data_length ` +
+      `FROM ${this.m} m LEFT JOIN ${this.s} s ON s.session_id = m.session_id AND s.session_id ${ids()} ` +
+      `AND s.branch_id = '${MAIN_BRANCH}' AND s.item_id = m.id ` +
+      `WHERE ${rows()} AND ${missing} ORDER BY m.session_id, m.id LIMIT ${b.bind(limit)}`
+    );
   }
 
   /** Whether each statement must name one conversation only (Citus). */
@@ -192,54 +252,9 @@ export class SearchStatements {
   /**
    * One page of hits, best first: the full-text match joined to the live message row (and, with an
    * owner, to the owners row: the ownership check is part of the statement), ordered by
-   * (score, item id, conversation, branch) descending, after the cursor position.
+   * (score, item id, conversation, branch) descending, after the cursor position (search.sql.ts).
    */
   search(filter: SearchFilter): SearchSql {
-    const { syntax } = this.d;
-    const b = new Binder(syntax);
-    // One member per table the hits come from: main's rows, and (with branches) the branch rows; each
-    // joins its hits back to the live row (same id, same byte length) of its own table.
-    const member = (branches: boolean) => {
-      const match = this.d.match(filter.query, filter.owner !== undefined);
-      const score = match.score(b);
-      const row = branches ? 'i' : 'm';
-      // The owners join first: it keeps few of the matches, before each is joined to its row.
-      let sql =
-        `SELECT s.session_id AS session_id, s.branch_id AS branch_id, s.item_id AS item_id, s.role AS role, ` +
-        `s.body AS body, ${syntax.epochMs(`${row}.created_at`)} AS created_ms, ${score} AS score FROM ${match.from}`;
-      if (filter.owner !== undefined) {
-        const owner = filter.owner;
-        sql += ` JOIN ${this.d.names.owners} o ON o.session_id = s.session_id AND ${syntax.ownerMatches('o.owner', () => b.bind(owner))}`;
-      }
-      sql += branches
-        ? ` JOIN ${this.bi} i ON i.session_id = s.session_id AND i.branch_id = s.branch_id AND i.id = s.item_id ` +
-          `AND ${this.d.byteLength('i.message_data')} = s.data_length`
-        : ` JOIN ${this.m} m ON m.session_id = s.session_id AND m.id = s.item_id ` +
-          `AND ${this.d.byteLength('m.message_data')} = s.data_length`;
-      sql += ` WHERE ${match.where(b)} AND s.branch_id ${branches ? '<>' : '='} '${MAIN_BRANCH}'`;
-      if (filter.sinceMs !== undefined)
-        sql += ` AND ${row}.created_at >= ${syntax.epochMsParam(b.bind(syntax.epochMsValue(filter.sinceMs)))}`;
-      if (filter.untilMs !== undefined)
-        sql += ` AND ${row}.created_at < ${syntax.epochMsParam(b.bind(syntax.epochMsValue(filter.untilMs)))}`;
-      return sql;
-    };
-    const inner = filter.branches
-      ? `SELECT * FROM (${member(false)}) xm UNION ALL SELECT * FROM (${member(true)}) xb`
-      : member(false);
-    let outer = `SELECT * FROM (${inner}) x`;
-    if (filter.after) outer += ` WHERE ${this.after(filter.after, b)}`;
-    outer += ` ORDER BY x.score DESC, x.item_id DESC, x.session_id DESC, x.branch_id DESC LIMIT ${b.bind(filter.limit)}`;
-    return { sql: outer, params: b.params };
-  }
-
-  /** Strictly after `p` in (score, item_id, session_id, branch_id) descending order. */
-  private after(p: SearchPosition, b: Binder): string {
-    const id = (v: string) => this.d.idParam(b.bind(v));
-    const score = () => this.d.idParam(b.bind(p.score));
-    return (
-      `(x.score < ${score()} OR (x.score = ${score()} AND (x.item_id < ${id(p.itemId)} OR (x.item_id = ${id(p.itemId)} ` +
-      `AND (x.session_id < ${b.bind(p.conversationId)} OR (x.session_id = ${b.bind(p.conversationId)} ` +
-      `AND x.branch_id < ${b.bind(p.branchId)}))))))`
-    );
+    return searchSql(this.d, filter);
   }
 }

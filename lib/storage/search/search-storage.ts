@@ -3,7 +3,7 @@ import { probeMysqlIdCollation } from '../mysql/mysql.connection';
 import { MysqlSearchDialect, probeMysqlFullText } from './mysql.search';
 import { PostgresSearchDialect } from './postgres.search';
 import type { SearchDialect } from './search-dialect';
-import { SearchStatements } from './search-statements';
+import { SearchSql, SearchStatements } from './search-statements';
 import { SqliteSearchDialect } from './sqlite.search';
 import { TurnStatements } from './turn-statements';
 
@@ -12,19 +12,24 @@ export type SearchQuery = <T = Record<string, unknown>>(sql: string, params?: un
 
 /** The search SQL of one database, and how to run it. @internal */
 export interface SearchStorage {
+  /** Which database: PostgreSQL, Citus, MySQL / MariaDB or SQLite. */
+  readonly name: SearchDialectName;
   readonly dialect: SearchDialect;
   readonly statements: SearchStatements;
   /** The turn of hits, counted when the search runs. */
   readonly turns: TurnStatements;
   readonly query: SearchQuery;
   /**
-   * Runs one pass of index writes: in one transaction where the caller gave a way to open one (then
-   * one commit per pass), else statement by statement.
+   * Runs the writes of one index pass: as one unit where the caller gave a way (`SearchBatchWriter`:
+   * one commit, as few round trips as the dialect allows), else statement by statement.
    */
-  inPass(work: (query: SearchQuery) => Promise<void>): Promise<void>;
+  writeBatch(statements: readonly SearchSql[]): Promise<void>;
   /** Creates the search tables if missing (idempotent). */
   createTables(): Promise<void>;
 }
+
+/** Runs several write statements as one unit (one transaction; one round trip where the dialect can). @internal */
+export type SearchBatchWriter = (statements: readonly SearchSql[]) => Promise<void>;
 
 /** Which search dialect: PostgreSQL's family is told apart by whether the store is Citus's. @internal */
 export type SearchDialectName = 'postgres' | 'citus' | 'mysql' | 'sqlite';
@@ -39,7 +44,7 @@ export async function createSearchStorage(
   query: SearchQuery,
   tables: ResolvedTables,
   language: string,
-  transaction?: (work: (query: SearchQuery) => Promise<void>) => Promise<void>,
+  batchWriter?: SearchBatchWriter,
 ): Promise<SearchStorage> {
   let dialect: SearchDialect;
   if (name === 'mysql') {
@@ -51,11 +56,16 @@ export async function createSearchStorage(
     dialect = new PostgresSearchDialect(tables, language, name === 'citus');
   }
   return {
+    name,
     dialect,
     statements: new SearchStatements(dialect),
     turns: new TurnStatements(dialect),
     query,
-    inPass: (work) => (transaction ? transaction(work) : work(query)),
+    async writeBatch(statements) {
+      if (statements.length === 0) return;
+      if (batchWriter) return batchWriter(statements);
+      for (const statement of statements) await query(statement.sql, statement.params);
+    },
     async createTables() {
       for (const statement of dialect.createTables()) {
         // MySQL has no CREATE INDEX IF NOT EXISTS for FULLTEXT; the table statement carries every index.
