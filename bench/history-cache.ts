@@ -12,13 +12,6 @@
  *
  *   npm run bench:history-cache                       # PostgreSQL, 40 rounds
  *   npm run bench:history-cache -- --rounds=80
- *   node --expose-gc -r ts-node/register/transpile-only bench/history-cache.ts --rounds=80 --collect=1
- *
- * `--collect=1` (with `node --expose-gc`) collects the garbage before every measured turn: the sample's
- * `LocalModel` copies its whole input (`structuredClone`) at every call, megabytes per turn at 2,000
- * items, and the collection of that lands in whichever allocation comes next, often the next turn's read.
- * With it, the figures are the reads' own cost; without it, the reads as an application with such a
- * model would see them. The figures say which.
  */
 import { performance } from 'perf_hooks';
 import { Agent, run, tool } from '@openai/agents-core';
@@ -156,9 +149,6 @@ async function readsAlone(
 
 async function main(): Promise<void> {
   const rounds = Number(arg('rounds', '40'));
-  const collect = arg('collect', '0') === '1';
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (collect && !gc) throw new Error('--collect=1 needs node --expose-gc');
   const url = arg('url', TEST_URLS.postgres);
   const tables = uniqueTables('bench_hc');
   const off = await startApp({ url, tables, createTables: true });
@@ -197,7 +187,6 @@ async function main(): Promise<void> {
       const [{ newest }] = await sql(`SELECT MAX(id) AS newest FROM ${tables.messages} WHERE session_id = $1`, [c.id]);
       await run(agent, `turn ${r}a`, { session: meteredSession(c.memory, c.id, c.meter) });
       Object.assign(c.meter, { bytes: 0, readMs: 0, reads: 0 });
-      if (collect) gc!();
       const start = performance.now();
       await run(agent, `turn ${r}b`, { session: meteredSession(c.memory, c.id, c.meter) });
       const turnMs = performance.now() - start;
@@ -212,8 +201,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    `history cache, PostgreSQL, real runner + LocalModel (4 KB tool output per turn), ${rounds} rounds, medians per turn` +
-      (collect ? ', garbage collected before each measured turn' : ''),
+    `history cache, PostgreSQL, real runner + LocalModel (4 KB tool output per turn), ${rounds} rounds, medians per turn`,
   );
   console.log('case      | whole reads | bytes received | whole-read ms | turn ms');
   const row = (key: Key) => {
