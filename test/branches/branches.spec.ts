@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { BranchNotFoundError, InvalidBranchOperationError, SessionItem } from '../../lib';
 import { describeEachDialect } from '../support/databases';
 import { startMemory, urlFor, useMemory } from '../support/memory';
@@ -199,6 +200,40 @@ describeEachDialect('branches: edit a turn and regenerate', (dialect, baseUrl) =
     await expect(s.onBranch('branch-1').addItems([user('x')])).rejects.toBeInstanceOf(BranchNotFoundError);
     expect(await s.createBranchFromTurn(2)).toBe('branch-2');
     expect(texts(await s.onBranch('main').getItems())[0]).toBe('q1');
+  });
+
+  // Python's SQLAlchemySession.clear_session deletes the messages and the session row, on SQLite with foreign
+  // keys off (SQLAlchemy does not turn them on): the branch rows stay behind there, orphaned.
+  it('a conversation cleared as Python clears it (session row deleted) starts over on main', async () => {
+    const s = fresh();
+    const id = s.conversationId;
+    await s.addItems(pairs(3));
+    await s.createBranchFromTurn(2);
+    await s.addItems([user('q2 again')]);
+    expect(said(await s.getItems())).toEqual(['q1', 'a1', 'q2 again']); // this process saw branch-1 current
+    const pythonClear = [
+      `DELETE FROM ${m.tables.messages} WHERE session_id = ?`,
+      `DELETE FROM ${m.tables.sessions} WHERE session_id = ?`,
+    ];
+    if (dialect === 'sqlite') {
+      const python = new Database(m.url.replace(/^sqlite:/, ''));
+      try {
+        python.pragma('foreign_keys = OFF');
+        for (const sql of pythonClear) python.prepare(sql).run(id);
+      } finally {
+        python.close();
+      }
+    } else {
+      for (const sql of pythonClear) await m.sql(sql, [id]);
+    }
+    expect(await s.getItems()).toEqual([]);
+    expect(await m.memory.session(id).getItems()).toEqual([]);
+    expect(await m.memory.session(id).getCurrentBranch()).toBe('main');
+    await m.memory.session(id).addItems([user('after')]);
+    expect(said(await m.memory.session(id).getItems())).toEqual(['after']);
+    expect(said(await s.getItems())).toEqual(['after']);
+    expect((await m.memory.session(id).listBranches()).map((b) => b.branchId)).toEqual(['main']);
+    expect(await m.memory.session(id).createBranchFromTurn(1)).toBe('branch-1'); // ids start over with the conversation
   });
 
   it('two module instances agree on the current branch, and a run stays on the branch it read', async () => {

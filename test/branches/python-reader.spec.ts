@@ -270,14 +270,11 @@ describeOrSkip(
 
         /**
          * Python's clear_session deletes the messages and the session row. On PostgreSQL and MariaDB the branch
-         * tables cascade from the session row, so the conversation starts over on main. On SQLite SQLAlchemy does
-         * not turn on `PRAGMA foreign_keys`, so the branch rows stay (orphaned) — KNOWN BUG, reported, `it.failing`
-         * there: getCurrentBranch() still says branch-1 (its view: only its own rows, the inherited main rows are
-         * gone), switchToBranch('main') resolves without moving the pointer (BranchStore.switchTo's `ifMissing`:
-         * no session row, main asked: nothing done), and addItems fails with BranchNotFoundError (the branch
-         * write's locked program finds no session row). Expected: what the server dialects do.
+         * tables cascade from the session row. On SQLite SQLAlchemy does not turn on `PRAGMA foreign_keys`, so
+         * the branch rows stay behind; reads of a branch count only while the session row exists, and the
+         * first write that creates the row again deletes them (SqliteSessionStore.ensureSessionRow).
          */
-        (dialect === 'sqlite' ? it.failing : it)(
+        it(
           'clear_session (deletes the session row): the conversation starts over on main',
           async () => {
             const id = fresh();

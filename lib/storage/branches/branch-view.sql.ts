@@ -138,8 +138,11 @@ export class BranchViewSql {
     const conditions = () => {
       const all: string[] = [];
       if (shape.whileCurrent) {
+        // With the conversation's session row: rows a writer left behind when it deleted that row with
+        // foreign keys off (Python's clear_session on SQLite) do not count.
         all.push(
-          `EXISTS (SELECT 1 FROM ${branches} c WHERE c.session_id = ${s()} AND c.branch_id = ${b.value(branchId)} AND c.is_current = 1)`,
+          `EXISTS (SELECT 1 FROM ${branches} c JOIN ${this.names.sessions} cs ON cs.session_id = c.session_id ` +
+            `WHERE c.session_id = ${s()} AND cs.session_id = ${s()} AND c.branch_id = ${b.value(branchId)} AND c.is_current = 1)`,
         );
       }
       if (shape.filter) all.push(shape.filter(s, () => b.value(owner)));

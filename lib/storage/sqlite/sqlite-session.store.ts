@@ -111,6 +111,7 @@ export class SqliteSessionStore extends SqlSessionStore {
     if (data.length === 0) return true;
     const following = options?.ifMainIsCurrent === true && this.branchesInUse;
     return this.connection.transaction(() => {
+      if (this.branchesInUse) this.ensureSessionRow(sessionId);
       if (following && this.connection.statement(this.sql.anotherBranchIsCurrent).get(sessionId)) return false;
       this.connection.statement(this.sql.upsertSession).run(sessionId);
       const insert = this.connection.statement(this.sql.insertMessage);
@@ -189,11 +190,26 @@ export class SqliteSessionStore extends SqlSessionStore {
         this.connection.statement(this.sql.deleteMetadata).run(sessionId);
         return;
       }
+      if (this.branchesInUse) this.ensureSessionRow(sessionId);
       this.connection.statement(this.sql.upsertSession).run(sessionId);
       if (json === null) this.connection.statement(this.sql.deleteMetadata).run(sessionId);
       else this.connection.statement(this.sql.upsertMetadata).run(sessionId, json);
       for (const step of this.statements.insert(sessionId, items)) this.step(step);
     });
+  }
+
+  /**
+   * Creates the session row if missing; when it creates it and the branch tables exist, first deletes the
+   * branch rows of that conversation id: rows left behind by a writer that deleted the session row with
+   * foreign keys off (Python's SQLAlchemySession clears a conversation so on SQLite), which would otherwise
+   * come back with the new row. (On the servers the branch tables cascade from the session row.)
+   */
+  private ensureSessionRow(sessionId: string): void {
+    if (this.connection.statement(this.sql.ensureSession).run(sessionId).changes === 0 || !this.branchesInUse) return;
+    const { branchItems, branchSegments, branches } = this.names;
+    for (const table of [branchItems, branchSegments, branches]) {
+      this.connection.statement(`DELETE FROM ${table} WHERE session_id = ?`).run(sessionId);
+    }
   }
 
   protected async runLocked<T>(
@@ -205,7 +221,7 @@ export class SqliteSessionStore extends SqlSessionStore {
     return this.connection.transaction(() => {
       if (this.connection.statement(this.sql.sessionExists).get(sessionId) === undefined) {
         if (options.ifMissing) return options.ifMissing();
-        this.connection.statement(this.sql.ensureSession).run(sessionId);
+        this.ensureSessionRow(sessionId);
       }
       return driveProgram(program(), (step) => this.step(step));
     }, options.keep); // a rollback takes the session row this call may have created with it
