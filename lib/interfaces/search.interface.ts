@@ -54,7 +54,11 @@ export interface SearchHit {
   itemId: string;
   /** The branch holding the item: `'main'` for the conversation's own rows. */
   branchId: string;
-  /** The turn of the item, where turns are known (not yet: always undefined). */
+  /**
+   * The item's user turn on the line of `branchId` (the first user message and the items after it: 1;
+   * before the first user message: 0), counted when the search runs; undefined while a row of that
+   * line up to the item is not indexed yet (docs/search.md, "Turns").
+   */
   turn?: number;
   /** `'user'`, `'assistant'`, `'tool_call'` or `'tool_output'`. */
   role: string;
