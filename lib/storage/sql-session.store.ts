@@ -77,6 +77,7 @@ export abstract class SqlSessionStore implements SessionStore {
     this.statements = new ProgramStatements(this.names, syntax, this.reads);
     this.branches = BranchStore.of(this.names, syntax, this.statements, this.ownership, {
       query: (sql, params) => this.query(sql, params),
+      queryData: (sql, params) => this.queryData(sql, params),
       runLocked: (sessionId, program, options) => this.runLocked(sessionId, program, options),
       writeMetadata: (sessionId, json, items) => this.writeMetadata(sessionId, json, items),
     });
@@ -124,10 +125,7 @@ export abstract class SqlSessionStore implements SessionStore {
   readonly readAll: MainReads['readAll'] = (...args) => this.mainReads.readAll(...args);
   readonly readNewest: MainReads['readNewest'] = (...args) => this.mainReads.readNewest(...args);
 
-  /**
-   * Runs `sql.all` and returns its rows as columns. A dialect overrides it with a cheaper form of the
-   * same read (rows as arrays; on SQLite `allData` and `allIds` in one read transaction).
-   */
+  /** `sql.all`'s rows as columns; a dialect overrides it with a cheaper form (arrays; SQLite: two plucked reads). */
   protected async queryColumns(sql: ReadSql, params: unknown[]): Promise<StoredColumns> {
     return rowsToColumns(await this.query<StoredRow>(sql.all, params));
   }

@@ -37,6 +37,8 @@ export type ItemStore = Pick<
 /** What a branch line needs of its store: its connection and the shared statements. @internal */
 export interface LineAccess {
   query<T>(sql: string, params: unknown[]): Promise<T[]>;
+  /** One statement selecting only `message_data`: those texts (the dialect's cheapest form). */
+  queryData(sql: string, params: unknown[]): Promise<string[]>;
   runLocked<T>(sessionId: string, program: LockedProgram<T>, options?: LockedOptions<T>): Promise<T>;
   writeMetadata(sessionId: string, json: string | null, items: string[]): Promise<void>;
   readonly statements: ProgramStatements;
@@ -73,6 +75,7 @@ export class BranchLineStore implements ItemStore {
     limit?: number,
     before?: number | string,
     filter?: OwnerFilter,
+    ownFirst = true,
   ): Promise<ViewRow[]> {
     const shape = { newest, whileCurrent: this.whileCurrent, filter: filter && this.ownerFilter(filter) };
     const query = (ownOnly: boolean) => {
@@ -82,7 +85,7 @@ export class BranchLineStore implements ItemStore {
     // The newest N: first the branch's own rows alone (one index range); the whole view only when it has
     // fewer than N of them below `before`.
     const beforeOwn = before === undefined || splitViewRowId(before).pos === OWN_POSITION;
-    if (newest && limit !== undefined && beforeOwn) {
+    if (ownFirst && newest && limit !== undefined && beforeOwn) {
       const own = await query(true);
       if (own.length === limit) return own;
     }
@@ -112,7 +115,19 @@ export class BranchLineStore implements ItemStore {
   }
 
   async readNewestData(sessionId: string, limit: number, filter?: OwnerFilter): Promise<string[]> {
-    return (await this.read(sessionId, true, limit, undefined, filter)).map((r) => r.message_data);
+    // The branch's own rows alone, their texts only (as main's read); the whole view when it has fewer.
+    const shape = { newest: true, whileCurrent: this.whileCurrent, ownOnly: true, dataOnly: true };
+    const step = this.access.view.read(
+      sessionId,
+      this.branchId,
+      { ...shape, filter: filter && this.ownerFilter(filter) },
+      limit,
+      undefined,
+      filter?.owner,
+    );
+    const own = await this.access.queryData(step.sql, step.params);
+    if (own.length === limit) return own;
+    return (await this.read(sessionId, true, limit, undefined, filter, false)).map((r) => r.message_data);
   }
 
   // ---- writes, under the conversation's lock

@@ -43,6 +43,8 @@ export interface ViewReadShape {
   whileCurrent: boolean;
   /** Only the branch's own rows (the newest N of a branch with N own rows are all its own). */
   ownOnly?: boolean;
+  /** With `ownOnly`: `message_data` alone (the texts, as main's data reads; no `pos`, `id`, `created_ms`). */
+  dataOnly?: boolean;
   /** Also `created_ms`: each row's `created_at` in epoch milliseconds (by the database clock). */
   withTime?: boolean;
   /** An owner condition (see `OwnershipSql.ownerCondition`), given how to bind the conversation id and the owner. */
@@ -87,19 +89,25 @@ export class BranchViewSql {
       params.push(value);
       return this.syntax.placeholder(params.length);
     };
+    const text = (value: string) => {
+      params.push(value);
+      return this.syntax.sessionPlaceholder(params.length);
+    };
     return {
       value: bind,
+      // The dialect's conversation-id placeholder (SQLite: an expression, planned once; see sqlite.syntax.ts).
       session: (sessionId: string) => {
-        if (!this.numbered) return bind(sessionId);
-        sessionPlaceholder ??= bind(sessionId);
-        return sessionPlaceholder;
+        if (this.numbered) return (sessionPlaceholder ??= bind(sessionId));
+        return text(sessionId);
       },
+      /** A text compared with an indexed column (the branch id): as the conversation id's placeholder. */
+      text,
     };
   }
 
   private build(
     shape: ViewReadShape,
-    b: { value(v: unknown): string; session(s: string): string },
+    b: { value(v: unknown): string; session(s: string): string; text(t: string): string },
     sessionId: string,
     branchId: string,
     limit: number | undefined,
@@ -119,7 +127,7 @@ export class BranchViewSql {
     // The main prefix's bound as a scalar subquery: the (session_id, id) index then seeks to it.
     // (Placeholders are bound in the order the text is built: each piece is built where it stands.)
     const mainBound = () =>
-      `(SELECT g.up_to FROM ${branchSegments} g WHERE g.session_id = ${s()} AND g.branch_id = ${b.value(branchId)} ` +
+      `(SELECT g.up_to FROM ${branchSegments} g WHERE g.session_id = ${s()} AND g.branch_id = ${b.text(branchId)} ` +
       `AND g.position = 0 AND g.source_id = '${MAIN_BRANCH}')`;
     const main = () =>
       `SELECT 0 AS pos, m.id AS id, m.message_data AS message_data${time('m')} FROM ${messages} m ` +
@@ -127,13 +135,16 @@ export class BranchViewSql {
     const inherited = () =>
       `SELECT g.position AS pos, i.id AS id, i.message_data AS message_data${time('i')} FROM ${branchSegments} g ` +
       `JOIN ${branchItems} i ON i.session_id = g.session_id AND i.branch_id = g.source_id AND i.id <= g.up_to ` +
-      `WHERE g.session_id = ${s()} AND g.branch_id = ${b.value(branchId)} AND g.source_id <> '${MAIN_BRANCH}' ` +
+      `WHERE g.session_id = ${s()} AND g.branch_id = ${b.text(branchId)} AND g.source_id <> '${MAIN_BRANCH}' ` +
       `AND i.session_id = ${s()}${beforeCondition('g.position', 'i.id')}` +
       (shape.newest ? ` ORDER BY g.position DESC, i.id DESC LIMIT ${b.value(limit)}` : '');
     // The branch's own rows (below `before`): the view's last member, or, with `ownOnly`, the whole statement.
+    const ownColumns = shape.dataOnly
+      ? 'o.message_data AS message_data'
+      : `${OWN_POSITION} AS pos, o.id AS id, o.message_data AS message_data${time('o')}`;
     const ownRows = () =>
-      `SELECT ${OWN_POSITION} AS pos, o.id AS id, o.message_data AS message_data${time('o')} FROM ${branchItems} o ` +
-      `WHERE o.session_id = ${s()} AND o.branch_id = ${b.value(branchId)}${beforeCondition(String(OWN_POSITION), 'o.id')}`;
+      `SELECT ${ownColumns} FROM ${branchItems} o ` +
+      `WHERE o.session_id = ${s()} AND o.branch_id = ${b.text(branchId)}${beforeCondition(String(OWN_POSITION), 'o.id')}`;
     const own = () => `${ownRows()}${inner('o.id')}`;
     const conditions = () => {
       const all: string[] = [];
@@ -142,7 +153,7 @@ export class BranchViewSql {
         // foreign keys off (Python's clear_session on SQLite) do not count.
         all.push(
           `EXISTS (SELECT 1 FROM ${branches} c JOIN ${this.names.sessions} cs ON cs.session_id = c.session_id ` +
-            `WHERE c.session_id = ${s()} AND cs.session_id = ${s()} AND c.branch_id = ${b.value(branchId)} AND c.is_current = 1)`,
+            `WHERE c.session_id = ${s()} AND cs.session_id = ${s()} AND c.branch_id = ${b.text(branchId)} AND c.is_current = 1)`,
         );
       }
       if (shape.filter) all.push(shape.filter(s, () => b.value(owner)));

@@ -43,7 +43,7 @@ export class BranchStore {
     syntax: DialectSyntax,
     statements: ProgramStatements,
     ownership: OwnershipSql,
-    connection: Pick<LineAccess, 'query' | 'runLocked' | 'writeMetadata'>,
+    connection: Pick<LineAccess, 'query' | 'queryData' | 'runLocked' | 'writeMetadata'>,
   ): BranchStore {
     return new BranchStore({
       ...connection,
