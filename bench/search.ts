@@ -11,7 +11,8 @@
  *   npm run bench:search                                       # sqlite, postgres, mariadb
  *   npm run bench:search -- --dialects=mariadb --conversations=20000
  *   npm run bench:search -- --dialects=postgres --parts=add --rounds=10     # addItems on vs off only
- *   (--calls=N: addItems calls per round, default 400; 50 conversations per round either way)
+ *   (--calls=N: addItems calls per round, default 400; 50 conversations per round either way;
+ *    --index-interval=MS: the "on" side's search.indexIntervalMs, default the module's)
  *   npm run bench:search -- --dialects=citus --conversations=10000 --parts=search
  *
  * On Citus the search part also times a per-conversation search (`findTurnsByContent`: one whole read
@@ -69,10 +70,12 @@ function likeSql(dialect: BenchDialect, messages: string, owners: string, owned:
 }
 
 async function addItemsRounds(dialect: BenchDialect, url: string, rounds: number, calls: number): Promise<string> {
+  const interval = arg('index-interval', '');
+  const on = interval === '' ? true : { indexIntervalMs: Number(interval) };
   const sides = await Promise.all(
     [false, true].map(async (search) => {
       const tables = uniqueTables(search ? 'bsa' : 'bsb');
-      return { search, tables, ...(await startApp({ url, createTables: true, tables, search })) };
+      return { search, tables, ...(await startApp({ url, createTables: true, tables, search: search && on })) };
     }),
   );
   const perCall = { on: [] as number[], off: [] as number[] };
@@ -106,11 +109,12 @@ async function addItemsRounds(dialect: BenchDialect, url: string, rounds: number
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const on = rate.on / rounds;
+  const onRate = rate.on / rounds;
   const off = rate.off / rounds;
+  const passes = interval === '' ? 'default index interval' : `index interval ${interval} ms`;
   return (
-    `addItems (2 items, 8 callers, ${rounds} alternating rounds of ${calls}): search off ${off.toFixed(0)} calls/s, ` +
-    `on ${on.toFixed(0)} calls/s including its index syncs (${((off / on - 1) * 100).toFixed(1)} % slower); ` +
+    `addItems (2 items, 8 callers, ${rounds} alternating rounds of ${calls}, ${passes}): search off ${off.toFixed(0)} calls/s, ` +
+    `on ${onRate.toFixed(0)} calls/s including its index syncs (${((off / onRate - 1) * 100).toFixed(1)} % slower); ` +
     `median call ${fmt(median(perCall.off))} ms off / ${fmt(median(perCall.on))} ms on`
   );
 }

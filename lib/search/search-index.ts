@@ -13,13 +13,6 @@ export type WriteEffect = 'added' | 'removed' | 'changed';
 const CONVERSATIONS_PER_PASS = 64;
 const ROWS_PER_PASS = 1000;
 
-/**
- * Least time between the starts of two passes while writes keep coming: the writes of that time are
- * brought in step together (fewer, larger passes cost the database less). A search of this process does not wait for it (`settled` starts the next
- * pass at once).
- */
-const PASS_INTERVAL_MS = 20;
-
 /** The first character of a private line's id (docs/conversation-structure.md, "Keeping inherited rows true"). */
 const PRIVATE_LINE = '~';
 
@@ -111,11 +104,16 @@ export class SearchIndex {
   /** Ends the current pause between passes. */
   private wake?: () => void;
 
-  /** Waits up to `ms` before the next pass (not while a search of this process waits: `settled`). */
+  /**
+   * Waits up to `ms` before the next pass (not while a search of this process waits: `settled` ends the
+   * pause). The timer does not keep the process alive, and shutdown does not wait for it (the gate
+   * counts passes, not pauses; the pass after a pause is skipped once the gate is closing).
+   */
   private pause(ms: number): Promise<void> {
     if (ms <= 0 || this.hurry > 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
+      timer.unref();
       function done() {
         clearTimeout(timer);
         resolve();
@@ -129,9 +127,12 @@ export class SearchIndex {
 
   private async work(): Promise<void> {
     try {
-      let started = 0;
+      let started = -Infinity; // (performance.now() counts from the start of the process)
+      // Passes start at least `indexIntervalMs` apart while writes keep coming: the writes of that time
+      // are brought in step together (the database's cost is per pass). The first pass starts at once.
       while (this.dirty.size > 0 && !this.gate?.isClosing) {
-        await this.pause(started + PASS_INTERVAL_MS - performance.now());
+        await this.pause(started + this.options.indexIntervalMs - performance.now());
+        if (this.gate?.isClosing) break;
         started = performance.now();
         const batch = [...this.dirty.entries()].slice(0, CONVERSATIONS_PER_PASS);
         for (const [id] of batch) this.dirty.delete(id);

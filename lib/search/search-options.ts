@@ -6,11 +6,19 @@ export interface ResolvedSearch {
   /** PostgreSQL's text search configuration. */
   language: string;
   include: ReadonlySet<SearchInclude>;
+  /** Least time between the starts of two index passes while writes keep coming (ms). */
+  indexIntervalMs: number;
   /** The `encryption` option is set: items are sealed, nothing is indexed (stale entries are still removed). */
   sealed: boolean;
 }
 
 const INCLUDES: readonly SearchInclude[] = ['messages', 'tool_calls', 'tool_outputs'];
+
+/** `search.indexIntervalMs` when not given (docs/search.md, "Cost": chosen from docs/benchmarks.md's figures). @internal */
+export const DEFAULT_INDEX_INTERVAL_MS = 20;
+
+/** The largest `search.indexIntervalMs`: a minute. @internal */
+export const MAX_INDEX_INTERVAL_MS = 60_000;
 
 /**
  * Resolves the `search` option: undefined (off) unless `true` or an object. With `encryption` set the
@@ -27,7 +35,7 @@ export function resolveSearch(
   const options: SessionMemorySearchOptions = search === true ? {} : search;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new SessionMemoryConfigurationError(
-      `search must be true, false or { language?, include? }, got ${JSON.stringify(search)}.`,
+      `search must be true, false or { language?, include?, indexIntervalMs? }, got ${JSON.stringify(search)}.`,
     );
   }
   const language = options.language ?? 'simple';
@@ -43,5 +51,17 @@ export function resolveSearch(
       `search.include must be a non-empty list of ${INCLUDES.map((i) => `'${i}'`).join(', ')}, got ${JSON.stringify(include)}.`,
     );
   }
-  return { language, include: new Set(include), sealed: encryption !== undefined && encryption !== null };
+  const indexIntervalMs = options.indexIntervalMs ?? DEFAULT_INDEX_INTERVAL_MS;
+  if (!Number.isSafeInteger(indexIntervalMs) || indexIntervalMs < 0 || indexIntervalMs > MAX_INDEX_INTERVAL_MS) {
+    throw new SessionMemoryConfigurationError(
+      `search.indexIntervalMs must be a whole number of milliseconds from 0 to ${MAX_INDEX_INTERVAL_MS} ` +
+        `(the least time between two index passes; default ${DEFAULT_INDEX_INTERVAL_MS}), got ${typeof indexIntervalMs === 'string' ? JSON.stringify(indexIntervalMs) : String(indexIntervalMs)}.`,
+    );
+  }
+  return {
+    language,
+    include: new Set(include),
+    indexIntervalMs,
+    sealed: encryption !== undefined && encryption !== null,
+  };
 }
