@@ -274,21 +274,18 @@ describeOrSkip(
          * the branch rows stay behind; reads of a branch count only while the session row exists, and the
          * first write that creates the row again deletes them (SqliteSessionStore.ensureSessionRow).
          */
-        it(
-          'clear_session (deletes the session row): the conversation starts over on main',
-          async () => {
-            const id = fresh();
-            await branched(id);
-            runPython(dialect, m, id, [{ op: 'clear_session' }]);
-            await m.memory.session(id).switchToBranch('main');
-            expect(await m.memory.session(id).getCurrentBranch()).toBe('main');
-            await m.memory.session(id).addItems([user('after')]);
-            expect(said(await m.memory.session(id).getItems())).toEqual(['after']);
-            expect((await m.memory.session(id).listBranches()).map((b) => b.branchId)).toEqual(['main']);
-            const [read] = runPython(dialect, m, id, [{ op: 'get_items' }]);
-            expect(read).toStrictEqual([user('after')]);
-          },
-        );
+        it('clear_session (deletes the session row): the conversation starts over on main', async () => {
+          const id = fresh();
+          await branched(id);
+          runPython(dialect, m, id, [{ op: 'clear_session' }]);
+          await m.memory.session(id).switchToBranch('main');
+          expect(await m.memory.session(id).getCurrentBranch()).toBe('main');
+          await m.memory.session(id).addItems([user('after')]);
+          expect(said(await m.memory.session(id).getItems())).toEqual(['after']);
+          expect((await m.memory.session(id).listBranches()).map((b) => b.branchId)).toEqual(['main']);
+          const [read] = runPython(dialect, m, id, [{ op: 'get_items' }]);
+          expect(read).toStrictEqual([user('after')]);
+        });
       },
       SINGLE_SERVER_DIALECTS,
     );
