@@ -36,11 +36,13 @@ export class SessionLines {
     return branch === MAIN_BRANCH ? this.context : lineContext(this.context, branch, false);
   }
 
-  /** The conversation's current branch, as stored. */
-  async current(): Promise<string> {
-    const branch = await this.context.gate.guard('getCurrentBranch', () =>
-      this.context.store.branches.current(this.conversationId),
-    );
+  /**
+   * The conversation's current branch, as stored. `guarded: false` inside an operation the gate already
+   * admitted (a read's lookup), so that a shutdown that began meanwhile lets it finish.
+   */
+  async current(guarded = true): Promise<string> {
+    const look = () => this.context.store.branches.current(this.conversationId);
+    const branch = await (guarded ? this.context.gate.guard('getCurrentBranch', look) : look());
     this.context.store.branches.seen(this.conversationId, branch);
     return branch;
   }
@@ -104,7 +106,8 @@ export class SessionLines {
       const found = await readLine(this.whileCurrentFor(tryFirst), tryFirst);
       if (!isEmpty(found)) return this.remember(run, tryFirst, found);
     }
-    const [branch, fromMain] = await Promise.all([this.current(), readLine(this.context, MAIN_BRANCH)]);
+    // (`read` runs inside its operation's gate guard: the lookup is part of it.)
+    const [branch, fromMain] = await Promise.all([this.current(false), readLine(this.context, MAIN_BRANCH)]);
     if (branch === MAIN_BRANCH) return this.remember(run, branch, fromMain);
     return this.remember(run, branch, await readLine(this.contextFor(branch), branch));
   }
