@@ -22,13 +22,14 @@ export interface SessionMemorySearchOptions {
   include?: SearchInclude[];
   /**
    * Least time, in milliseconds, between the starts of two passes of the background index sync while
-   * writes keep coming (a whole number from 0 to 60,000; default 20). The writes of that time are
-   * indexed together in one pass: the database's cost of indexing is per pass, so a longer interval
-   * makes `addItems` with search on cheaper under sustained writes. The price: another process (or
-   * instance) finds an item in its searches up to this much later (plus the pass's own time). The
-   * writing process is not affected: its searches start the pending pass at once and find every item
-   * it wrote; shutdown does not wait for the interval either. The first write after a quiet period is
-   * indexed at once. `0`: a pass as soon as the previous one ends.
+   * writes keep coming (a whole number from 0 to 60,000; default 100). The writes of that time are
+   * indexed together in one pass: much of the database's cost of indexing is per pass, so a longer
+   * interval makes `addItems` with search on cheaper under sustained writes. The price: another
+   * process (or instance) finds an item in its searches up to this much later (plus the pass's own
+   * time). The writing process is not affected: its searches start the pending pass at once and find
+   * every item it wrote; shutdown does not wait for the interval either. The first write after a
+   * quiet period is indexed at once. `0`: a pass as soon as the previous one ends. docs/search.md,
+   * "The pause between passes".
    */
   indexIntervalMs?: number;
 }

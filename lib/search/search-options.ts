@@ -15,7 +15,7 @@ export interface ResolvedSearch {
 const INCLUDES: readonly SearchInclude[] = ['messages', 'tool_calls', 'tool_outputs'];
 
 /** `search.indexIntervalMs` when not given (docs/search.md, "Cost": chosen from docs/benchmarks.md's figures). @internal */
-export const DEFAULT_INDEX_INTERVAL_MS = 20;
+export const DEFAULT_INDEX_INTERVAL_MS = 100;
 
 /** The largest `search.indexIntervalMs`: a minute. @internal */
 export const MAX_INDEX_INTERVAL_MS = 60_000;
