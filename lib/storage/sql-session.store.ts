@@ -73,7 +73,7 @@ export abstract class SqlSessionStore implements SessionStore {
     this.names = tableNames(tables, syntax.quote);
     this.reads = new SessionReads(this.names, syntax);
     this.ownership = new OwnershipSql(this.names, syntax, this.reads);
-    this.mainReads = this.readsOf(this.reads);
+    this.mainReads = this.readsOf(this.reads, this.ownership);
     this.statements = new ProgramStatements(this.names, syntax, this.reads);
     this.branches = BranchStore.of(this.names, syntax, this.statements, this.ownership, {
       query: (sql, params) => this.query(sql, params),
@@ -137,8 +137,8 @@ export abstract class SqlSessionStore implements SessionStore {
     ));
   }
 
-  private readsOf(reads: SessionReads): LineReads {
-    return new LineReads(reads, new OwnershipSql(this.names, this.syntax, reads), {
+  private readsOf(reads: SessionReads, ownership = new OwnershipSql(this.names, this.syntax, reads)): LineReads {
+    return new LineReads(reads, ownership, {
       query: (sql, params) => this.query(sql, params),
       queryData: (sql, params) => this.queryData(sql, params),
       queryColumns: (sql, params) => this.queryColumns(sql, params),

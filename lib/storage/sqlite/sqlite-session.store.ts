@@ -148,12 +148,7 @@ export class SqliteSessionStore extends SqlSessionStore {
   async deleteConversation(sessionId: string): Promise<boolean> {
     return this.connection.transaction(() => {
       this.connection.statement(this.sql.deleteMessages).run(sessionId); // explicit: foreign keys may be off
-      if (this.branchesInUse) {
-        const { branchItems, branchSegments, branches } = this.names;
-        for (const table of [branchItems, branchSegments, branches]) {
-          this.connection.statement(`DELETE FROM ${table} WHERE session_id = ?`).run(sessionId);
-        }
-      }
+      if (this.branchesInUse) this.deleteBranchRows(sessionId);
       return this.connection.statement(this.sql.deleteSession).run(sessionId).changes > 0;
     });
   }
@@ -205,7 +200,12 @@ export class SqliteSessionStore extends SqlSessionStore {
    * come back with the new row. (On the servers the branch tables cascade from the session row.)
    */
   private ensureSessionRow(sessionId: string): void {
-    if (this.connection.statement(this.sql.ensureSession).run(sessionId).changes === 0 || !this.branchesInUse) return;
+    const created = this.connection.statement(this.sql.ensureSession).run(sessionId).changes > 0;
+    if (created && this.branchesInUse) this.deleteBranchRows(sessionId);
+  }
+
+  /** Deletes the conversation's rows of the branch tables (explicitly: foreign keys may be off). */
+  private deleteBranchRows(sessionId: string): void {
     const { branchItems, branchSegments, branches } = this.names;
     for (const table of [branchItems, branchSegments, branches]) {
       this.connection.statement(`DELETE FROM ${table} WHERE session_id = ?`).run(sessionId);
