@@ -40,10 +40,15 @@ export function withSearchIndex(store: SessionStore, search: SearchIndex): Sessi
     // Appends are counted while they run (search/watermarks.ts: a pass reads only the rows after those
     // it indexed, unless an append of this process ran during its read).
     async append(...args: Parameters<SessionStore['append']>) {
-      search.watermarks?.appendStarted(args[0]);
+      const [conversationId, data, options] = args;
+      search.watermarks?.appendStarted(conversationId);
       try {
-        const result = await store.append(...args);
-        if (args[1].length > 0) search.touched(args[0], 'added');
+        // Stores that learn the new rows' ids (PostgreSQL) hand them over: the pass then indexes these
+        // texts without reading them back (SearchIndex.touched).
+        let ids: string[] | undefined;
+        const rowIds = search.takesRowIds ? (given: string[]) => (ids = given) : undefined;
+        const result = await store.append(conversationId, data, rowIds ? { ...options, rowIds } : options);
+        if (data.length > 0) search.touched(conversationId, 'added', [], ids && { ids, data });
         return result;
       } finally {
         search.watermarks?.appendEnded(args[0]);

@@ -5,6 +5,7 @@ import type { SearchRowWrite } from '../storage/search/search-statements';
 import { isRowIdText } from '../validation/row-id';
 import type { RowToIndex } from './search-index';
 import { requireSearch } from './search-conversations';
+import { searchEntryOf } from './search-entry';
 
 const DEFAULT_BATCH = 1000;
 const MAX_BATCH = 10_000;
@@ -41,7 +42,9 @@ export async function reindexStep(context: SessionMemoryContext, options: Reinde
       scan.params,
     );
     const stale = rows.filter((r) => r.indexed_length === null || Number(r.indexed_length) !== Number(r.data_length));
-    const writes: SearchRowWrite[] = search.options.sealed ? [] : stale.map((r) => search.entryOf(r.session_id, r));
+    const writes: SearchRowWrite[] = search.options.sealed
+      ? []
+      : stale.map((r) => searchEntryOf(search.options.include, r.session_id, r));
     await search.write(writes);
     const last = rows.length === batchSize ? String(rows[rows.length - 1].id) : undefined;
     const del = statements.deleteStaleRange(after, last);

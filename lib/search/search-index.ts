@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { OperationGate } from '../storage/operation-gate';
 import { MAIN_BRANCH, MissingRowLists, SearchRowWrite, SearchSql } from '../storage/search/search-statements';
 import type { SearchStorage } from '../storage/search/search-storage';
-import { entryTextOf } from './item-text';
+import { AppendedRows, appendedEntries, searchEntryOf } from './search-entry';
 import type { ResolvedSearch } from './search-options';
 import { AppendsSeen, Watermarks } from './watermarks';
 
@@ -12,9 +12,6 @@ export type WriteEffect = 'added' | 'removed' | 'changed';
 /** Conversations brought in step per pass, and rows read per pass. */
 const CONVERSATIONS_PER_PASS = 64;
 const ROWS_PER_PASS = 1000;
-
-/** The first character of a private line's id (docs/conversation-structure.md, "Keeping inherited rows true"). */
-const PRIVATE_LINE = '~';
 
 /** A message row as the sync and the reindex read it. @internal */
 export interface RowToIndex {
@@ -29,6 +26,8 @@ interface Dirty {
   effect: WriteEffect;
   /** Rows rewritten in place: their entries are dropped first (they may not look stale by byte length). */
   rewritten: Set<string>;
+  /** Every row appended since the last pass, when each append reported its rows (else the rows are read). */
+  appended?: AppendedRows[];
 }
 
 /**
@@ -72,15 +71,32 @@ export class SearchIndex {
     this.gate = gate;
   }
 
-  /** Marks `conversationId` after a write that `effect`s its rows (`rewrittenIds`: rows replaced in place). */
-  touched(conversationId: string, effect: WriteEffect, rewrittenIds: readonly string[] = []): void {
+  /** Whether appends should report their rows' ids (`touched`'s `appended`): not on SQLite, nor sealed. */
+  get takesRowIds(): boolean {
+    return this.watermarks !== undefined && !this.options.sealed;
+  }
+
+  /**
+   * Marks `conversationId` after a write that `effect`s its rows (`rewrittenIds`: rows replaced in place;
+   * `appended`: the rows an append wrote, ids included, which the pass then indexes without reading them).
+   */
+  touched(
+    conversationId: string,
+    effect: WriteEffect,
+    rewrittenIds: readonly string[] = [],
+    appended?: AppendedRows,
+  ): void {
     if (this.gate?.isClosing) return;
     const found = this.dirty.get(conversationId);
     if (found) {
       if (found.effect !== effect) found.effect = 'changed';
       for (const id of rewrittenIds) found.rewritten.add(id);
+      // One write whose rows are not known, or that did not only add: the pass reads the rows.
+      if (appended && found.effect === 'added' && found.appended) found.appended.push(appended);
+      else found.appended = undefined;
     } else {
-      this.dirty.set(conversationId, { effect, rewritten: new Set(rewrittenIds) });
+      const known = appended && effect === 'added' ? [appended] : undefined;
+      this.dirty.set(conversationId, { effect, rewritten: new Set(rewrittenIds), appended: known });
     }
     // Started after the current job, so that a burst of writes is handled in one pass.
     this.worker ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.work());
@@ -168,12 +184,23 @@ export class SearchIndex {
     const largest = new Map<string, bigint>();
     const full = new Set<string>();
     if (!this.options.sealed) {
-      const only = (effect: WriteEffect) => batch.filter(([, d]) => d.effect === effect).map(([id]) => id);
+      // Conversations only appended to, by appends that reported their rows, and read whole within the
+      // minute (rows of other writers are found by such reads): indexed from what the appends wrote. The
+      // others' rows are read.
+      const toRead: [string, Dirty][] = [];
+      const entries: SearchRowWrite[] = [];
+      for (const [id, dirty] of batch) {
+        if (dirty.effect === 'added' && dirty.appended && this.watermarks?.readWholeRecently(id))
+          for (const rows of dirty.appended) entries.push(...appendedEntries(this.options.include, id, rows));
+        else toRead.push([id, dirty]);
+      }
+      writes.push(...statements.upsert(entries));
+      const only = (effect: WriteEffect) => toRead.filter(([, d]) => d.effect === effect).map(([id]) => id);
       const lists: MissingRowLists = {
         added: [],
         after: [],
         changed: only('changed'),
-        branches: this.branches() ? batch.map(([id]) => id) : [],
+        branches: this.branches() ? toRead.map(([id]) => id) : [],
       };
       for (const id of only('added')) {
         const mark = this.watermarks?.of(id);
@@ -182,7 +209,7 @@ export class SearchIndex {
       }
       for (const id of [...lists.added, ...lists.changed]) full.add(id);
       const reads = statements.pinned
-        ? batch.map(([id]) => {
+        ? toRead.map(([id]) => {
             const one = <T>(list: T[] = []) => list.filter((x) => (Array.isArray(x) ? x[0] : x) === id);
             return statements.missingRowsIn(
               {
@@ -200,7 +227,7 @@ export class SearchIndex {
         for (const read of reads) {
           if (!read) continue;
           const rows = await query<RowToIndex & { branch_id: string }>(read.sql, read.params);
-          const entries = rows.map((r) => this.entryOf(r.session_id, r));
+          const entries = rows.map((r) => searchEntryOf(this.options.include, r.session_id, r));
           writes.push(...this.storage.statements.upsert(entries));
           // More rows than one pass reads (main's, or the branches'): mark those conversations again.
           const main = rows.filter((r) => r.branch_id === MAIN_BRANCH);
@@ -231,30 +258,6 @@ export class SearchIndex {
       throw err;
     }
     this.watermarks?.after(seen, largest, full, true);
-  }
-
-  /**
-   * The entry of one row: its text and role, or an empty entry (known, nothing to find) for a row
-   * nothing of which is indexed. A user message's entry always has the role `user` (its turn is counted
-   * from it). The rows of private lines (`~...`, copies made when a branch is frozen) get their role
-   * only: their texts are their originals', and their entries serve only to count the turns of the
-   * branches inheriting them.
-   */
-  entryOf(
-    sessionId: string,
-    row: Pick<RowToIndex, 'id' | 'data' | 'data_length'> & { branch_id?: string },
-  ): SearchRowWrite {
-    const branchId = row.branch_id ?? 'main';
-    const { role, body } = entryTextOf(String(row.data), this.options.include);
-    return {
-      sessionId,
-      branchId,
-      itemId: String(row.id),
-      role,
-      // (a NUL character, which a JSON escape can hold, is no word and no PostgreSQL text can hold it)
-      body: branchId.startsWith(PRIVATE_LINE) ? '' : body.replace(/\0/g, ' '),
-      dataLength: Number(row.data_length),
-    };
   }
 
   /** Writes entries (inserted, or replacing stale ones), as one batch. */

@@ -70,6 +70,22 @@ export class Watermarks {
     return mark.id.toString();
   }
 
+  /** When a pass last read each conversation whole and succeeded (the least recent first). */
+  private readonly wholeReads = new Map<string, number>();
+
+  /**
+   * Whether a pass that succeeded read the conversation whole within the last minute (whatever appends
+   * ran meanwhile): rows other writers added before it have their entries, so a pass after this
+   * process's appends may index those appends' rows alone (`SearchIndex.touched`'s `appended`).
+   */
+  readWholeRecently(conversationId: string, now = Date.now()): boolean {
+    const at = this.wholeReads.get(conversationId);
+    if (at === undefined) return false;
+    if (now - at <= TRUSTED_MS) return true;
+    this.wholeReads.delete(conversationId);
+    return false;
+  }
+
   /** Called just before a read of these conversations is sent. */
   before(conversationIds: readonly string[]): AppendsSeen[] {
     return conversationIds.map((conversationId) => {
@@ -103,6 +119,12 @@ export class Watermarks {
         this.reading.delete(s.conversationId);
         if (!this.running.has(s.conversationId)) this.started.delete(s.conversationId);
       }
+      if (ok && full.has(s.conversationId)) {
+        this.wholeReads.delete(s.conversationId);
+        this.wholeReads.set(s.conversationId, now);
+        if (this.wholeReads.size > MAX_CONVERSATIONS)
+          this.wholeReads.delete(this.wholeReads.keys().next().value as string);
+      }
       if (!ok || !unchanged) continue;
       const top = largest.get(s.conversationId);
       const old = this.marks.get(s.conversationId);
@@ -113,6 +135,9 @@ export class Watermarks {
       this.marks.set(s.conversationId, { id, at: old && !full.has(s.conversationId) ? old.at : now });
       if (this.marks.size > MAX_CONVERSATIONS) this.marks.delete(this.marks.keys().next().value as string);
     }
-    if (!ok) this.marks.clear();
+    if (!ok) {
+      this.marks.clear();
+      this.wholeReads.clear();
+    }
   }
 }

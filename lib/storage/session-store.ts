@@ -123,6 +123,11 @@ export type PopDecision<T> = { value: T } | 'skip' | 'keep';
 export interface AppendOptions {
   /** Append only while main is the current branch (a write that follows the current branch). */
   ifMainIsCurrent?: boolean;
+  /**
+   * Told the ids of the rows appended, in the order of `data`, once they are committed, by a store that
+   * learns them without another round trip (PostgreSQL); others never call it.
+   */
+  rowIds?: (ids: string[]) => void;
 }
 
 /** How `popNewest` may run. @internal */

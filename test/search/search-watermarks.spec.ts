@@ -45,4 +45,21 @@ describe('search watermarks (pure)', () => {
     expect(w.of('c', Date.now() + 59_000)).toBe('10');
     expect(w.of('c', Date.now() + 61_000)).toBeUndefined();
   });
+
+  it('remembers a whole read that succeeded for a minute, even with appends running (not a failed pass, nor a read after a watermark)', () => {
+    const w = new Watermarks();
+    expect(w.readWholeRecently('c')).toBe(false);
+    w.appendStarted('c');
+    w.after(w.before(['c']), largest(10n), full, true);
+    w.appendEnded('c');
+    expect(w.of('c')).toBeUndefined(); // an append ran: no watermark
+    expect(w.readWholeRecently('c')).toBe(true);
+    expect(w.readWholeRecently('c', Date.now() + 59_000)).toBe(true);
+    expect(w.readWholeRecently('c', Date.now() + 61_000)).toBe(false);
+    w.after(w.before(['d']), largest(10n), new Set(), true); // read after a watermark only
+    expect(w.readWholeRecently('d')).toBe(false);
+    w.after(w.before(['c']), largest(12n), full, true);
+    w.after(w.before(['e']), new Map(), new Set(['e']), false); // a failed pass forgets them all
+    expect(w.readWholeRecently('c')).toBe(false);
+  });
 });

@@ -17,6 +17,17 @@ import { PostgresConnection } from './postgres.connection';
 import { postgresSchemaDdl } from './postgres.ddl';
 import { postgresSyntax } from './postgres.syntax';
 
+/** An append statement that also returns the ids of the rows it inserted. */
+const returningIds = (append: string): string => `${append} RETURNING id`;
+
+/** Row ids as `RETURNING id` gives them, in ascending order: the order of the batch (ids follow `ORDER BY d.n`). */
+function idsInOrder(rows: { id: string | number }[]): string[] {
+  return rows
+    .map((r) => BigInt(r.id))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(String);
+}
+
 /**
  * PostgreSQL (one node): its connection and its one-statement writes. Appends, deletes, metadata
  * writes and purges are one statement each (one round trip, atomic by itself), built around the
@@ -139,12 +150,12 @@ export class PostgresSessionStore extends SqlSessionStore {
 
   async append(sessionId: string, data: string[], options?: AppendOptions): Promise<boolean> {
     if (data.length === 0) return true;
-    if (options?.ifMainIsCurrent && this.branchesInUse) {
-      const result = await this.connection.execute(this.sql.appendIfMainIsCurrent, [sessionId, data]);
-      return (result.rowCount ?? 0) > 0;
-    }
-    await this.connection.execute(this.sql.append, [sessionId, data]);
-    return true;
+    const conditional = options?.ifMainIsCurrent && this.branchesInUse;
+    const sql = conditional ? this.sql.appendIfMainIsCurrent : this.sql.append;
+    const result = await this.connection.execute(options?.rowIds ? returningIds(sql) : sql, [sessionId, data]);
+    const appended = !conditional || (result.rowCount ?? 0) > 0;
+    if (appended && options?.rowIds) options.rowIds(idsInOrder(result.rows as { id: string | number }[]));
+    return appended;
   }
 
   protected async swapRow(sql: string, params: unknown[]): Promise<boolean> {
