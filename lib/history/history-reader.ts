@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
-import type { PlainRow, SealingStore } from '../encryption/sealing-store';
+import type { PlainColumns, PlainRow, SealingStore } from '../encryption/sealing-store';
 import type { SessionItem } from '../interfaces';
+import type { MainReads } from '../storage/line-reads';
 import type { OwnerFilter, SkippedRows } from '../storage/session-store';
 import { parseJsonObject } from '../validation/json-object';
 
@@ -32,7 +33,9 @@ export function itemsOf(texts: readonly (string | undefined)[]): SessionItem[] {
 
 /**
  * The whole history, oldest first, passing over corrupt rows (with one warning). `readIds` gets the
- * ids of the rows that gave items: what a compaction computed from this read replaces.
+ * ids of the rows that gave items: what a compaction computed from this read replaces. Parsed in the
+ * step that read the rows where the store reads synchronously (SQLite: see `TakeColumns`); sealed
+ * rows are opened by the sealing layer first, and parsed after the read.
  * @internal
  */
 export async function readWholeHistory(
@@ -41,7 +44,23 @@ export async function readWholeHistory(
   filter: OwnerFilter | undefined,
   readIds: (number | string)[],
 ): Promise<SessionItem[]> {
-  const { ids, texts } = await context.items.readAll(conversationId, filter);
+  const { items: sealed } = context;
+  const parse = (columns: PlainColumns) => historyOf(context, conversationId, columns, readIds);
+  if (sealed.sealing) return parse(await sealed.readAll(conversationId, filter));
+  // Unsealed, the store's texts are the plaintext (what `sealed.readAll` passes through).
+  const store: Pick<MainReads, 'readAll'> = sealed.store;
+  let taken: SessionItem[] | undefined;
+  const columns = await store.readAll(conversationId, filter, (c) => (taken = parse(c)));
+  return taken ?? parse(columns);
+}
+
+/** The items of a whole read's columns, their row ids into `readIds`; corrupt rows passed over with one warning. */
+function historyOf(
+  context: HistoryReadContext,
+  conversationId: string,
+  { ids, texts }: PlainColumns,
+  readIds: (number | string)[],
+): SessionItem[] {
   const n = texts.length;
   const items = new Array<SessionItem>(n);
   let count = 0;

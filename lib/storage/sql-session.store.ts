@@ -1,7 +1,7 @@
 import { mainIsCurrent } from './branches/branch-conditions';
 import { BranchStore } from './branches/branch.store';
 import type { DialectSyntax } from './dialect-syntax';
-import { LineReads, MainReads } from './line-reads';
+import { LineReads, MainReads, TakeColumns } from './line-reads';
 import { listingQuery } from './listing-query';
 import { OwnershipSql } from './ownership.sql';
 import { assignProgram, claimProgram } from './program/claim.program';
@@ -125,8 +125,8 @@ export abstract class SqlSessionStore implements SessionStore {
   readonly readAll: MainReads['readAll'] = (...args) => this.mainReads.readAll(...args);
   readonly readNewest: MainReads['readNewest'] = (...args) => this.mainReads.readNewest(...args);
 
-  /** `sql.all`'s rows as columns; a dialect overrides it with a cheaper form (arrays; SQLite: two plucked reads). */
-  protected async queryColumns(sql: ReadSql, params: unknown[]): Promise<StoredColumns> {
+  /** `sql.all`'s rows as columns; a dialect overrides it with a cheaper form (arrays; SQLite: two plucked reads, and `take`). */
+  protected async queryColumns(sql: ReadSql, params: unknown[], _take?: TakeColumns): Promise<StoredColumns> {
     return rowsToColumns(await this.query<StoredRow>(sql.all, params));
   }
 
@@ -141,7 +141,7 @@ export abstract class SqlSessionStore implements SessionStore {
     return new LineReads(reads, ownership, {
       query: (sql, params) => this.query(sql, params),
       queryData: (sql, params) => this.queryData(sql, params),
-      queryColumns: (sql, params) => this.queryColumns(sql, params),
+      queryColumns: (sql, params, take) => this.queryColumns(sql, params, take),
     });
   }
 
