@@ -14,6 +14,7 @@
  *   (--calls=N: addItems calls per round, default 400; 50 conversations per round either way;
  *    --index-interval=MS: the "on" side's search.indexIntervalMs, default the module's)
  *   npm run bench:search -- --dialects=citus --conversations=10000 --parts=search
+ *   npm run bench:search -- --parts=search --owner-counts=1000,100,10   # owners of 100, 1,000, 10,000 conversations
  *
  * On Citus the search part also times a per-conversation search (`findTurnsByContent`: one whole read
  * of the conversation) and EXPLAINs every statement one search of each kind sends (its task count:
@@ -67,6 +68,13 @@ function likeSql(dialect: BenchDialect, messages: string, owners: string, owned:
   const conditions = Array.from({ length: words }, (_, i) => `m.message_data LIKE ${p(i + (owned ? 2 : 1))}`);
   const join = owned ? ` JOIN ${owners} o ON o.session_id = m.session_id AND o.owner = ${p(1)}` : '';
   return `SELECT m.id, m.session_id, m.message_data FROM ${messages} m${join} WHERE ${conditions.join(' AND ')} ORDER BY m.id DESC LIMIT 20`;
+}
+
+/** Gives conversation `bench-<g>` to owner `owner-<g % k>` (the load's naming). */
+function reassignOwners(dialect: BenchDialect, owners: string, k: number): string {
+  if (dialect === 'mariadb')
+    return `UPDATE ${owners} SET owner = CONCAT('owner-', CAST(SUBSTRING(session_id, 7) AS UNSIGNED) % ${k})`;
+  return `UPDATE ${owners} SET owner = 'owner-' || (CAST(substr(session_id, 7) AS INTEGER) % ${k})`;
 }
 
 async function addItemsRounds(dialect: BenchDialect, url: string, rounds: number, calls: number): Promise<string> {
@@ -195,23 +203,33 @@ async function searchPart(dialect: BenchDialect, url: string, conversations: num
       `data set: ${conversations} conversations x ${messages} messages, ${owners} owners, built and indexed in ${(ms(t0) / 1000).toFixed(0)} s`,
     );
     out.push(`size: ${await indexSize(dialect, memory, names.search, names.messages)}`);
-    const owner = (i: number) => `owner-${(i * 7919) % owners}`;
-    for (let i = 0; i < 20; i++) await memory.searchConversations({ query: randomQuery(i), owner: owner(i) }); // warm-up
+    let owner = (i: number) => `owner-${(i * 7919) % owners}`;
     const count = Number(arg('queries', '300'));
-    const fts = await timed(count, (i) =>
-      memory.searchConversations({ query: randomQuery(i), owner: owner(i), limit: 20 }),
-    );
-    const like = await timed(count, (i) => {
-      const words = randomQuery(i).split(' ');
-      return q(likeSql(dialect, names.messages, names.owners, true, words.length), [
-        owner(i),
-        ...words.map((w) => `%${w}%`),
-      ]);
-    });
-    out.push(
-      `owner-scoped (${conversations / owners} conversations each): search p50 ${fmt(fts.p50)} ms, p99 ${fmt(fts.p99)} ms; ` +
-        `LIKE p50 ${fmt(like.p50)} ms, p99 ${fmt(like.p99)} ms (mean ratio ${(like.mean / fts.mean).toFixed(1)}x)`,
-    );
+    // --owner-counts=1000,100,10: the owner-scoped part again with the same conversations shared among
+    // fewer owners (the owners table rewritten: conversation g to owner g % k), so each owner has more.
+    for (const k of arg('owner-counts', String(owners)).split(',').map(Number)) {
+      if (k !== owners) {
+        await q(reassignOwners(dialect, names.owners, k));
+        await q(dialect === 'mariadb' ? `ANALYZE TABLE ${names.owners}` : `ANALYZE ${names.owners}`);
+        owner = (i: number) => `owner-${(i * 7919) % k}`;
+      }
+      for (let i = 0; i < 20; i++) await memory.searchConversations({ query: randomQuery(i), owner: owner(i) }); // warm-up
+      const fts = await timed(count, (i) =>
+        memory.searchConversations({ query: randomQuery(i), owner: owner(i), limit: 20 }),
+      );
+      const like = await timed(count, (i) => {
+        const words = randomQuery(i).split(' ');
+        return q(likeSql(dialect, names.messages, names.owners, true, words.length), [
+          owner(i),
+          ...words.map((w) => `%${w}%`),
+        ]);
+      });
+      out.push(
+        `owner-scoped (${k} owners, ${conversations / k} conversations = ${(conversations / k) * messages} messages each): ` +
+          `search p50 ${fmt(fts.p50)} ms, p99 ${fmt(fts.p99)} ms; LIKE p50 ${fmt(like.p50)} ms, p99 ${fmt(like.p99)} ms ` +
+          `(p50 ratio ${(like.p50 / fts.p50).toFixed(1)}x, mean ratio ${(like.mean / fts.mean).toFixed(1)}x)`,
+      );
+    }
     const wideCount = Math.max(10, Math.floor(count / 10));
     const wide = await timed(wideCount, (i) => memory.searchConversations({ query: randomQuery(i), limit: 20 }));
     const wideLike = await timed(Math.max(3, Math.floor(wideCount / 5)), (i) => {

@@ -17,15 +17,14 @@ import { PostgresConnection } from './postgres.connection';
 import { postgresSchemaDdl } from './postgres.ddl';
 import { postgresSyntax } from './postgres.syntax';
 
-/** An append statement that also returns the ids of the rows it inserted. */
-const returningIds = (append: string): string => `${append} RETURNING id`;
-
-/** Row ids as `RETURNING id` gives them, in ascending order: the order of the batch (ids follow `ORDER BY d.n`). */
-function idsInOrder(rows: { id: string | number }[]): string[] {
-  return rows
-    .map((r) => BigInt(r.id))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(String);
+/** Row ids as `RETURNING id` gives them (bigint texts), in ascending order: the order of the batch (ids follow `ORDER BY d.n`). */
+function idsInOrder(rows: { id: string }[]): string[] {
+  const ids = rows.map((r) => String(r.id));
+  // Texts of whole numbers without leading zeros: shorter is smaller, then by character. Usually in order already.
+  const before = (a: string, b: string) => a.length < b.length || (a.length === b.length && a < b);
+  for (let i = 1; i < ids.length; i++)
+    if (!before(ids[i - 1], ids[i])) return ids.sort((a, b) => (before(a, b) ? -1 : 1));
+  return ids;
 }
 
 /**
@@ -42,6 +41,9 @@ export class PostgresSessionStore extends SqlSessionStore {
   readonly notifications: PostgresConnection;
   private readonly sql: {
     append: string;
+    /** `append` and `appendIfMainIsCurrent`, also returning the new rows' ids (`AppendOptions.rowIds`). */
+    appendReturningIds: string;
+    appendIfMainIsCurrentReturningIds: string;
     deleteConversation: string;
     purge: string;
     ensureSession: string;
@@ -100,7 +102,11 @@ export class PostgresSessionStore extends SqlSessionStore {
         `DELETE FROM ${messages} WHERE ${syntax.pinSessionId ? 'session_id = $1 AND ' : ''}id = ` +
         `(SELECT id FROM ${messages} WHERE ${this.reads.where} ${NEWEST_FIRST} LIMIT 1) RETURNING id, message_data`,
       popScriptIfNoBranchInheritsMain: '',
+      appendReturningIds: '',
+      appendIfMainIsCurrentReturningIds: '',
     };
+    this.sql.appendReturningIds = `${this.sql.append} RETURNING id`;
+    this.sql.appendIfMainIsCurrentReturningIds = `${this.sql.appendIfMainIsCurrent} RETURNING id`;
     this.sql.popScriptIfNoBranchInheritsMain = this.sql.popScript.replace(
       ' RETURNING id, message_data',
       ` AND ${noBranchInheritsMain(this.names, '$1')} AND ${mainIsCurrent(this.names, '$1')} RETURNING id, message_data`,
@@ -151,10 +157,16 @@ export class PostgresSessionStore extends SqlSessionStore {
   async append(sessionId: string, data: string[], options?: AppendOptions): Promise<boolean> {
     if (data.length === 0) return true;
     const conditional = options?.ifMainIsCurrent && this.branchesInUse;
-    const sql = conditional ? this.sql.appendIfMainIsCurrent : this.sql.append;
-    const result = await this.connection.execute(options?.rowIds ? returningIds(sql) : sql, [sessionId, data]);
+    const sql = options?.rowIds
+      ? conditional
+        ? this.sql.appendIfMainIsCurrentReturningIds
+        : this.sql.appendReturningIds
+      : conditional
+        ? this.sql.appendIfMainIsCurrent
+        : this.sql.append;
+    const result = await this.connection.execute(sql, [sessionId, data]);
     const appended = !conditional || (result.rowCount ?? 0) > 0;
-    if (appended && options?.rowIds) options.rowIds(idsInOrder(result.rows as { id: string | number }[]));
+    if (appended && options?.rowIds) options.rowIds(idsInOrder(result.rows as { id: string }[]));
     return appended;
   }
 
