@@ -30,6 +30,9 @@ interface Dirty {
   appended?: AppendedRows[];
 }
 
+/** Rows of appended texts waiting for a pass in `dirty`. */
+const queued = (dirty: Dirty): number => dirty.appended?.reduce((n, rows) => n + rows.ids.length, 0) ?? 0;
+
 /**
  * Keeps the search table in step with the messages table: after each write through this module
  * (the index layer calls `touched`), the conversation is marked, and one background worker brings the
@@ -92,10 +95,17 @@ export class SearchIndex {
       if (found.effect !== effect) found.effect = 'changed';
       for (const id of rewrittenIds) found.rewritten.add(id);
       // One write whose rows are not known, or that did not only add: the pass reads the rows.
-      if (appended && found.effect === 'added' && found.appended) found.appended.push(appended);
+      // (beyond one pass's rows, the rows are read: that read is bounded, and marks the rest again)
+      if (
+        appended &&
+        found.effect === 'added' &&
+        found.appended &&
+        queued(found) + appended.ids.length <= ROWS_PER_PASS
+      )
+        found.appended.push(appended);
       else found.appended = undefined;
     } else {
-      const known = appended && effect === 'added' ? [appended] : undefined;
+      const known = appended && effect === 'added' && appended.ids.length <= ROWS_PER_PASS ? [appended] : undefined;
       this.dirty.set(conversationId, { effect, rewritten: new Set(rewrittenIds), appended: known });
     }
     // Started after the current job, so that a burst of writes is handled in one pass.
@@ -150,7 +160,7 @@ export class SearchIndex {
         await this.pause(started + this.options.indexIntervalMs - performance.now());
         if (this.gate?.isClosing) break;
         started = performance.now();
-        const batch = [...this.dirty.entries()].slice(0, CONVERSATIONS_PER_PASS);
+        const batch = this.nextBatch();
         for (const [id] of batch) this.dirty.delete(id);
         try {
           const pass = () => this.pass(batch);
@@ -166,6 +176,18 @@ export class SearchIndex {
       this.worker = undefined;
       if (this.dirty.size > 0 && !this.gate?.isClosing) this.worker = this.work();
     }
+  }
+
+  /** The conversations of the next pass: at most 64, and at most one pass's rows of appended texts (at least one conversation). */
+  private nextBatch(): [string, Dirty][] {
+    const batch: [string, Dirty][] = [];
+    let rows = 0;
+    for (const entry of this.dirty) {
+      rows += queued(entry[1]);
+      if (batch.length === CONVERSATIONS_PER_PASS || (batch.length > 0 && rows > ROWS_PER_PASS)) break;
+      batch.push(entry);
+    }
+    return batch;
   }
 
   /**
@@ -208,28 +230,26 @@ export class SearchIndex {
         else lists.after?.push([id, mark]);
       }
       for (const id of [...lists.added, ...lists.changed]) full.add(id);
+      // Each read with the conversations it covers.
       const reads = statements.pinned
         ? toRead.map(([id]) => {
             const one = <T>(list: T[] = []) => list.filter((x) => (Array.isArray(x) ? x[0] : x) === id);
-            return statements.missingRowsIn(
-              {
-                added: one(lists.added),
-                after: one(lists.after),
-                changed: one(lists.changed),
-                branches: one(lists.branches),
-              },
-              ROWS_PER_PASS,
-            );
+            const lists1 = { added: one(lists.added), after: one(lists.after), changed: one(lists.changed) };
+            return {
+              ids: [id],
+              read: statements.missingRowsIn({ ...lists1, branches: one(lists.branches) }, ROWS_PER_PASS),
+            };
           })
-        : [statements.missingRowsIn(lists, ROWS_PER_PASS)];
+        : [{ ids: toRead.map(([id]) => id), read: statements.missingRowsIn(lists, ROWS_PER_PASS) }];
       seen.push(...(this.watermarks?.before(only('added').concat(lists.changed)) ?? []));
       try {
-        for (const read of reads) {
+        for (const { ids, read } of reads) {
           if (!read) continue;
           const rows = await query<RowToIndex & { branch_id: string }>(read.sql, read.params);
           const entries = rows.map((r) => searchEntryOf(this.options.include, r.session_id, r));
           writes.push(...this.storage.statements.upsert(entries));
-          // More rows than one pass reads (main's, or the branches'): mark those conversations again.
+          // More rows than one pass reads (main's, or the branches'): mark every conversation the read
+          // covered again (the rows returned stop at the limit: some conversations may have none).
           const main = rows.filter((r) => r.branch_id === MAIN_BRANCH);
           for (const r of main) {
             const id = BigInt(r.id);
@@ -237,8 +257,7 @@ export class SearchIndex {
           }
           for (const part of [main, rows.filter((r) => r.branch_id !== MAIN_BRANCH)]) {
             if (part.length < ROWS_PER_PASS) continue;
-            for (const r of part)
-              this.touched(r.session_id, lists.changed.includes(r.session_id) ? 'changed' : 'added');
+            for (const id of ids) this.touched(id, lists.changed.includes(id) ? 'changed' : 'added');
           }
         }
       } catch (err) {

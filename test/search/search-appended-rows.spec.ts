@@ -56,6 +56,28 @@ describeEachDialect('search: entries of appended rows', (dialect, baseUrl) => {
     expect(Number(entries[0].n)).toBe(2);
   });
 
+  it('appends of more rows than one pass takes (one large batch; several conversations together): every row gets its entry', async () => {
+    const big = `${prefix}-big`;
+    const many = [`${prefix}-many-1`, `${prefix}-many-2`, `${prefix}-many-3`];
+    for (const id of [big, ...many]) await a.memory.session(id).addItems([user('bigwarm')]);
+    await settle(); // read whole: later passes may take the appended texts
+    await a.memory.session(big).addItems(Array.from({ length: 1100 }, (_, i) => user(`bigrow ${i}`)));
+    await Promise.all(
+      many.map((id) => a.memory.session(id).addItems(Array.from({ length: 450 }, () => user('manyrow')))),
+    );
+    await settle();
+    const m = a.tables.messages;
+    const ids = [big, ...many];
+    const unindexed = await a.sql(
+      `SELECT COUNT(*) AS n FROM ${m} m LEFT JOIN ${m}_search s ON s.session_id = m.session_id AND s.branch_id = 'main' ` +
+        `AND s.item_id = m.id WHERE m.session_id IN (?, ?, ?, ?) AND s.item_id IS NULL`,
+      ids,
+    );
+    expect(Number(unindexed[0].n)).toBe(0);
+    const entries = await a.sql(`SELECT COUNT(*) AS n FROM ${m}_search WHERE session_id IN (?, ?, ?, ?)`, ids);
+    expect(Number(entries[0].n)).toBe(4 + 1100 + 3 * 450);
+  });
+
   if (dialect === 'postgres') {
     it('a pass after appends to a conversation read whole sends no read of the rows', async () => {
       const id = `${prefix}-noread`;
