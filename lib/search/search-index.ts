@@ -12,6 +12,8 @@ export type WriteEffect = 'added' | 'removed' | 'changed';
 /** Conversations brought in step per pass, and rows read per pass. */
 const CONVERSATIONS_PER_PASS = 64;
 const ROWS_PER_PASS = 1000;
+/** Most appended texts waiting for passes in one process (beyond, the passes read the rows). */
+const MAX_QUEUED_ROWS = 10 * ROWS_PER_PASS;
 
 /** A message row as the sync and the reindex read it. @internal */
 export interface RowToIndex {
@@ -48,6 +50,8 @@ const queued = (dirty: Dirty): number => dirty.appended?.reduce((n, rows) => n +
  */
 export class SearchIndex {
   private readonly dirty = new Map<string, Dirty>();
+  /** Rows of appended texts in `dirty`. */
+  private queuedRows = 0;
   private worker?: Promise<void>;
   private gate?: OperationGate;
   /** Whether the branch tables exist: their rows (of branches other than main) are indexed too. */
@@ -91,23 +95,22 @@ export class SearchIndex {
   ): void {
     if (this.gate?.isClosing) return;
     const found = this.dirty.get(conversationId);
-    if (found) {
-      if (found.effect !== effect) found.effect = 'changed';
-      for (const id of rewrittenIds) found.rewritten.add(id);
-      // One write whose rows are not known, or that did not only add: the pass reads the rows.
-      // (beyond one pass's rows, the rows are read: that read is bounded, and marks the rest again)
-      if (
-        appended &&
-        found.effect === 'added' &&
-        found.appended &&
-        queued(found) + appended.ids.length <= ROWS_PER_PASS
-      )
-        found.appended.push(appended);
-      else found.appended = undefined;
-    } else {
-      const known = appended && effect === 'added' && appended.ids.length <= ROWS_PER_PASS ? [appended] : undefined;
-      this.dirty.set(conversationId, { effect, rewritten: new Set(rewrittenIds), appended: known });
+    const dirty: Dirty = found ?? { effect, rewritten: new Set<string>(), appended: [] };
+    if (dirty.effect !== effect) dirty.effect = 'changed';
+    for (const id of rewrittenIds) dirty.rewritten.add(id);
+    // The appended texts are kept for the pass while every write since the last pass was an append that
+    // reported them, within one pass's rows per conversation and a bound for the process; else the
+    // pass reads the rows (a bounded read, which marks the rest again).
+    const rows = appended?.ids.length ?? 0;
+    const fits = queued(dirty) + rows <= ROWS_PER_PASS && this.queuedRows + rows <= MAX_QUEUED_ROWS;
+    if (appended && dirty.effect === 'added' && dirty.appended && fits) {
+      dirty.appended.push(appended);
+      this.queuedRows += rows;
+    } else if (dirty.appended) {
+      this.queuedRows -= queued(dirty);
+      dirty.appended = undefined;
     }
+    if (!found) this.dirty.set(conversationId, dirty);
     // Started after the current job, so that a burst of writes is handled in one pass.
     this.worker ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.work());
   }
@@ -161,7 +164,10 @@ export class SearchIndex {
         if (this.gate?.isClosing) break;
         started = performance.now();
         const batch = this.nextBatch();
-        for (const [id] of batch) this.dirty.delete(id);
+        for (const [id, dirty] of batch) {
+          this.dirty.delete(id);
+          this.queuedRows -= queued(dirty);
+        }
         try {
           const pass = () => this.pass(batch);
           await (this.gate ? this.gate.guard('search index', pass) : pass());
