@@ -34,6 +34,7 @@ import { tempSqliteFile, uniqueTables } from '../test/support/tables';
 import { startApp, stopApp } from './app';
 import { arg, runMain } from './cli';
 import { BenchDialect, loadStatements } from './search-data';
+import { serverCpuMs } from './server-cpu';
 import { LatencyRecorder } from './stats';
 
 const ms = (t0: number) => performance.now() - t0;
@@ -88,10 +89,14 @@ async function addItemsRounds(dialect: BenchDialect, url: string, rounds: number
   );
   const perCall = { on: [] as number[], off: [] as number[] };
   const rate = { on: 0, off: 0 };
+  // CPU per side: this process (the module, the callers, the index passes) and the local server's processes.
+  const cpu = { on: { node: 0, server: 0 }, off: { node: 0, server: 0 } };
   try {
     for (let r = 0; r < rounds; r++) {
       for (const side of r % 2 === 0 ? sides : [...sides].reverse()) {
         const t0 = performance.now();
+        const node0 = process.cpuUsage();
+        const server0 = serverCpuMs(dialect);
         await Promise.all(
           Array.from({ length: 8 }, async (_, w) => {
             for (let i = w; i < calls; i += 8) {
@@ -106,6 +111,9 @@ async function addItemsRounds(dialect: BenchDialect, url: string, rounds: number
         if (side.search) await side.memory.searchConversations({ query: 'settle' }); // its index syncs done
         const k = side.search ? 'on' : 'off';
         rate[k] += calls / (ms(t0) / 1000);
+        const node = process.cpuUsage(node0);
+        cpu[k].node += (node.user + node.system) / 1000;
+        cpu[k].server += (serverCpuMs(dialect) ?? NaN) - (server0 ?? NaN);
       }
     }
   } finally {
@@ -120,10 +128,14 @@ async function addItemsRounds(dialect: BenchDialect, url: string, rounds: number
   const onRate = rate.on / rounds;
   const off = rate.off / rounds;
   const passes = interval === '' ? 'default index interval' : `index interval ${interval} ms`;
+  const perCallUs = (totalMs: number) =>
+    Number.isNaN(totalMs) ? 'n/a' : ((totalMs * 1000) / (calls * rounds)).toFixed(0);
   return (
     `addItems (2 items, 8 callers, ${rounds} alternating rounds of ${calls}, ${passes}): search off ${off.toFixed(0)} calls/s, ` +
     `on ${onRate.toFixed(0)} calls/s including its index syncs (${((off / onRate - 1) * 100).toFixed(1)} % slower); ` +
-    `median call ${fmt(median(perCall.off))} ms off / ${fmt(median(perCall.on))} ms on`
+    `median call ${fmt(median(perCall.off))} ms off / ${fmt(median(perCall.on))} ms on; ` +
+    `CPU per call off / on: this process ${perCallUs(cpu.off.node)} / ${perCallUs(cpu.on.node)} µs, ` +
+    `the server's processes ${perCallUs(cpu.off.server)} / ${perCallUs(cpu.on.server)} µs`
   );
 }
 
