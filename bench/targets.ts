@@ -25,7 +25,8 @@ export interface Target {
   readonly ours: Impl;
   readonly floor: Impl;
   /**
-   * Inserts `perConv` items into each of the conversations `${prefix}_0` .. `${prefix}_${convs-1}`, in bulk SQL,
+   * Creates the conversations `${prefix}_0` .. `${prefix}_${convs-1}` (if missing) and inserts `perConv` items
+   * (0: none) into each, in bulk SQL,
    * from five JSON templates (`#N#` stands for the row number; default: `itemTemplates()`, 200-500 bytes).
    */
   bulkLoad(prefix: string, convs: number, perConv: number, templates?: readonly string[]): Promise<void>;
@@ -190,6 +191,7 @@ function pgFloorParts(
         `INSERT INTO ${S} (session_id) SELECT $1 || '_' || g FROM generate_series(0, $2::int - 1) g ON CONFLICT DO NOTHING`,
         [prefix, convs],
       );
+      if (convs * perConv === 0) return;
       await pool.query(
         `INSERT INTO ${M} (session_id, message_data) ` +
           `SELECT $1 || '_' || (g % $2::int), replace(($3::text[])[1 + g % 5], '#N#', g::text) FROM generate_series(0, $4::int - 1) g`,
@@ -323,6 +325,7 @@ export async function sqliteTarget(): Promise<Target> {
         `WITH RECURSIVE c(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM c WHERE g < @convs - 1) ` +
           `INSERT INTO ${S} (session_id) SELECT @prefix || '_' || g FROM c WHERE true ON CONFLICT DO NOTHING`,
       ).run({ prefix, convs });
+      if (params.total === 0) return;
       db.prepare(
         `WITH RECURSIVE c(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM c WHERE g < @total - 1) ` +
           `INSERT INTO ${M} (session_id, message_data) SELECT @prefix || '_' || (g % CAST(@convs AS INTEGER)), ` +
@@ -452,6 +455,7 @@ export async function mariadbTarget(url: string, poolSize: number): Promise<Targ
     floor,
     async bulkLoad(prefix, convs, perConv, templates = TEMPLATES) {
       await q(`INSERT IGNORE INTO ${S} (session_id) SELECT CONCAT(?, '_', seq) FROM seq_0_to_${convs - 1}`, [prefix]);
+      if (convs * perConv === 0) return;
       await q(
         `INSERT INTO ${M} (session_id, message_data) ` +
           `SELECT CONCAT(?, '_', seq % ?), REPLACE(ELT(1 + seq % 5, ?, ?, ?, ?, ?), '#N#', seq) FROM seq_0_to_${convs * perConv - 1}`,
