@@ -284,12 +284,13 @@ export class SessionMemoryService implements OnApplicationBootstrap, OnApplicati
 
   /**
    * Nest lifecycle hook, the one shutdown path: stops the `ttl` timer, completes the change streams (closing the
-   * LISTEN connection), refuses new operations and waits for those in flight, then destroys the
-   * DataSource the module built (never a reused one).
+   * LISTEN connection), indexes the writes search has marked (5 s at most), refuses new operations and waits
+   * for those in flight, then destroys the DataSource the module built (never a reused one).
    */
   async onApplicationShutdown(): Promise<void> {
     await this.retention?.stop();
     await this.context.changes.close();
+    await this.context.search?.flush();
     await this.context.gate.drain();
     if (this.ownsDataSource && this.source.isInitialized) {
       await this.source.destroy();

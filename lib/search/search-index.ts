@@ -128,6 +128,14 @@ export class SearchIndex {
     }
   }
 
+  /** Shutdown: runs the passes of the writes already marked, without pausing, for at most `ms` (the rest: `reindex`). */
+  async flush(ms = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    await Promise.race([this.settled(), late]);
+    clearTimeout(timer);
+  }
+
   /** Callers of `settled` waiting: passes are not spaced out meanwhile. */
   private hurry = 0;
   /** Ends the current pause between passes. */

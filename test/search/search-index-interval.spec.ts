@@ -47,8 +47,10 @@ describeEachDialect('search.indexIntervalMs: a long interval delays only other p
     // SQLite's synchronous one, where no write can land during a pass).
     const items = Array.from({ length: 1_200 }, (_, i) => user(i === 1_199 ? 'lastbulkword' : `bulkword ${i}`));
     await a.memory.session(`${prefix}-bulk`).addItems(items);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the first pass ran (milliseconds)
-    // Another process does not see the newest item: the writer's worker is paused for a minute...
+    // The first pass ran (milliseconds; polled: a loaded machine may take longer)...
+    for (let tries = 0; tries < 150 && (await found(b.memory, 'bulkword')).length < 100; tries++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    // ...and another process does not see the newest item: the writer's worker is paused for a minute...
     expect(await found(b.memory, 'bulkword')).toHaveLength(100);
     expect(await found(b.memory, 'lastbulkword')).toEqual([]);
     // ...but the writer's own search does not wait for the pause (else this test would time out).
@@ -74,5 +76,16 @@ describeEachDialect('search.indexIntervalMs: a long interval delays only other p
     } finally {
       await c.module.close(); // would time out if shutdown waited for the paused worker
     }
+  }, 30_000);
+
+  it('shutdown indexes the writes already marked (without waiting for the pause): another process finds them', async () => {
+    const c = await startMemory(a.url, { search: { indexIntervalMs: LONG } }, a.tables);
+    try {
+      // The first write starts a pass at once; the next ones wait for the one-minute pause.
+      for (let i = 0; i < 5; i++) await c.memory.session(`${prefix}-d`).addItems([user(`flushword ${i}`)]);
+    } finally {
+      await c.module.close();
+    }
+    expect(await found(b.memory, 'flushword')).toEqual([0, 1, 2, 3, 4].map((i) => `flushword ${i}`));
   }, 30_000);
 });
