@@ -202,7 +202,9 @@ describeEachDialect(
         const change = events[0].data.changes;
         expect(change.type).toBe('added');
         expect(change.items.map((item: any) => item.role)).toEqual(['user', 'assistant']);
-        expect(change.items[0].text).toBe(`hello ${sent - 1}`);
+        // (a change can reach the subscriber after the loop sent the next message: any message sent so far)
+        const said = /^hello (\d+)$/.exec(change.items[0].text);
+        expect(Number(said?.[1])).toBeLessThan(sent);
         stop();
 
         const intruderErrors: any[] = [];
