@@ -51,7 +51,7 @@ export function withSearchIndex(store: SessionStore, search: SearchIndex): Sessi
         if (data.length > 0) search.touched(conversationId, 'added', [], ids && { ids, data });
         return result;
       } finally {
-        search.watermarks?.appendEnded(args[0]);
+        search.watermarks?.appendEnded(conversationId);
       }
     },
     async writeMetadata(...args: Parameters<SessionStore['writeMetadata']>) {
