@@ -243,7 +243,8 @@ function subscribe(id) {
     if (change.type === 'ready') {
       // Subscribed (first time, or again after the server restarted): show the newest page afresh.
       await loadNewest();
-      if (state.events === source) setLive('on', 'Live');
+      // Not if the stream ended while the page loaded (the server went away): stay "Reconnecting…".
+      if (state.events === source && source.readyState === EventSource.OPEN) setLive('on', 'Live');
       markReady();
     } else if (change.type === 'added') {
       for (const item of change.items) addStored(item);

@@ -423,8 +423,11 @@ function suite(): void {
 
   it("without demo mode the page shows nobody's conversations, and says how to plug authentication", async () => {
     const other = await startSample('sqlite::memory:', new HoldableLocalModel(), 0, false);
+    // A browser context of its own, closed (with every connection it keeps alive) before the server:
+    // the server's close waits for its connections, and a failed step must show its own error.
+    const visitor = await browser.newContext({ viewport: { width: 1000, height: 720 } });
     try {
-      const page = await newTab(ada);
+      const page = await newTab(visitor);
       await page.goto(other.base);
       await page
         .locator('#error')
@@ -432,8 +435,8 @@ function suite(): void {
         .waitFor();
       expect(await page.textContent('#error')).toMatch(/CallerAuthenticator.*SAMPLE_DEMO_AUTH=1/);
       expect(await listTitles(page)).toEqual([]);
-      await page.close();
     } finally {
+      await visitor.close();
       await other.app.close();
     }
   });
