@@ -1,7 +1,7 @@
 import type { QueryRunner } from 'typeorm';
 import { SessionMemoryConfigurationError } from '../exceptions';
 import { assertTableNamesFit } from '../options/table-name-limits';
-import { probeMysqlIdCollation } from '../storage/mysql/mysql.connection';
+import { probeMysqlIdCollation } from '../storage/mysql/mysql-collation';
 import { mysqlSchemaDdl } from '../storage/mysql/mysql.ddl';
 import type { SessionMemoryDistribution } from '../interfaces';
 import { usesCitus } from '../storage/citus/citus';

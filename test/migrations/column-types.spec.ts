@@ -1,5 +1,5 @@
 import { InvalidConversationIdError, MAX_CONVERSATION_ID_LENGTH } from '../../lib';
-import { chooseMysqlIdCollation } from '../../lib/storage/mysql/mysql.connection';
+import { chooseMysqlIdCollation } from '../../lib/storage/mysql/mysql-collation';
 import { describeEachDialect } from '../support/databases';
 import { useMemory } from '../support/memory';
 

@@ -1,4 +1,4 @@
-import { probeMysqlIdCollation } from '../../lib/storage/mysql/mysql.connection';
+import { probeMysqlIdCollation } from '../../lib/storage/mysql/mysql-collation';
 import {
   UsageDdl,
   citusUsageDdl,

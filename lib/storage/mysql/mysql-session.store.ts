@@ -1,6 +1,6 @@
 import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch-conditions';
 import { KeyedMutex } from '../keyed-mutex';
-import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
+import { LockedOptions, LockedProgram, SqlStep, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, arraysToColumns } from '../session-reads';
 import type {
   AppendOptions,
@@ -13,11 +13,13 @@ import type {
   StoredRow,
 } from '../session-store';
 import { SqlSessionStore } from '../sql-session.store';
+import { BLOCK_OVERHEAD_BYTES, BlockAnswer, blockAnswer, lockedBlock } from './mariadb-block';
 import { MYSQL_ERRNO, MysqlConnection, MysqlTransaction } from './mysql.connection';
 import { mysqlSchemaDdl } from './mysql.ddl';
 import { mysqlSyntax } from './mysql.syntax';
 
 const MISSING = Symbol('missing session row');
+const noRow = (): undefined => undefined;
 
 /**
  * MySQL / MariaDB: all of its SQL. Writers of one conversation are serialised twice over: in this
@@ -34,6 +36,8 @@ export class MysqlSessionStore extends SqlSessionStore {
   private skipLocked = true;
   /** Whether the server knows `DELETE ... RETURNING` (MariaDB, not MySQL); found out on first use. */
   private deleteReturning = true;
+  /** Whether the server runs `BEGIN NOT ATOMIC` blocks (MariaDB, not MySQL); found out on first use. */
+  private blocks = true;
   private readonly sql: {
     ensureSession: string;
     lockSession: string;
@@ -54,7 +58,7 @@ export class MysqlSessionStore extends SqlSessionStore {
     private readonly connection: MysqlConnection,
     tables: ResolvedTables,
     private readonly idCollation: string,
-    maxPacketBytes: number,
+    private readonly maxPacketBytes: number,
   ) {
     super(tables, mysqlSyntax(maxPacketBytes));
     const { sessions, messages, metadata } = this.names;
@@ -77,8 +81,9 @@ export class MysqlSessionStore extends SqlSessionStore {
   /**
    * Without rows to keep (no encryption), on MariaDB: the lock-first transaction, its newest row deleted
    * and returned by one `DELETE ... RETURNING` (InnoDB deletes what is committed now, under the lock),
-   * so 4 round trips instead of 5. Only a corrupt newest row leads on to the batched pop. MySQL (no
-   * `RETURNING`) and pops that may keep rows: the batched pop, which decides before it deletes.
+   * all of it one block (`lockedBlock`): one round trip instead of 5. Only a corrupt newest row leads on
+   * to the batched pop. MySQL (no `RETURNING`) and pops that may keep rows: the batched pop, which
+   * decides before it deletes.
    */
   async popNewest<T>(
     sessionId: string,
@@ -87,25 +92,17 @@ export class MysqlSessionStore extends SqlSessionStore {
   ): Promise<PopOutcome<T>> {
     if (options.mayKeep || !this.deleteReturning) return super.popNewest(sessionId, decode, options);
     const guarded = this.branchesInUse;
+    const pop = guarded
+      ? { sql: this.sql.popNewestIfNoBranchInheritsMain, params: [...this.reads.args(sessionId), sessionId, sessionId] }
+      : { sql: this.sql.popNewest, params: this.reads.args(sessionId) };
     let row: StoredRow | undefined;
     try {
-      row = await this.withSessionLock(
-        sessionId,
-        async (tx) =>
-          guarded
-            ? (
-                await tx<StoredRow[]>(this.sql.popNewestIfNoBranchInheritsMain, [
-                  ...this.reads.args(sessionId),
-                  sessionId,
-                  sessionId,
-                ])
-              )[0]
-            : (await tx<StoredRow[]>(this.sql.popNewest, this.reads.args(sessionId)))[0],
-        () => undefined,
-      );
+      row = this.blocks
+        ? await this.inBlock(sessionId, [{ ...pop, returnsRows: true }], (a) => a.rowSets[0]?.[0] as StoredRow, noRow)
+        : await this.withSessionLock(sessionId, async (tx) => (await tx<StoredRow[]>(pop.sql, pop.params))[0], noRow);
     } catch (err) {
       if ((err as { errno?: number }).errno !== MYSQL_ERRNO.parseError) throw err;
-      this.deleteReturning = false; // MySQL: rolled back, nothing deleted
+      this.deleteReturning = false; // MySQL, MariaDB < 10.5: refused or rolled back, nothing deleted
       return super.popNewest(sessionId, decode, options);
     }
     // Nothing: an empty conversation, or branches inherit main's rows: the locked pop (freezes them first).
@@ -141,6 +138,13 @@ export class MysqlSessionStore extends SqlSessionStore {
     if (data.length === 0) return Promise.resolve(true);
     const inserts = this.statements.insert(sessionId, data); // refused here, before any I/O
     const following = options?.ifMainIsCurrent === true && this.branchesInUse;
+    if (!following && this.blocks && inserts.length === 1 && this.fitsInBlock(sessionId, data)) {
+      return this.inBlock(sessionId, [this.statements.touch(sessionId), inserts[0]], () => true).catch((err) => {
+        if ((err as { errno?: number }).errno !== MYSQL_ERRNO.parseError) throw err;
+        this.blocks = false; // MySQL refused the block before any of it ran: statement by statement
+        return this.append(sessionId, data, options);
+      });
+    }
     return this.withSessionLock(sessionId, async (tx) => {
       // Following the current branch, the touch is also the check (no round trip more): it matches the
       // (locked, existing) session row only while main is current.
@@ -218,6 +222,36 @@ export class MysqlSessionStore extends SqlSessionStore {
       else await tx(this.sql.upsertMetadata, [sessionId, json]);
       for (const step of inserts) await tx(step.sql, step.params);
     });
+  }
+
+  /**
+   * MariaDB: `steps` under the session-row lock in one round trip (`lockedBlock`), queued behind this
+   * process's writers of the conversation. A missing session row: `ifMissing` answers, or the row is
+   * created outside the block, as in `withSessionLock`, and the block sent again. MySQL refuses the block (parse error): `blocks` is then
+   * turned off and the caller goes on statement by statement.
+   */
+  private inBlock<T>(
+    sessionId: string,
+    steps: SqlStep[],
+    answer: (a: BlockAnswer) => T,
+    ifMissing?: () => T,
+  ): Promise<T> {
+    const block = lockedBlock(this.names.sessions, sessionId, steps);
+    return this.writers.exclusive(sessionId, async () => {
+      for (;;) {
+        const got = blockAnswer(await this.connection.block(block.sql, block.params));
+        if (got.locked) return answer(got);
+        if (ifMissing) return ifMissing();
+        await this.connection.query(this.sql.ensureSession, [sessionId]);
+      }
+    });
+  }
+
+  /** Whether appending `data` fits in one block within `max_allowed_packet` (3 bytes per UTF-16 unit at most, escaped). */
+  private fitsInBlock(sessionId: string, data: string[]): boolean {
+    let bytes = BLOCK_OVERHEAD_BYTES + 200 + data.length * (sessionId.length * 3 + 12);
+    for (const text of data) bytes += text.length * 3;
+    return bytes <= this.maxPacketBytes - 1024;
   }
 
   protected runLocked<T>(sessionId: string, program: LockedProgram<T>, options: LockedOptions<T> = {}): Promise<T> {

@@ -55,42 +55,6 @@ const POOL_ENDED = 'NSM_POOL_ENDED';
 const READ_ONLY_ERRNOS = new Set([1290, 1792, 1836]);
 const MAX_DEADLOCK_ATTEMPTS = 10;
 
-/** Lists which binary NO PAD utf8mb4 collations the server has. */
-const ID_COLLATION_PROBE =
-  "SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')";
-/** The collation of `session_id` in an existing sessions table (parameter: the table name). */
-const ID_COLUMN_COLLATION =
-  "SELECT COLLATION_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'session_id'";
-
-/**
- * The collation of `session_id` in tables we create, from what the server has: binary (case-,
- * accent-sensitive) and NO PAD (trailing spaces count) where the server has one — `utf8mb4_nopad_bin`
- * on MariaDB ≥ 10.2, `utf8mb4_0900_bin` on MySQL ≥ 8.0. MySQL 5.7 has neither: there it is
- * `utf8mb4_bin`, binary but PAD SPACE (`'a'` and `'a '` are the same key).
- * @internal
- */
-export function chooseMysqlIdCollation(available: readonly string[]): string {
-  if (available.includes('utf8mb4_nopad_bin')) return 'utf8mb4_nopad_bin';
-  if (available.includes('utf8mb4_0900_bin')) return 'utf8mb4_0900_bin';
-  return 'utf8mb4_bin';
-}
-
-/**
- * The `session_id` collation for the tables of `sessionsTable`: the existing sessions table's own
- * (a table Python or a DBA made may use `utf8mb4_bin`, and foreign keys need the same collation on
- * both sides), else the best the server has (`chooseMysqlIdCollation`). `query` runs one statement:
- * the store's connection or a migration's QueryRunner.
- * @internal
- */
-export async function probeMysqlIdCollation(
-  query: (sql: string, values: unknown[]) => Promise<{ name?: unknown }[]>,
-  sessionsTable: string,
-): Promise<string> {
-  const [existing] = await query(ID_COLUMN_COLLATION, [sessionsTable]);
-  if (existing?.name) return String(existing.name);
-  return chooseMysqlIdCollation((await query(ID_COLLATION_PROBE, [])).map((r) => String(r.name)));
-}
-
 /**
  * The `mysql2` pool TypeORM opened, as the MySQL store uses it: every query bounded by a client-side
  * time limit on a connection of its own, transactions retried on deadlock, per-connection session
@@ -128,21 +92,34 @@ export class MysqlConnection {
    * reports a deadlock. A connection that timed out or broke is destroyed without a ROLLBACK (the
    * server rolls back when it goes).
    */
-  async transaction<T>(
-    work: (tx: MysqlTransaction) => Promise<T>,
-    keep: (result: T) => boolean = () => true,
-  ): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
+  transaction<T>(work: (tx: MysqlTransaction) => Promise<T>, keep: (result: T) => boolean = () => true): Promise<T> {
+    return this.retryingDeadlocks(async (conn) => {
+      await conn.query('START TRANSACTION', []);
+      const result = await work((sql, values) => conn.query(sql, values));
+      await conn.query(keep(result) ? 'COMMIT' : 'ROLLBACK', []);
+      return result;
+    });
+  }
+
+  /**
+   * One statement that is a whole transaction (a MariaDB block that starts and commits its own, see
+   * `lockedBlock`): one round trip. When it fails part-way, the transaction it left open is rolled back;
+   * a deadlock is retried as in `transaction`.
+   */
+  block<T = unknown>(sql: string, values: unknown[]): Promise<T> {
+    return this.retryingDeadlocks((conn) => conn.query<T>(sql, values));
+  }
+
+  /** Runs `attempt` on one pooled connection, rolling back what it left open when it fails; retries deadlocks. */
+  private async retryingDeadlocks<T>(attempt: (conn: BoundedConnection) => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
       const conn = await this.acquire();
       try {
-        await conn.query('START TRANSACTION', []);
-        const result = await work((sql, values) => conn.query(sql, values));
-        await conn.query(keep(result) ? 'COMMIT' : 'ROLLBACK', []);
-        return result;
+        return await attempt(conn);
       } catch (err) {
         if (!conn.discarded) await conn.query('ROLLBACK', []).catch((e: Error) => conn.discard(e));
-        if ((err as { errno?: number }).errno === MYSQL_ERRNO.deadlock && attempt < MAX_DEADLOCK_ATTEMPTS) {
-          await sleep(2 + Math.random() * 10 * attempt);
+        if ((err as { errno?: number }).errno === MYSQL_ERRNO.deadlock && n < MAX_DEADLOCK_ATTEMPTS) {
+          await sleep(2 + Math.random() * 10 * n);
           continue;
         }
         throw err;

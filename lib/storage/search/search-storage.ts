@@ -1,5 +1,5 @@
 import type { ResolvedTables } from '../session-store';
-import { probeMysqlIdCollation } from '../mysql/mysql.connection';
+import { probeMysqlIdCollation } from '../mysql/mysql-collation';
 import { MysqlSearchDialect, probeMysqlFullText } from './mysql.search';
 import { PostgresSearchDialect } from './postgres.search';
 import type { SearchDialect } from './search-dialect';
