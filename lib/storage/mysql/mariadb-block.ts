@@ -7,31 +7,47 @@ import type { SqlStep } from '../program/statement-program';
  */
 export interface BlockAnswer {
   locked: boolean;
+  /** Whether the steps ran: the session row was there and the block's condition held. */
+  ran: boolean;
   rowSets: unknown[][];
+}
+
+/** A condition the steps run under, checked once the session row is locked. @internal */
+export interface BlockCondition {
+  sql: string;
+  params: unknown[];
 }
 
 /**
  * A lock-first write transaction as one MariaDB statement: a `BEGIN NOT ATOMIC ... END` block that
  * starts the transaction, locks the conversation's session row (`SELECT ... FOR UPDATE`, as every
- * writer does first), runs `steps` only if that row exists, commits, and answers whether it existed.
+ * writer does first), runs `steps` only if that row exists and `condition` (read once the row is
+ * locked) holds, commits, and answers whether the row existed and whether the steps ran.
  * The same statements, locks and order as the transaction sent statement by statement, in one round
  * trip instead of 4 or 5. Values stay `?` placeholders (mysql2 escapes them into the text, as for every
  * query here). MySQL has no such blocks: it refuses the statement as a syntax error before running any
  * of it.
  * @internal
  */
-export function lockedBlock(sessionsTable: string, sessionId: string, steps: readonly SqlStep[]): SqlStep {
+export function lockedBlock(
+  sessionsTable: string,
+  sessionId: string,
+  steps: readonly SqlStep[],
+  condition?: BlockCondition,
+): SqlStep {
   const body = steps.map((step) => `    ${step.sql};\n`).join('');
   const sql =
     'BEGIN NOT ATOMIC\n' +
     '  DECLARE locked INT DEFAULT 0;\n' +
+    '  DECLARE ran INT DEFAULT 0;\n' +
     '  START TRANSACTION;\n' +
     `  SELECT COUNT(*) INTO locked FROM ${sessionsTable} WHERE session_id = ? FOR UPDATE;\n` +
-    `  IF locked = 1 THEN\n${body}  END IF;\n` +
+    `  IF locked = 1${condition ? ` AND (${condition.sql})` : ''} THEN\n${body}    SET ran = 1;\n  END IF;\n` +
     '  COMMIT;\n' +
-    '  SELECT locked;\n' +
+    '  SELECT locked, ran;\n' +
     'END';
-  return { sql, params: [sessionId, ...steps.flatMap((step) => step.params)], returnsRows: true };
+  const params = [sessionId, ...(condition?.params ?? []), ...steps.flatMap((step) => step.params)];
+  return { sql, params, returnsRows: true };
 }
 
 /**
@@ -41,15 +57,15 @@ export function lockedBlock(sessionsTable: string, sessionId: string, steps: rea
  */
 export function blockAnswer(result: unknown): BlockAnswer {
   const sets = (Array.isArray(result) ? result : []).filter((part): part is unknown[] => Array.isArray(part));
-  const last = sets.pop() as { locked?: unknown }[] | undefined;
+  const last = sets.pop() as { locked?: unknown; ran?: unknown }[] | undefined;
   if (!last || last.length !== 1 || last[0].locked === undefined)
     throw new Error('a locked block answered without its lock result'); // never: the block always ends with it
-  return { locked: Number(last[0].locked) === 1, rowSets: sets };
+  return { locked: Number(last[0].locked) === 1, ran: Number(last[0].ran) === 1, rowSets: sets };
 }
 
 /**
- * Bytes that a locked block adds to its steps at most: the block's own text, the sessions table's
+ * Bytes that a locked block adds to its steps at most: the block's own text and condition, the sessions table's
  * name, and the conversation id (at most 255 characters, escaped, 3 bytes each) once more.
  * @internal
  */
-export const BLOCK_OVERHEAD_BYTES = 2048;
+export const BLOCK_OVERHEAD_BYTES = 4096;

@@ -13,7 +13,7 @@ import type {
   StoredRow,
 } from '../session-store';
 import { SqlSessionStore } from '../sql-session.store';
-import { BLOCK_OVERHEAD_BYTES, BlockAnswer, blockAnswer, lockedBlock } from './mariadb-block';
+import { BLOCK_OVERHEAD_BYTES, BlockAnswer, BlockCondition, blockAnswer, lockedBlock } from './mariadb-block';
 import { MYSQL_ERRNO, MysqlConnection, MysqlTransaction } from './mysql.connection';
 import { mysqlSchemaDdl } from './mysql.ddl';
 import { mysqlSyntax } from './mysql.syntax';
@@ -138,8 +138,11 @@ export class MysqlSessionStore extends SqlSessionStore {
     if (data.length === 0) return Promise.resolve(true);
     const inserts = this.statements.insert(sessionId, data); // refused here, before any I/O
     const following = options?.ifMainIsCurrent === true && this.branchesInUse;
-    if (!following && this.blocks && inserts.length === 1 && this.fitsInBlock(sessionId, data)) {
-      return this.inBlock(sessionId, [this.statements.touch(sessionId), inserts[0]], () => true).catch((err) => {
+    if (this.blocks && inserts.length === 1 && this.fitsInBlock(sessionId, data)) {
+      // Following the current branch: the steps run only while main is current (read under the lock).
+      const condition = following ? { sql: mainIsCurrent(this.names, '?'), params: [sessionId] } : undefined;
+      const steps = [this.statements.touch(sessionId), inserts[0]];
+      return this.inBlock(sessionId, steps, (answer) => answer.ran, undefined, condition).catch((err) => {
         if ((err as { errno?: number }).errno !== MYSQL_ERRNO.parseError) throw err;
         this.blocks = false; // MySQL refused the block before any of it ran: statement by statement
         return this.append(sessionId, data, options);
@@ -235,8 +238,9 @@ export class MysqlSessionStore extends SqlSessionStore {
     steps: SqlStep[],
     answer: (a: BlockAnswer) => T,
     ifMissing?: () => T,
+    condition?: BlockCondition,
   ): Promise<T> {
-    const block = lockedBlock(this.names.sessions, sessionId, steps);
+    const block = lockedBlock(this.names.sessions, sessionId, steps, condition);
     return this.writers.exclusive(sessionId, async () => {
       for (;;) {
         const got = blockAnswer(await this.connection.block(block.sql, block.params));
