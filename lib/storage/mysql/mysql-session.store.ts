@@ -230,8 +230,8 @@ export class MysqlSessionStore extends SqlSessionStore {
   /**
    * MariaDB: `steps` under the session-row lock in one round trip (`lockedBlock`), queued behind this
    * process's writers of the conversation. A missing session row: `ifMissing` answers, or the row is
-   * created outside the block, as in `withSessionLock`, and the block sent again. MySQL refuses the block (parse error): `blocks` is then
-   * turned off and the caller goes on statement by statement.
+   * created outside the block, as in `withSessionLock`, and the block sent again. MySQL refuses the
+   * block with a parse error, which reaches the caller (who then goes on statement by statement).
    */
   private inBlock<T>(
     sessionId: string,
