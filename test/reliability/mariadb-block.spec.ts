@@ -64,6 +64,27 @@ describeEachDialect(
       ).toEqual([]);
     });
 
+    it('a server that refuses blocks (as MySQL does) gets the statements one by one, and is asked once', async () => {
+      // MariaDB in Oracle mode refuses `BEGIN NOT ATOMIC` with the parse error MySQL gives; set on every
+      // pooled connection before its next query.
+      const pool = (m.memory.dataSource.driver as any).pool;
+      const set = new WeakSet<object>();
+      pool.on('acquire', (conn: any) => {
+        if (set.has(conn)) return;
+        set.add(conn);
+        conn.query("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ORACLE')", () => undefined);
+      });
+      const session = m.memory.session('block-refused');
+      await session.addItems([user('one'), user('two')]);
+      await session.addItems([user('three')]);
+      expect(await session.popItem()).toEqual(user('three'));
+      expect(await m.memory.session('block-refused').popItem()).toEqual(user('two'));
+      expect(await session.getItems()).toEqual([user('one')]);
+      const blocks = sent.filter((sql) => sql.startsWith('BEGIN NOT ATOMIC'));
+      expect(blocks).toHaveLength(1); // the first append's, refused; then START TRANSACTION ... COMMIT
+      expect(sent.filter((sql) => sql === 'COMMIT').length).toBeGreaterThanOrEqual(4);
+    });
+
     it('a block that fails after its first writes rolls them back and releases the session row', async () => {
       const id = 'block-fails';
       const session = m.memory.session(id);
