@@ -1,8 +1,8 @@
 import type { SqlStep } from '../program/statement-program';
 
 /**
- * What a locked block answered: whether the session row was there (and locked, so `steps` ran), and
- * the rows of each step that returns rows, in order.
+ * What a locked block answered: whether the session row was there (and locked), whether the steps
+ * ran, and the rows of each step that returns rows, in order.
  * @internal
  */
 export interface BlockAnswer {
@@ -52,7 +52,7 @@ export function lockedBlock(
 
 /**
  * Reads what mysql2 returns for a locked block: one array of rows per result set (the steps' that
- * return rows, then the block's own `SELECT locked`), and the final status.
+ * return rows, then the block's own `SELECT locked, ran`), and the final status.
  * @internal
  */
 export function blockAnswer(result: unknown): BlockAnswer {
@@ -66,6 +66,16 @@ export function blockAnswer(result: unknown): BlockAnswer {
 /**
  * Bytes that a locked block adds to its steps at most: the block's own text and condition, the sessions table's
  * name, and the conversation id (at most 255 characters, escaped, 3 bytes each) once more.
+ */
+const BLOCK_OVERHEAD_BYTES = 4096;
+
+/**
+ * Whether a block appending `data` (its touch and one INSERT) stays within `max_allowed_packet`: every
+ * UTF-16 unit counted at 3 bytes (its most once escaped), plus the statements' own text and a margin.
  * @internal
  */
-export const BLOCK_OVERHEAD_BYTES = 4096;
+export function appendFitsInBlock(maxPacketBytes: number, sessionId: string, data: readonly string[]): boolean {
+  let bytes = BLOCK_OVERHEAD_BYTES + 200 + data.length * (sessionId.length * 3 + 12);
+  for (const text of data) bytes += text.length * 3;
+  return bytes <= maxPacketBytes - 1024;
+}

@@ -13,7 +13,7 @@ import type {
   StoredRow,
 } from '../session-store';
 import { SqlSessionStore } from '../sql-session.store';
-import { BLOCK_OVERHEAD_BYTES, BlockAnswer, BlockCondition, blockAnswer, lockedBlock } from './mariadb-block';
+import { BlockAnswer, BlockCondition, appendFitsInBlock, blockAnswer, lockedBlock } from './mariadb-block';
 import { MYSQL_ERRNO, MysqlConnection, MysqlTransaction } from './mysql.connection';
 import { mysqlSchemaDdl } from './mysql.ddl';
 import { mysqlSyntax } from './mysql.syntax';
@@ -138,7 +138,7 @@ export class MysqlSessionStore extends SqlSessionStore {
     if (data.length === 0) return Promise.resolve(true);
     const inserts = this.statements.insert(sessionId, data); // refused here, before any I/O
     const following = options?.ifMainIsCurrent === true && this.branchesInUse;
-    if (this.blocks && inserts.length === 1 && this.fitsInBlock(sessionId, data)) {
+    if (this.blocks && inserts.length === 1 && appendFitsInBlock(this.maxPacketBytes, sessionId, data)) {
       // Following the current branch: the steps run only while main is current (read under the lock).
       const condition = following ? { sql: mainIsCurrent(this.names, '?'), params: [sessionId] } : undefined;
       const steps = [this.statements.touch(sessionId), inserts[0]];
@@ -228,10 +228,10 @@ export class MysqlSessionStore extends SqlSessionStore {
   }
 
   /**
-   * MariaDB: `steps` under the session-row lock in one round trip (`lockedBlock`), queued behind this
-   * process's writers of the conversation. A missing session row: `ifMissing` answers, or the row is
-   * created outside the block, as in `withSessionLock`, and the block sent again. MySQL refuses the
-   * block with a parse error, which reaches the caller (who then goes on statement by statement).
+   * MariaDB: `steps` under the session-row lock in one round trip (`lockedBlock`), as `withSessionLock`
+   * runs a transaction (`onceSessionRowExists`: queued, a missing row created and the block sent again,
+   * or `ifMissing`). MySQL refuses the block with a parse error, which reaches the caller (who then goes
+   * on statement by statement).
    */
   private inBlock<T>(
     sessionId: string,
@@ -241,21 +241,14 @@ export class MysqlSessionStore extends SqlSessionStore {
     condition?: BlockCondition,
   ): Promise<T> {
     const block = lockedBlock(this.names.sessions, sessionId, steps, condition);
-    return this.writers.exclusive(sessionId, async () => {
-      for (;;) {
+    return this.onceSessionRowExists(
+      sessionId,
+      async () => {
         const got = blockAnswer(await this.connection.block(block.sql, block.params));
-        if (got.locked) return answer(got);
-        if (ifMissing) return ifMissing();
-        await this.connection.query(this.sql.ensureSession, [sessionId]);
-      }
-    });
-  }
-
-  /** Whether appending `data` fits in one block within `max_allowed_packet` (3 bytes per UTF-16 unit at most, escaped). */
-  private fitsInBlock(sessionId: string, data: string[]): boolean {
-    let bytes = BLOCK_OVERHEAD_BYTES + 200 + data.length * (sessionId.length * 3 + 12);
-    for (const text of data) bytes += text.length * 3;
-    return bytes <= this.maxPacketBytes - 1024;
+        return got.locked ? answer(got) : MISSING;
+      },
+      ifMissing,
+    );
   }
 
   protected runLocked<T>(sessionId: string, program: LockedProgram<T>, options: LockedOptions<T> = {}): Promise<T> {
@@ -267,24 +260,37 @@ export class MysqlSessionStore extends SqlSessionStore {
     );
   }
 
-  /**
-   * Runs `work` in a transaction holding the session-row lock, queued behind this process's writers
-   * of the conversation. A missing session row is created outside the transaction (so that no
-   * transaction holds gap locks on the sessions key) and the transaction run again, unless
-   * `ifMissing` answers instead. Commits when `keep(result)`.
-   */
+  /** Runs `work` in a transaction holding the session-row lock (`onceSessionRowExists`); commits when `keep(result)`. */
   private withSessionLock<T>(
     sessionId: string,
     work: (tx: MysqlTransaction) => Promise<T>,
     ifMissing?: () => T,
     keep: (result: T) => boolean = () => true,
   ): Promise<T> {
-    return this.writers.exclusive(sessionId, async () => {
-      for (;;) {
-        const result = await this.connection.transaction<T | typeof MISSING>(
+    return this.onceSessionRowExists(
+      sessionId,
+      () =>
+        this.connection.transaction<T | typeof MISSING>(
           async (tx) => ((await tx<unknown[]>(this.sql.lockSession, [sessionId])).length === 0 ? MISSING : work(tx)),
           (r) => r !== MISSING && keep(r),
-        );
+        ),
+      ifMissing,
+    );
+  }
+
+  /**
+   * Runs `attempt` (a locked write that answers MISSING when the session row is not there) queued behind
+   * this process's writers of the conversation. MISSING: `ifMissing` answers, or the row is created
+   * outside any transaction (so that none holds gap locks on the sessions key) and `attempt` runs again.
+   */
+  private onceSessionRowExists<T>(
+    sessionId: string,
+    attempt: () => Promise<T | typeof MISSING>,
+    ifMissing?: () => T,
+  ): Promise<T> {
+    return this.writers.exclusive(sessionId, async () => {
+      for (;;) {
+        const result = await attempt();
         if (result !== MISSING) return result;
         if (ifMissing) return ifMissing();
         await this.connection.query(this.sql.ensureSession, [sessionId]);
