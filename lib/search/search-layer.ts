@@ -28,16 +28,19 @@ export async function createSearchIndex(
   const name: SearchDialectName =
     store.dialect === 'postgres' ? (store instanceof CitusSessionStore ? 'citus' : 'postgres') : store.dialect;
   const query: SearchQuery = (sql, params = []) => dataSource.query(sql, params);
-  // The writes of one index pass as one unit. Single-node PostgreSQL: one script (values inlined, the
-  // simple query protocol: one round trip, one implicit transaction) that commits without waiting for
-  // the WAL flush: the index is derived data, and an entry lost in a crash is written again by the next
-  // write of its conversation (which indexes every row of it lacking an entry) or by reindex().
+  // The writes of one index pass as one unit. Single-node PostgreSQL: one statement as it is (the usual
+  // pass after appends: one upsert, which itself commits without waiting for the WAL flush, see
+  // PostgresSearchDialect); several as one script (values inlined, the simple query protocol: one round
+  // trip, one implicit transaction) that commits without waiting for the WAL flush: the index is derived
+  // data, and an entry lost in a crash is written again by the next write of its conversation (which
+  // indexes every row of it lacking an entry) or by reindex().
   // MySQL: one statement as it is (one commit), several in one transaction on a pooled connection.
   // Not on SQLite (its one connection is the store's), nor on Citus (no transaction spans conversations):
   // statement by statement there.
   const batchWriter: SearchBatchWriter | undefined =
     name === 'postgres'
       ? async (statements) => {
+          if (statements.length === 1) return void (await query(statements[0].sql, statements[0].params));
           const script = statements.map((s) => inlinePostgresParameters(s.sql, s.params));
           await dataSource.query(['SET LOCAL synchronous_commit TO off', ...script].join(';\n'));
         }

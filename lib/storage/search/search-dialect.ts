@@ -1,6 +1,7 @@
 import type { ParsedQuery } from '../../search/search-query';
 import type { DialectSyntax } from '../dialect-syntax';
 import type { ResolvedTables } from '../session-store';
+import type { SearchRowWrite, SearchSql } from './search-statements';
 import { TableNames, tableNames } from '../table-names';
 
 /** The branch of the messages table's own rows. @internal */
@@ -72,6 +73,12 @@ export interface SearchDialect {
   indexColumns: { names: string[]; values(body: string, b: Binder): string[] };
   /** The tail of the upsert of search rows, updating `role`, `body`, `data_length` (and index columns). */
   upsertTail: string;
+  /**
+   * The upsert of these rows in the dialect's own form, when it has a better one than the shared
+   * multi-row `VALUES` (single-node PostgreSQL: the rows as arrays, one statement text whatever their
+   * number). Rows are unique by (conversation, branch, item) within one statement.
+   */
+  upsertRows?(rows: readonly SearchRowWrite[]): SearchSql[];
   /** The match of a parsed query; `ownerScoped`: the search is joined to one owner's conversations. */
   match(query: ParsedQuery, ownerScoped: boolean): FullTextMatch;
 }

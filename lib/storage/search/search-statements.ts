@@ -197,8 +197,14 @@ export class SearchStatements {
     return { sql, params: b.params };
   }
 
-  /** Writes (inserts or replaces) search rows; all of one conversation where the dialect pins it. */
-  upsert(rows: SearchRowWrite[]): SearchSql[] {
+  /**
+   * Writes (inserts or replaces) search rows; all of one conversation where the dialect pins it. A row
+   * given twice (same conversation, branch and item) is written once, as given last: one statement
+   * cannot update a row twice.
+   */
+  upsert(given: SearchRowWrite[]): SearchSql[] {
+    const rows = uniqueRows(given);
+    if (this.d.upsertRows) return this.d.upsertRows(rows);
     const out: SearchSql[] = [];
     const columns = ['session_id', 'branch_id', 'item_id', 'role', 'body', 'data_length', ...this.d.indexColumns.names];
     for (let at = 0; at < rows.length; at += UPSERT_CHUNK) {
@@ -257,4 +263,13 @@ export class SearchStatements {
   search(filter: SearchFilter): SearchSql {
     return searchSql(this.d, filter);
   }
+}
+
+/** The rows with each (conversation, branch, item) once, its last occurrence kept, in their order. */
+function uniqueRows(rows: SearchRowWrite[]): SearchRowWrite[] {
+  const last = new Map<string, number>();
+  rows.forEach((r, i) => last.set(`${r.itemId}\0${r.branchId}\0${r.sessionId}`, i));
+  return last.size === rows.length
+    ? rows
+    : rows.filter((r, i) => last.get(`${r.itemId}\0${r.branchId}\0${r.sessionId}`) === i);
 }
