@@ -160,7 +160,7 @@ export class ConversationSession
    * (a key missing from `encryption.keys`, altered rows): nothing is deleted.
    */
   async popItem(runContext?: RunContext<unknown>): Promise<SessionItem | undefined> {
-    if ((await this.ownerCheck?.write('existing')) === 'absent') return undefined; // nothing to pop, nothing claimed
+    if (this.ownerCheck && (await this.ownerCheck.write('existing')) === 'absent') return undefined; // nothing to pop, nothing claimed
     const id = this.conversationId;
     const popped = await guardConversation(this.context, 'popItem', id, async () => {
       const outcome = await this.lines.pop(runContext, (line, onlyIfCurrent) =>
@@ -168,10 +168,11 @@ export class ConversationSession
       );
       if (outcome.unopenable !== undefined) throw new UnreadableItemsError(id, outcome.unopenable);
       warnSkipped(this.context, id, outcome.skipped);
-      if (outcome.id !== undefined) this.knowledge.removed(outcome.id, JSON.stringify(outcome.value), runContext);
-      return outcome.value;
+      const { value } = outcome;
+      if (outcome.id !== undefined) this.knowledge.removed(outcome.id, () => JSON.stringify(value), runContext);
+      return value;
     });
-    if (popped) await this.context.changes.itemPopped(id, popped);
+    if (popped && this.context.changes.wants(id)) await this.context.changes.itemPopped(id, popped);
     return popped;
   }
 

@@ -33,9 +33,15 @@ export class RunKnowledge {
     for (const known of this.of(run)) known.add(json);
   }
 
-  /** A row this session removed (`json`: its item's plaintext JSON, '' when it did not open). */
-  removed(id: number | string, json: string, run: object | undefined): void {
-    for (const known of this.of(run)) known.remove(id, json);
+  /**
+   * A row this session removed (`json`: its item's plaintext JSON, '' when it did not open; or a
+   * function giving it, called only when something is known).
+   */
+  removed(id: number | string, json: string | (() => string), run: object | undefined): void {
+    const knowns = this.of(run);
+    if (knowns.length === 0) return;
+    const text = typeof json === 'string' ? json : json();
+    for (const known of knowns) known.remove(id, text);
   }
 
   /** What a compaction in `run` was computed from: the run's first read when there is one, else this session's latest. */
