@@ -15,13 +15,13 @@ export function mainIsCurrent(names: TableNames, sessionPlaceholder: string): st
 }
 
 /**
- * The condition that no branch of the conversation inherits rows of main (main's rows may then be
- * deleted in place): what the one-statement pops check when the branch tables are in use.
+ * The condition that the conversation has no branch at all (no row in the branches table: every
+ * conversation that ever had a branch has one, `main`'s included, and keeps it until it is deleted,
+ * and segments are only written for branches). Then no branch inherits main's rows and main is
+ * current, so main's newest row may be deleted in place: what the one-statement pops check when the
+ * branch tables are in use (one table to look at; a conversation with branches takes the locked pop).
  * @internal
  */
-export function noBranchInheritsMain(names: TableNames, sessionPlaceholder: string): string {
-  return (
-    `NOT EXISTS (SELECT 1 FROM ${names.branchSegments} g WHERE g.session_id = ${sessionPlaceholder} ` +
-    `AND g.source_id = '${MAIN_BRANCH}')`
-  );
+export function noBranches(names: TableNames, sessionPlaceholder: string): string {
+  return `NOT EXISTS (SELECT 1 FROM ${names.branches} b WHERE b.session_id = ${sessionPlaceholder})`;
 }

@@ -1,4 +1,4 @@
-import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch-conditions';
+import { mainIsCurrent, noBranches } from '../branches/branch-conditions';
 import { KeyedMutex } from '../keyed-mutex';
 import { LockedOptions, LockedProgram, SqlStep, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, arraysToColumns } from '../session-reads';
@@ -46,8 +46,8 @@ export class MysqlSessionStore extends SqlSessionStore {
     deleteMetadata: string;
     upsertMetadata: string;
     popNewest: string;
-    /** `popNewest`, deleting only while no branch inherits main's rows. */
-    popNewestIfNoBranchInheritsMain: string;
+    /** `popNewest`, deleting only while the conversation has no branch (`noBranches`). */
+    popNewestIfNoBranches: string;
   };
 
   /**
@@ -72,9 +72,9 @@ export class MysqlSessionStore extends SqlSessionStore {
         `INSERT INTO ${metadata} (session_id, metadata) VALUES (?, ?) ` +
         `ON DUPLICATE KEY UPDATE metadata = VALUES(metadata), updated_at = CURRENT_TIMESTAMP(6)`,
       popNewest: `DELETE FROM ${messages} WHERE ${this.reads.where} ${NEWEST_FIRST} LIMIT 1 RETURNING id, message_data`,
-      popNewestIfNoBranchInheritsMain:
-        `DELETE FROM ${messages} WHERE ${this.reads.where} AND ${noBranchInheritsMain(this.names, '?')} ` +
-        `AND ${mainIsCurrent(this.names, '?')} ${NEWEST_FIRST} LIMIT 1 RETURNING id, message_data`,
+      popNewestIfNoBranches:
+        `DELETE FROM ${messages} WHERE ${this.reads.where} AND ${noBranches(this.names, '?')} ` +
+        `${NEWEST_FIRST} LIMIT 1 RETURNING id, message_data`,
     };
   }
 
@@ -93,7 +93,7 @@ export class MysqlSessionStore extends SqlSessionStore {
     if (options.mayKeep || !this.deleteReturning) return super.popNewest(sessionId, decode, options);
     const guarded = this.branchesInUse;
     const pop = guarded
-      ? { sql: this.sql.popNewestIfNoBranchInheritsMain, params: [...this.reads.args(sessionId), sessionId, sessionId] }
+      ? { sql: this.sql.popNewestIfNoBranches, params: [...this.reads.args(sessionId), sessionId] }
       : { sql: this.sql.popNewest, params: this.reads.args(sessionId) };
     let row: StoredRow | undefined;
     try {
@@ -105,7 +105,7 @@ export class MysqlSessionStore extends SqlSessionStore {
       this.deleteReturning = false; // MySQL, MariaDB < 10.5: refused or rolled back, nothing deleted
       return super.popNewest(sessionId, decode, options);
     }
-    // Nothing: an empty conversation, or branches inherit main's rows: the locked pop (freezes them first).
+    // Nothing: an empty conversation, or one with branches: the locked pop (freezes what they inherit first).
     if (guarded && !row) return super.popNewest(sessionId, decode, options);
     return this.finishDeleteFirstPop(sessionId, decode, row);
   }

@@ -1,5 +1,5 @@
 import { inlinePostgresParameters } from '../citus/postgres.literals';
-import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch-conditions';
+import { mainIsCurrent, noBranches } from '../branches/branch-conditions';
 import type { DialectSyntax } from '../dialect-syntax';
 import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, arraysToColumns } from '../session-reads';
@@ -56,8 +56,8 @@ export class PostgresSessionStore extends SqlSessionStore {
     popScript: string;
     /** `append`, inserting only while main is the current branch. */
     appendIfMainIsCurrent: string;
-    /** `popScript`, deleting only while no branch inherits main's rows. */
-    popScriptIfNoBranchInheritsMain: string;
+    /** `popScript`, deleting only while the conversation has no branch (`noBranches`). */
+    popScriptIfNoBranches: string;
   };
 
   /** @param syntax the dialect's part of the shared SQL (Citus passes its own). */
@@ -101,15 +101,15 @@ export class PostgresSessionStore extends SqlSessionStore {
         `SELECT session_id FROM ${sessions} WHERE session_id = $1 FOR UPDATE;\n` +
         `DELETE FROM ${messages} WHERE ${syntax.pinSessionId ? 'session_id = $1 AND ' : ''}id = ` +
         `(SELECT id FROM ${messages} WHERE ${this.reads.where} ${NEWEST_FIRST} LIMIT 1) RETURNING id, message_data`,
-      popScriptIfNoBranchInheritsMain: '',
+      popScriptIfNoBranches: '',
       appendReturningIds: '',
       appendIfMainIsCurrentReturningIds: '',
     };
     this.sql.appendReturningIds = `${this.sql.append} RETURNING id`;
     this.sql.appendIfMainIsCurrentReturningIds = `${this.sql.appendIfMainIsCurrent} RETURNING id`;
-    this.sql.popScriptIfNoBranchInheritsMain = this.sql.popScript.replace(
+    this.sql.popScriptIfNoBranches = this.sql.popScript.replace(
       ' RETURNING id, message_data',
-      ` AND ${noBranchInheritsMain(this.names, '$1')} AND ${mainIsCurrent(this.names, '$1')} RETURNING id, message_data`,
+      ` AND ${noBranches(this.names, '$1')} RETURNING id, message_data`,
     );
   }
 
@@ -126,11 +126,11 @@ export class PostgresSessionStore extends SqlSessionStore {
   ): Promise<PopOutcome<T>> {
     if (options.mayKeep) return super.popNewest(sessionId, decode, options);
     const guarded = this.branchesInUse;
-    const sql = guarded ? this.sql.popScriptIfNoBranchInheritsMain : this.sql.popScript;
+    const sql = guarded ? this.sql.popScriptIfNoBranches : this.sql.popScript;
     const [row] = await this.connection.queryScript<StoredRow>(
       inlinePostgresParameters(sql, this.reads.args(sessionId)),
     );
-    // Nothing: an empty conversation, or branches inherit main's rows: the locked pop (freezes them first).
+    // Nothing: an empty conversation, or one with branches: the locked pop (freezes what they inherit first).
     if (guarded && !row) return super.popNewest(sessionId, decode, options);
     return this.finishDeleteFirstPop(sessionId, decode, row);
   }

@@ -1,4 +1,4 @@
-import { mainIsCurrent, noBranchInheritsMain } from '../branches/branch-conditions';
+import { mainIsCurrent, noBranches } from '../branches/branch-conditions';
 import type { TakeColumns } from '../line-reads';
 import { LockedOptions, LockedProgram, SqlStep, driveProgram } from '../program/statement-program';
 import { NEWEST_FIRST, ReadSql, sessionIdRange } from '../session-reads';
@@ -34,8 +34,8 @@ export class SqliteSessionStore extends SqlSessionStore {
     anotherBranchIsCurrent: string;
     insertMessage: string;
     pop: string;
-    /** `pop`, deleting only while no branch inherits main's rows. */
-    popIfNoBranchInheritsMain: string;
+    /** `pop`, deleting only while the conversation has no branch (`noBranches`). */
+    popIfNoBranches: string;
     deleteMessages: string;
     deleteSession: string;
     deleteMetadata: string;
@@ -58,10 +58,9 @@ export class SqliteSessionStore extends SqlSessionStore {
       pop:
         `DELETE FROM ${messages} WHERE id = (SELECT id FROM ${messages} WHERE ${sessionIdRange(SQLITE_SESSION_PARAM, SQLITE_SESSION_PARAM)} ` +
         `${NEWEST_FIRST} LIMIT 1) RETURNING id, message_data`,
-      popIfNoBranchInheritsMain:
+      popIfNoBranches:
         `DELETE FROM ${messages} WHERE id = (SELECT id FROM ${messages} WHERE ${sessionIdRange(SQLITE_SESSION_PARAM, SQLITE_SESSION_PARAM)} ` +
-        `${NEWEST_FIRST} LIMIT 1) AND ${noBranchInheritsMain(this.names, '?')} AND ${mainIsCurrent(this.names, '?')} ` +
-        'RETURNING id, message_data',
+        `${NEWEST_FIRST} LIMIT 1) AND ${noBranches(this.names, '?')} RETURNING id, message_data`,
       deleteMessages: `DELETE FROM ${messages} WHERE session_id = ?`,
       deleteSession: `DELETE FROM ${sessions} WHERE session_id = ?`,
       deleteMetadata: `DELETE FROM ${metadata} WHERE session_id = ?`,
@@ -133,10 +132,9 @@ export class SqliteSessionStore extends SqlSessionStore {
     // Rows may have to be kept (encryption): the batched, locked pop.
     if (options.mayKeep) return super.popNewest(sessionId, decode, options);
     if (this.branchesInUse) {
-      const row = this.connection
-        .statement(this.sql.popIfNoBranchInheritsMain)
-        .get(sessionId, sessionId, sessionId, sessionId) as StoredRow | undefined;
-      // Nothing: an empty conversation, or branches inherit main's rows: the locked pop (freezes them first).
+      const row = this.connection.statement(this.sql.popIfNoBranches).get(sessionId, sessionId, sessionId) as
+        StoredRow | undefined;
+      // Nothing: an empty conversation, or one with branches: the locked pop (freezes what they inherit first).
       return row ? this.finishDeleteFirstPop(sessionId, decode, row) : super.popNewest(sessionId, decode, options);
     }
     // One statement, so no explicit transaction: it is atomic by itself and, being a write, takes the
