@@ -1,3 +1,4 @@
+import type { SessionItem } from '../../lib';
 import { describeEachDialect } from '../support/databases';
 import { recordStatements } from '../support/citus';
 import { user } from '../support/items';
@@ -14,7 +15,12 @@ describeEachDialect(
   (dialect, url) => {
     const m = useMemory(dialect, url);
     const prefix = `pg-guard-${Date.now().toString(36)}`;
-    const turn = (n: number) => [user(`q${n}`), { role: 'assistant' as const, content: `a${n}` }];
+    const answer = (text: string): SessionItem => ({
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text }],
+    });
+    const turn = (n: number): SessionItem[] => [user(`q${n}`), answer(`a${n}`)];
 
     it('a conversation without branches: one statement; with one (main current again): the locked path, and the branch keeps its rows', async () => {
       const plain = m.memory.session(`${prefix}-plain`);
