@@ -39,6 +39,8 @@ export class PostgresSearchDialect implements SearchDialect {
   readonly upsertTail =
     'ON CONFLICT (session_id, branch_id, item_id) DO UPDATE SET role = EXCLUDED.role, body = EXCLUDED.body, ' +
     'data_length = EXCLUDED.data_length, tsv = EXCLUDED.tsv';
+  /** Single-node PostgreSQL only (see `arrayUpsert`); Citus keeps the shared multi-row `VALUES`. */
+  readonly upsertRows?: (rows: readonly SearchRowWrite[]) => SearchSql[];
 
   constructor(
     tables: ResolvedTables,
@@ -51,27 +53,27 @@ export class PostgresSearchDialect implements SearchDialect {
       names: ['tsv'],
       values: (body: string, b: Binder) => [`to_tsvector(${b.bind(this.language)}::regconfig, ${body})`],
     };
-    if (!citus) this.upsertRows = (rows) => this.arrayUpsert(rows);
+    if (!citus) {
+      const sql =
+        `WITH sync AS (SELECT set_config('synchronous_commit', 'off', true) AS off) ` +
+        `INSERT INTO ${this.names.search} (session_id, branch_id, item_id, role, body, data_length, tsv) ` +
+        `SELECT r.session_id, r.branch_id, r.item_id, r.role, r.body, r.data_length, to_tsvector($7::regconfig, r.body) ` +
+        `FROM sync CROSS JOIN unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::varchar[], $5::text[], $6::bigint[]) ` +
+        `AS r(session_id, branch_id, item_id, role, body, data_length) ${this.upsertTail}`;
+      this.upsertRows = (rows) => this.arrayUpsert(sql, rows);
+    }
   }
 
-  readonly upsertRows?: (rows: readonly SearchRowWrite[]) => SearchSql[];
-
   /**
-   * Single-node PostgreSQL: the rows as one array per column (`unnest`), so the statement text is the
-   * same whatever the number of rows (parsed and planned in a fraction of the time of a multi-row
-   * `VALUES` with a `to_tsvector` call per row). It commits without waiting for the WAL flush
+   * Single-node PostgreSQL: the rows as one array per column (`unnest`) in `sql`, built once in the
+   * constructor: the statement text is the same whatever the number of rows (parsed and planned in a
+   * fraction of the time of a multi-row `VALUES` with a `to_tsvector` call per row). It commits without waiting for the WAL flush
    * (`set_config(..., true)`: for its own transaction only), as the index passes' scripts do: the
    * index is derived data, and an entry lost in a crash is written again by the next write of its
    * conversation or by `reindex()`. (Not on Citus: an `INSERT ... SELECT` from arrays is not routed
    * to one shard; Citus keeps the shared `VALUES` form.)
    */
-  private arrayUpsert(rows: readonly SearchRowWrite[]): SearchSql[] {
-    const sql =
-      `WITH sync AS (SELECT set_config('synchronous_commit', 'off', true) AS off) ` +
-      `INSERT INTO ${this.names.search} (session_id, branch_id, item_id, role, body, data_length, tsv) ` +
-      `SELECT r.session_id, r.branch_id, r.item_id, r.role, r.body, r.data_length, to_tsvector($7::regconfig, r.body) ` +
-      `FROM sync CROSS JOIN unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::varchar[], $5::text[], $6::bigint[]) ` +
-      `AS r(session_id, branch_id, item_id, role, body, data_length) ${this.upsertTail}`;
+  private arrayUpsert(sql: string, rows: readonly SearchRowWrite[]): SearchSql[] {
     const out: SearchSql[] = [];
     for (let at = 0; at < rows.length; at += ARRAY_UPSERT_ROWS) {
       const part = rows.slice(at, at + ARRAY_UPSERT_ROWS);
