@@ -7,7 +7,8 @@
  * Options (`--name=value`, or the environment variable BENCH_<NAME>):
  *   dialects     postgres,sqlite,mariadb            which databases; also citus (a Citus coordinator, see docs/citus.md)
  *   workloads    add1,add10,get20_10k,get20_1m,getall_200,getall_2000,pop   (getall_2000: 2,000 items of 1 KB)
- *                also pop_correct: popItem against the floor with its guarantee (pop: the single-statement floor)
+ *                also pop_correct: popItem against the floor with its guarantee (pop: the single-statement floor),
+ *                pop_script: the same floor as a script of inlined values (PostgreSQL, Citus)
  *   concurrency  1,16                               callers in flight at once
  *   duration     4000                               ms measured per side, per workload and concurrency
  *   warmup       600                                ms of warm-up per side before measuring
@@ -104,6 +105,13 @@ const WORKLOADS: Workload[] = [
     name: 'pop_correct',
     title: 'popItem() vs the correct floor',
     op: (impl) => (impl.popCorrect ?? impl.pop).call(impl, `p_${popPrefix(impl.tag)}_${pick()}`),
+    expect: (r) => (r && typeof r === 'object' ? undefined : `expected an item, got ${String(r)}`),
+  },
+  {
+    // PostgreSQL and Citus: the correct floor as a script of inlined values (other dialects: pop_correct's).
+    name: 'pop_script',
+    title: 'popItem() vs the correct floor as a script',
+    op: (impl) => (impl.popScript ?? impl.popCorrect ?? impl.pop).call(impl, `p_${popPrefix(impl.tag)}_${pick()}`),
     expect: (r) => (r && typeof r === 'object' ? undefined : `expected an item, got ${String(r)}`),
   },
 ];

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { SessionMemoryService } from '../lib';
+import { StatementPipeline } from '../lib/storage/postgres/statement-pipeline';
 import { TestDialect } from '../test/support/databases';
 import { SessionTables, StatementRunner, dropSessionTables, uniqueTables } from '../test/support/tables';
 import { startApp } from './app';
@@ -17,6 +18,8 @@ export interface Impl {
   pop(conversationId: string): Promise<unknown>;
   /** The floor's pop with popItem's guarantee (the newest committed item, exactly once); ours: popItem. */
   popCorrect?(conversationId: string): Promise<unknown>;
+  /** PostgreSQL, Citus: `popCorrect`'s two statements as a script of inlined values (the simple protocol, planned at every call). */
+  popScript?(conversationId: string): Promise<unknown>;
 }
 
 /** One database: our module and the bare-driver floor on the same tables, plus bulk loading. */
@@ -124,10 +127,11 @@ export async function postgresTarget(url: string, poolSize: number): Promise<Tar
       `RETURNING message_data`,
     // popItem's guarantee: the session row locked (every writer's lock order), then, in a statement of
     // its own (a snapshot taken once the lock is held), the newest row deleted.
-    popCorrect: (c: string) =>
-      `SELECT 1 FROM ${S} WHERE session_id = ${pgLiteral(c)} FOR UPDATE;\n` +
-      `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE ${oneSession(pgLiteral(c), pgLiteral(c))} ${NEWEST_FIRST} LIMIT 1) ` +
-      `RETURNING message_data`,
+    popCorrect: [
+      `SELECT 1 FROM ${S} WHERE session_id = $1 FOR UPDATE`,
+      `DELETE FROM ${M} WHERE id = (SELECT id FROM ${M} WHERE ${oneSession('$1', '$1')} ${NEWEST_FIRST} LIMIT 1) ` +
+        `RETURNING message_data`,
+    ],
   };
   // A named statement: parsed and planned once per connection.
   const add = (c: string, items: Record<string, unknown>[]) =>
@@ -155,7 +159,7 @@ function pgFloorParts(
   pool: import('pg').Pool,
   S: string,
   M: string,
-  sql: { newest: string; all: string; pop: string; popCorrect?: (conversationId: string) => string },
+  sql: { newest: string; all: string; pop: string; popCorrect?: string[] },
   add: (conversationId: string, items: Record<string, unknown>[]) => Promise<unknown>,
 ): Pick<Target, 'floor' | 'bulkLoad' | 'analyze'> {
   return {
@@ -177,11 +181,22 @@ function pgFloorParts(
         const { rows } = await pool.query(sql.pop, [c]);
         return rows.length ? JSON.parse(rows[0].message_data) : undefined;
       },
-      // One round trip: a script (one implicit transaction) whose DELETE reads after the lock is held.
+      // One round trip, one implicit transaction, the DELETE reading after the lock is held: the two
+      // statements prepared once per connection and pipelined before one Sync (pg has no API for it: the
+      // module's protocol-level `StatementPipeline`, nothing else of the module).
       popCorrect:
         sql.popCorrect &&
         (async (c) => {
-          const results = (await pool.query(sql.popCorrect!(c))) as unknown as { rows: { message_data: string }[] }[];
+          const steps = sql.popCorrect!.map((text, i) => ({ name: `floor_pop_${i}`, text, values: [c] }));
+          const [row] = (await pool.query(new StatementPipeline(steps) as never)) as unknown as string[][];
+          return row ? JSON.parse(row[0]) : undefined;
+        }),
+      // The same as a script (the simple protocol: parsed and planned at every call).
+      popScript:
+        sql.popCorrect &&
+        (async (c) => {
+          const script = sql.popCorrect!.map((text) => text.replaceAll('$1', pgLiteral(c))).join(';\n');
+          const results = (await pool.query(script)) as unknown as { rows: { message_data: string }[] }[];
           const { rows } = results[results.length - 1];
           return rows.length ? JSON.parse(rows[0].message_data) : undefined;
         }),
@@ -238,10 +253,11 @@ export async function citusTarget(url: string, poolSize: number): Promise<Target
     pop:
       `DELETE FROM ${M} WHERE session_id = $1 AND id = ` +
       `(SELECT id FROM ${M} WHERE session_id = $1 ${NEWEST_FIRST} LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING message_data`,
-    popCorrect: (c: string) =>
-      `SELECT 1 FROM ${S} WHERE session_id = ${pgLiteral(c)} FOR UPDATE;\n` +
-      `DELETE FROM ${M} WHERE session_id = ${pgLiteral(c)} AND id = ` +
-      `(SELECT id FROM ${M} WHERE session_id = ${pgLiteral(c)} ${NEWEST_FIRST} LIMIT 1) RETURNING message_data`,
+    popCorrect: [
+      `SELECT 1 FROM ${S} WHERE session_id = $1 FOR UPDATE`,
+      `DELETE FROM ${M} WHERE session_id = $1 AND id = ` +
+        `(SELECT id FROM ${M} WHERE session_id = $1 ${NEWEST_FIRST} LIMIT 1) RETURNING message_data`,
+    ],
   };
   const add = (c: string, items: Record<string, unknown>[]) =>
     pool.query(addSql(items.length), [c, ...items.map((i) => JSON.stringify(i))]);

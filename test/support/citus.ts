@@ -5,7 +5,11 @@ import type { DataSource } from 'typeorm';
 export interface SentStatement {
   text: string;
   values: unknown[];
+  /** Which query of the pool it was part of (a pipeline's statements share one): counts round trips. */
+  trip?: number;
 }
+
+let trips = 0;
 
 /** The recorders listening now; a connection, once wrapped, reports to whichever are. */
 const sinks = new Set<(statement: SentStatement) => void>();
@@ -16,19 +20,23 @@ function wrapClient(client: any): void {
   const clientQuery = client.query;
   client.query = function (...args: unknown[]) {
     if (sinks.size > 0) {
-      const [first, second] = args as [string | { text: string; values?: unknown[] }, unknown];
-      const statement =
+      const trip = ++trips;
+      const [first, second] = args as [string | { text: string; values?: unknown[]; steps?: SentStatement[] }, unknown];
+      // A statement pipeline (several prepared statements in one round trip): each of its statements.
+      const statements =
         typeof first === 'string'
-          ? { text: first, values: Array.isArray(second) ? second : [] }
-          : { text: first.text, values: first.values ?? [] };
-      for (const sink of sinks) sink(statement);
+          ? [{ text: first, values: Array.isArray(second) ? second : [] }]
+          : (first.steps?.map(({ text, values }) => ({ text, values: [...values] })) ?? [
+              { text: first.text, values: first.values ?? [] },
+            ]);
+      for (const sink of sinks) for (const statement of statements) sink({ ...statement, trip });
     }
     return clientQuery.apply(this, args);
   };
 }
 
 /**
- * Records every statement the module's `pg` pool sends (pooled queries, scripts and transactions),
+ * Records every statement the module's `pg` pool sends (pooled queries, scripts, pipelines and transactions),
  * while they still go to the database as usual; `take()` returns and forgets them.
  */
 export function recordStatements(ds: DataSource): { take(): SentStatement[]; stop(): void } {
@@ -49,6 +57,11 @@ export function recordStatements(ds: DataSource): { take(): SentStatement[]; sto
       pool.off('acquire', wrapClient);
     },
   };
+}
+
+/** How many round trips `statements` took (statements of one pipeline share one). */
+export function roundTrips(statements: SentStatement[]): number {
+  return new Set(statements.map((s) => s.trip)).size;
 }
 
 /** The statements of a script the module sent in one round trip (it joins them with `;\n`). */

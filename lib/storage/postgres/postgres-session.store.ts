@@ -1,4 +1,3 @@
-import { inlinePostgresParameters } from '../citus/postgres.literals';
 import { mainIsCurrent, noBranches } from '../branches/branch-conditions';
 import type { DialectSyntax } from '../dialect-syntax';
 import { LockedOptions, LockedProgram, driveProgram } from '../program/statement-program';
@@ -13,7 +12,7 @@ import type {
   StoredRow,
 } from '../session-store';
 import { SqlSessionStore } from '../sql-session.store';
-import { PostgresConnection } from './postgres.connection';
+import { PipelinedStatement, PostgresConnection } from './postgres.connection';
 import { postgresSchemaDdl } from './postgres.ddl';
 import { postgresSyntax } from './postgres.syntax';
 
@@ -52,12 +51,18 @@ export class PostgresSessionStore extends SqlSessionStore {
     upsertSession: string;
     /** The final part of an append: the texts of `$2`, in order, into the conversation of `s`. */
     insertFromUpsert: string;
-    /** The delete-first pop, a script: the session row locked, then the newest row deleted (placeholders to inline). */
-    popScript: string;
+    /** The delete-first pop's second statement (after `lockSession`): the newest row deleted, returning it. */
+    popDelete: string;
     /** `append`, inserting only while main is the current branch. */
     appendIfMainIsCurrent: string;
-    /** `popScript`, deleting only while the conversation has no branch (`noBranches`). */
-    popScriptIfNoBranches: string;
+    /** `popDelete`, deleting only while the conversation has no branch (`noBranches`). */
+    popDeleteIfNoBranches: string;
+  };
+  /** The delete-first pop's statements, named once for the pipeline. */
+  private readonly pop: {
+    lock: PipelinedStatement;
+    delete: PipelinedStatement;
+    deleteIfNoBranches: PipelinedStatement;
   };
 
   /** @param syntax the dialect's part of the shared SQL (Citus passes its own). */
@@ -95,29 +100,34 @@ export class PostgresSessionStore extends SqlSessionStore {
       lockSession: `SELECT session_id FROM ${sessions} WHERE session_id = $1 FOR UPDATE`,
       upsertSession,
       insertFromUpsert,
-      // Two statements, so two snapshots (READ COMMITTED): the DELETE's is taken once the lock is held,
-      // after every writer that held it before has committed, so it sees their rows (docs/storage.md).
-      popScript:
-        `SELECT session_id FROM ${sessions} WHERE session_id = $1 FOR UPDATE;\n` +
+      // Runs after lockSession, in the same transaction but as a statement of its own, so with a snapshot
+      // of its own (READ COMMITTED), taken once the lock is held, after every writer that held it before
+      // has committed: it sees their rows (docs/storage.md).
+      popDelete:
         `DELETE FROM ${messages} WHERE ${syntax.pinSessionId ? 'session_id = $1 AND ' : ''}id = ` +
         `(SELECT id FROM ${messages} WHERE ${this.reads.where} ${NEWEST_FIRST} LIMIT 1) RETURNING id, message_data`,
-      popScriptIfNoBranches: '',
+      popDeleteIfNoBranches: '',
       appendReturningIds: '',
       appendIfMainIsCurrentReturningIds: '',
     };
     this.sql.appendReturningIds = `${this.sql.append} RETURNING id`;
     this.sql.appendIfMainIsCurrentReturningIds = `${this.sql.appendIfMainIsCurrent} RETURNING id`;
-    this.sql.popScriptIfNoBranches = this.sql.popScript.replace(
+    this.sql.popDeleteIfNoBranches = this.sql.popDelete.replace(
       ' RETURNING id, message_data',
       ` AND ${noBranches(this.names, '$1')} RETURNING id, message_data`,
     );
+    this.pop = {
+      lock: connection.pipelined(this.sql.lockSession),
+      delete: connection.pipelined(this.sql.popDelete),
+      deleteIfNoBranches: connection.pipelined(this.sql.popDeleteIfNoBranches),
+    };
   }
 
   /**
-   * Without rows to keep (no encryption): one round trip, a script that locks the session row, then
-   * deletes the newest row, returning it; the statements run in one implicit transaction. Only a corrupt
-   * newest row leads on to the batched pop. With rows to keep: the lock-first transaction, which
-   * decides before it deletes (`SqlSessionStore.popNewest`).
+   * Without rows to keep (no encryption): one round trip, a pipeline of two prepared statements in one
+   * implicit transaction (statement-pipeline.ts): the session row locked, then the newest row deleted and
+   * returned. Only a corrupt newest row leads on to the batched pop. With rows to keep: the lock-first
+   * transaction, which decides before it deletes (`SqlSessionStore.popNewest`).
    */
   async popNewest<T>(
     sessionId: string,
@@ -126,10 +136,13 @@ export class PostgresSessionStore extends SqlSessionStore {
   ): Promise<PopOutcome<T>> {
     if (options.mayKeep) return super.popNewest(sessionId, decode, options);
     const guarded = this.branchesInUse;
-    const sql = guarded ? this.sql.popScriptIfNoBranches : this.sql.popScript;
-    const [row] = await this.connection.queryScript<StoredRow>(
-      inlinePostgresParameters(sql, this.reads.args(sessionId)),
-    );
+    const { lock, delete: remove, deleteIfNoBranches } = this.pop;
+    const newest = guarded ? deleteIfNoBranches : remove;
+    const [found] = await this.connection.pipeline([
+      { name: lock.name, text: lock.text, values: [sessionId] },
+      { name: newest.name, text: newest.text, values: this.reads.args(sessionId) as string[] },
+    ]);
+    const row: StoredRow | undefined = found && { id: found[0]!, message_data: found[1]! };
     // Nothing: an empty conversation, or one with branches: the locked pop (freezes what they inherit first).
     if (guarded && !row) return super.popNewest(sessionId, decode, options);
     return this.finishDeleteFirstPop(sessionId, decode, row);

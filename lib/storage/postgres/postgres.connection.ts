@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import type { NotificationChannel } from '../session-store';
+import { PipelineStep, StatementPipeline } from './statement-pipeline';
 
 /** PostgreSQL identifier quoting. @internal */
 export const quotePostgres = (identifier: string): string => `"${identifier}"`;
@@ -33,6 +34,9 @@ export interface PgPool extends PgClient {
   };
 }
 
+/** A statement and its name in pipelines (`PostgresConnection.pipelined`). @internal */
+export type PipelinedStatement = Omit<PipelineStep, 'values'>;
+
 /** A query runner inside one transaction. @internal */
 export type PgTransaction = (text: string, values?: unknown[]) => Promise<PgResult>;
 
@@ -62,10 +66,21 @@ export class PostgresConnection implements NotificationChannel {
     await this.pool.query(script);
   }
 
-  /** `executeScript`, returning the rows of its last statement. */
-  async queryScript<T>(script: string): Promise<T[]> {
-    const results = (await this.pool.query(script)) as PgResult | PgResult[];
-    return (Array.isArray(results) ? results[results.length - 1] : results).rows as T[];
+  /**
+   * `text` with the name it has in pipelines (`pipeline`), computed once: a store keeps the result for
+   * each statement it pipelines. The names differ from `execute`'s, which `pg` itself tracks.
+   */
+  pipelined(text: string): PipelinedStatement {
+    return { text, name: this.statementName(text, 'nsmp_') };
+  }
+
+  /**
+   * Runs `steps` (each a `pipelined` statement with its values) in one round trip and one transaction,
+   * each statement prepared once per connection (statement-pipeline.ts); returns the last one's rows as
+   * arrays of texts.
+   */
+  async pipeline(steps: readonly PipelineStep[]): Promise<(string | null)[][]> {
+    return (await this.pool.query(new StatementPipeline(steps) as never)) as unknown as (string | null)[][];
   }
 
   /** `execute`, returning the rows. */
@@ -190,12 +205,15 @@ export class PostgresConnection implements NotificationChannel {
     return { close };
   }
 
-  private statementName(text: string): string | undefined {
-    if (!text.includes('$1')) return undefined;
-    let name = this.statementNames.get(text);
+  private statementName(text: string): string | undefined;
+  private statementName(text: string, prefix: string): string;
+  private statementName(text: string, prefix?: string): string | undefined {
+    if (!prefix && !text.includes('$1')) return undefined;
+    const key = prefix ? prefix + text : text;
+    let name = this.statementNames.get(key);
     if (!name) {
-      name = 'nsm_' + createHash('sha1').update(text).digest('hex').slice(0, 24);
-      this.statementNames.set(text, name);
+      name = (prefix ?? 'nsm_') + createHash('sha1').update(text).digest('hex').slice(0, 24);
+      this.statementNames.set(key, name);
     }
     return name;
   }
