@@ -79,3 +79,25 @@ describeEachDialect(
   },
   ['postgres'],
 );
+
+/**
+ * `pg`'s own pipeline mode (`pipeline: true` in the pool options, pg 8.23 and later) refuses custom
+ * query classes: there the pop sends its two statements as a script of inlined values, as it did
+ * before it was a pipeline of its own.
+ */
+describeEachDialect(
+  "popItem on a pool in pg's pipeline mode",
+  (_dialect, url) => {
+    const m = useMemory('postgres', url, { dataSourceOptions: { extra: { pipeline: true } } });
+
+    it('pops the newest items, one by one', async () => {
+      const id = `pipe-mode-${Date.now().toString(36)}`;
+      const items: SessionItem[] = [user('a'), user('b')];
+      await m.memory.session(id).addItems(items);
+      expect(await m.memory.session(id).popItem()).toEqual(items[1]);
+      expect(await m.memory.session(id).popItem()).toEqual(items[0]);
+      expect(await m.memory.session(id).popItem()).toBeUndefined();
+    });
+  },
+  ['postgres'],
+);

@@ -1,4 +1,5 @@
 import { createHash } from 'crypto';
+import { inlinePostgresParameters } from '../citus/postgres.literals';
 import type { NotificationChannel } from '../session-store';
 import { PipelineStep, StatementPipeline } from './statement-pipeline';
 
@@ -77,9 +78,16 @@ export class PostgresConnection implements NotificationChannel {
   /**
    * Runs `steps` (each a `pipelined` statement with its values) in one round trip and one transaction,
    * each statement prepared once per connection (statement-pipeline.ts); returns the last one's rows as
-   * arrays of texts.
+   * arrays of texts. A pool in `pg`'s own pipeline mode (`pipeline: true`) refuses such a query: there the
+   * steps go as one script of inlined values (the simple protocol: one round trip and one transaction
+   * too, parsed and planned at every call).
    */
   async pipeline(steps: readonly PipelineStep[]): Promise<(string | null)[][]> {
+    if (this.pool.options?.pipeline) {
+      const script = steps.map((step) => inlinePostgresParameters(step.text, [...step.values])).join(';\n');
+      const results = (await this.pool.query({ text: script, rowMode: 'array' })) as PgResult | PgResult[];
+      return (Array.isArray(results) ? results[results.length - 1] : results).rows;
+    }
     return (await this.pool.query(new StatementPipeline(steps) as never)) as unknown as (string | null)[][];
   }
 
