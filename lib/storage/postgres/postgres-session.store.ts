@@ -142,7 +142,7 @@ export class PostgresSessionStore extends SqlSessionStore {
       { name: lock.name, text: lock.text, values: [sessionId] },
       { name: newest.name, text: newest.text, values: this.reads.args(sessionId) as string[] },
     ]);
-    const row: StoredRow | undefined = found && { id: found[0]!, message_data: found[1]! };
+    const row: StoredRow | undefined = found && { id: found[0] as string | number, message_data: found[1] as string };
     // Nothing: an empty conversation, or one with branches: the locked pop (freezes what they inherit first).
     if (guarded && !row) return super.popNewest(sessionId, decode, options);
     return this.finishDeleteFirstPop(sessionId, decode, row);

@@ -78,17 +78,32 @@ export class PostgresConnection implements NotificationChannel {
   /**
    * Runs `steps` (each a `pipelined` statement with its values) in one round trip and one transaction,
    * each statement prepared once per connection (statement-pipeline.ts); returns the last one's rows as
-   * arrays of texts. A pool in `pg`'s own pipeline mode (`pipeline: true`) refuses such a query: there the
-   * steps go as one script of inlined values (the simple protocol: one round trip and one transaction
-   * too, parsed and planned at every call).
+   * arrays of texts. Only `pg`'s JavaScript client takes such a query, and not in its own pipeline mode
+   * (`pipeline: true`); elsewhere (that mode, `pg-native`) the steps go as one script of inlined values:
+   * the simple protocol, one round trip and one transaction too, parsed and planned at every call.
+   * Like `pool.query`, a connection whose query failed is not returned to the pool.
    */
-  async pipeline(steps: readonly PipelineStep[]): Promise<(string | null)[][]> {
-    if (this.pool.options?.pipeline) {
+  async pipeline(steps: readonly PipelineStep[]): Promise<unknown[][]> {
+    const client = await this.pool.connect();
+    let failed: unknown;
+    try {
+      const { connection, pipeline } = client as { connection?: { parse?: unknown }; pipeline?: boolean };
+      if (typeof connection?.parse === 'function' && !pipeline) {
+        return await new Promise<unknown[][]>((resolve, reject) => {
+          const query = new StatementPipeline(steps);
+          query.callback = (err, rows) => (err ? reject(err) : resolve(rows!));
+          client.query(query as never);
+        });
+      }
       const script = steps.map((step) => inlinePostgresParameters(step.text, [...step.values])).join(';\n');
-      const results = (await this.pool.query({ text: script, rowMode: 'array' })) as PgResult | PgResult[];
+      const results = (await client.query({ text: script, rowMode: 'array' })) as PgResult | PgResult[];
       return (Array.isArray(results) ? results[results.length - 1] : results).rows;
+    } catch (err) {
+      failed = err ?? new Error('pipeline failed');
+      throw err;
+    } finally {
+      client.release(failed);
     }
-    return (await this.pool.query(new StatementPipeline(steps) as never)) as unknown as (string | null)[][];
   }
 
   /** `execute`, returning the rows. */
