@@ -15,7 +15,12 @@ import { useMemory } from '../support/memory';
 describeEachDialect(
   'popItem as a pipeline of prepared statements',
   (_dialect, url) => {
-    const m = useMemory('postgres', url, { dataSourceOptions: { extra: { max: 1 } }, timeouts: { lockMs: 300 } });
+    const m = useMemory('postgres', url, { dataSourceOptions: { extra: { max: 1 } } });
+    // Another instance (tables of its own) with a short lock timeout, for the pop that must give up.
+    const impatient = useMemory('postgres', url, {
+      dataSourceOptions: { extra: { max: 1 } },
+      timeouts: { lockMs: 300 },
+    });
     let holder: Client;
     let admin: Client;
     beforeAll(async () => {
@@ -28,9 +33,9 @@ describeEachDialect(
     });
 
     /** Takes the session row's lock in `holder`'s transaction (as every writer of the conversation does first). */
-    async function lockConversation(id: string): Promise<void> {
+    async function lockConversation(id: string, sessions = m.tables.sessions): Promise<void> {
       await holder.query('BEGIN');
-      await holder.query(`SELECT 1 FROM "${m.tables.sessions}" WHERE session_id = $1 FOR UPDATE`, [id]);
+      await holder.query(`SELECT 1 FROM "${sessions}" WHERE session_id = $1 FOR UPDATE`, [id]);
     }
 
     /** The backend of the pop waiting for a lock (the session row's, which `holder` has), once it waits (polled). */
@@ -65,16 +70,17 @@ describeEachDialect(
     it('after a pop that waited too long for the lock, the next pops work', async () => {
       const id = `pipe-timeout-${Date.now().toString(36)}`;
       const items: SessionItem[] = [user('a'), user('b'), user('c')];
-      await m.memory.session(id).addItems(items);
-      expect(await m.memory.session(id).popItem()).toEqual(items[2]); // the statements prepared and known
+      const pop = () => impatient.memory.session(id).popItem();
+      await impatient.memory.session(id).addItems(items);
+      expect(await pop()).toEqual(items[2]); // the statements prepared and known
 
-      await lockConversation(id);
-      await expect(m.memory.session(id).popItem()).rejects.toThrow(/lock timeout/);
+      await lockConversation(id, impatient.tables.sessions);
+      await expect(pop()).rejects.toThrow(/lock timeout/);
       await holder.query('ROLLBACK');
 
-      expect(await m.memory.session(id).popItem()).toEqual(items[1]);
-      expect(await m.memory.session(id).popItem()).toEqual(items[0]);
-      expect(await m.memory.session(id).popItem()).toBeUndefined();
+      expect(await pop()).toEqual(items[1]);
+      expect(await pop()).toEqual(items[0]);
+      expect(await pop()).toBeUndefined();
     });
   },
   ['postgres'],
