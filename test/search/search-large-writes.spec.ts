@@ -80,8 +80,18 @@ describeEachDialect('search: writes of many entries at once', (dialect, baseUrl)
     const [n] = await a.sql(`SELECT COUNT(*) AS n FROM ${a.tables.messages}_search WHERE session_id = ?`, [id]);
     expect(Number(n.n)).toBe(2500);
     for (let k = 20_000; k < 22_500; k += 125) {
-      const { hits } = await b.memory.searchConversations({ query: `lw${k}x` });
-      expect({ k, found: hits.map((h) => h.conversationId) }).toEqual({ k, found: [id] });
+      const search = async () =>
+        (await b.memory.searchConversations({ query: `lw${k}x` })).hits.map((h) => h.conversationId);
+      let found = await search();
+      // MariaDB has, twice in about twenty runs of this test, not found a committed entry at once (the
+      // entry was there, counted above; found 100 ms later): docs/search.md, "A just-committed entry may
+      // be missed for a moment on MariaDB". It must find it within 5 s.
+      for (let wait = 0; dialect === 'mariadb' && found.length === 0 && wait < 50; wait++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        found = await search();
+        if (found.length > 0) console.warn(`[mariadb] lw${k}x found only after ${(wait + 1) * 100} ms`);
+      }
+      expect({ k, found }).toEqual({ k, found: [id] });
     }
   });
 
