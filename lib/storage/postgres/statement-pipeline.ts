@@ -13,7 +13,6 @@ interface WireConnection {
   bind(message: { statement: string; values: readonly (string | null)[] }): void;
   describe(message: { type: 'P'; name: string }): void;
   execute(message: { portal: string }): void;
-  close(message: { type: 'S'; name: string }): void;
   sync(): void;
   sendCopyFail(message: string): void;
 }
@@ -36,9 +35,9 @@ const preparedOn = new WeakMap<object, Set<string>>();
  * the last step, each an array of its columns as the server's texts (or null), unparsed.
  *
  * The names it prepares are its own (`pg` does not track them): a name counts as prepared on a
- * connection once a pipeline that parsed it completed. After an error, a later pipeline closes the
- * step's name before parsing it again (closing a name that does not exist is not an error), so a parse
- * that succeeded before the error, or a session reset that dropped the statements, is repaired.
+ * connection once a pipeline that parsed it completed. A connection whose pipeline failed is not used
+ * again (`PostgresConnection.pipeline`, like `pool.query`, releases it with its error), so what a failed
+ * pipeline prepared is never asked for.
  * @internal
  */
 export class StatementPipeline {
@@ -64,10 +63,7 @@ export class StatementPipeline {
     connection.stream.cork?.();
     try {
       this.steps.forEach((step, i) => {
-        if (!prepared.has(step.name)) {
-          connection.close({ type: 'S', name: step.name });
-          connection.parse({ text: step.text, name: step.name });
-        }
+        if (!prepared.has(step.name)) connection.parse({ text: step.text, name: step.name });
         connection.bind({ statement: step.name, values: step.values });
         if (i === last) connection.describe({ type: 'P', name: '' });
         connection.execute({ portal: '' });
@@ -99,10 +95,8 @@ export class StatementPipeline {
 
   handleCopyData(): void {}
 
-  /** An error ends the pipeline at once (`pg` routes nothing more to it); its names are parsed again next time. */
+  /** An error ends the pipeline at once (`pg` routes nothing more to it). */
   handleError(err: Error): void {
-    const prepared = this.connection && preparedOn.get(this.connection);
-    for (const step of this.steps) prepared?.delete(step.name);
     this.callback?.(err);
   }
 
