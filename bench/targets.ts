@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { SessionMemoryService } from '../lib';
+import { inlinePostgresParameters } from '../lib/storage/citus/postgres.literals';
 import { StatementPipeline } from '../lib/storage/postgres/statement-pipeline';
 import { TestDialect } from '../test/support/databases';
 import { SessionTables, StatementRunner, dropSessionTables, uniqueTables } from '../test/support/tables';
@@ -52,8 +53,6 @@ const TEMPLATES = itemTemplates();
 const oneSession = (lo: string, hi: string) => `session_id >= ${lo} AND session_id <= ${hi}`;
 const NEWEST_FIRST = 'ORDER BY session_id DESC, id DESC';
 const OLDEST_FIRST = 'ORDER BY session_id, id';
-/** A PostgreSQL string literal (standard_conforming_strings, the default: only quotes are special). */
-const pgLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** Drops the bench tables; says so on stderr if one could not be dropped (the servers are shared). */
 function dropBenchTables(db: StatementRunner, tables: SessionTables): Promise<void> {
@@ -195,7 +194,7 @@ function pgFloorParts(
       popScript:
         sql.popCorrect &&
         (async (c) => {
-          const script = sql.popCorrect!.map((text) => text.replaceAll('$1', pgLiteral(c))).join(';\n');
+          const script = sql.popCorrect!.map((text) => inlinePostgresParameters(text, [c])).join(';\n');
           const results = (await pool.query(script)) as unknown as { rows: { message_data: string }[] }[];
           const { rows } = results[results.length - 1];
           return rows.length ? JSON.parse(rows[0].message_data) : undefined;
